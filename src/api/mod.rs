@@ -1,0 +1,155 @@
+//! The HTTP API: every resource is mounted here and only here, and its
+//! OpenAPI description is assembled from the same table.
+
+mod service;
+mod settings;
+
+use rocket::{Build, Request, Rocket, Route};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{InfoBuilder, OpenApi as OpenApiDoc, OpenApiBuilder};
+use utoipa::OpenApi;
+
+/// One API resource: where it is mounted, its routes and its OpenAPI paths.
+struct Resource {
+    base: &'static str,
+    routes: fn() -> Vec<Route>,
+    doc: fn() -> OpenApiDoc,
+}
+
+const RESOURCES: &[Resource] = &[
+    Resource {
+        base: "/",
+        routes: service::routes,
+        doc: service::Doc::openapi,
+    },
+    Resource {
+        base: "/api/v1",
+        routes: service::openapi_routes,
+        doc: service::OpenApiJsonDoc::openapi,
+    },
+    Resource {
+        base: "/api/v1/settings",
+        routes: settings::routes,
+        doc: settings::Doc::openapi,
+    },
+];
+
+/// Mounts every API route.
+pub fn mount(mut rocket: Rocket<Build>) -> Rocket<Build> {
+    for resource in RESOURCES {
+        rocket = rocket.mount(resource.base, (resource.routes)());
+    }
+    rocket
+}
+
+/// The OpenAPI 3.1 document of the whole API, generated from the route definitions.
+pub fn openapi() -> OpenApiDoc {
+    let mut doc = OpenApiBuilder::new()
+        .info(
+            InfoBuilder::new()
+                .title("Helpline API")
+                .version(env!("CARGO_PKG_VERSION"))
+                .description(Some(
+                    "The JSON API of Helpline, a help desk in one binary. Errors are RFC 9457 \
+                     problem documents (application/problem+json).",
+                ))
+                .build(),
+        )
+        .build();
+    for resource in RESOURCES {
+        let part = (resource.doc)();
+        doc = if resource.base == "/" {
+            doc.merge_from(part)
+        } else {
+            doc.nest(resource.base, part)
+        };
+    }
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .bearer_format("JWT")
+                .build(),
+        ),
+    );
+    components.add_security_scheme(
+        "api_key",
+        SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))),
+    );
+    for (name, schema) in [
+        ("Problem", <crate::error::Problem as utoipa::PartialSchema>::schema()),
+        ("FieldError", <crate::error::FieldError as utoipa::PartialSchema>::schema()),
+    ] {
+        components.schemas.entry(name.to_string()).or_insert(schema);
+    }
+    doc
+}
+
+/// Methods that have a route at this request's path (for 405 answers). The
+/// web app's catch-all route does not count.
+pub fn allowed_methods(req: &Request<'_>) -> Vec<String> {
+    let path: Vec<&str> = req
+        .uri()
+        .path()
+        .segments()
+        .filter(|s| !s.is_empty())
+        .collect();
+    let mut methods: Vec<String> = req
+        .rocket()
+        .routes()
+        .filter(|route| route.method != req.method() && !is_catch_all(route))
+        .filter(|route| template_matches(&route.uri.path().to_string(), &path))
+        .map(|route| route.method.as_str().to_string())
+        .collect();
+    if methods.iter().any(|m| m == "GET") {
+        methods.push("HEAD".into());
+    }
+    methods.sort();
+    methods.dedup();
+    methods
+}
+
+fn is_catch_all(route: &Route) -> bool {
+    let template = route.uri.path().to_string();
+    template
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .is_some_and(|first| first.starts_with('<') && first.ends_with("..>"))
+}
+
+/// Does a route template (`/api/v1/tickets/<id>`) match these path segments?
+fn template_matches(template: &str, path: &[&str]) -> bool {
+    let parts: Vec<&str> = template.split('/').filter(|s| !s.is_empty()).collect();
+    for (i, part) in parts.iter().enumerate() {
+        if part.starts_with('<') && part.ends_with("..>") {
+            return true;
+        }
+        match path.get(i) {
+            None => return false,
+            Some(segment) => {
+                let dynamic = part.starts_with('<') && part.ends_with('>');
+                if !dynamic && part != segment {
+                    return false;
+                }
+            }
+        }
+    }
+    parts.len() == path.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::template_matches;
+
+    #[test]
+    fn templates_match_paths() {
+        assert!(template_matches("/api/v1/tickets/<id>", &["api", "v1", "tickets", "7"]));
+        assert!(!template_matches("/api/v1/tickets/<id>", &["api", "v1", "tickets"]));
+        assert!(!template_matches("/api/v1/tickets", &["api", "v1", "tickets", "7"]));
+        assert!(template_matches("/health", &["health"]));
+        assert!(template_matches("/files/<rest..>", &["files", "a", "b"]));
+    }
+}

@@ -1,0 +1,96 @@
+//! Service endpoints: liveness, readiness, metrics and the OpenAPI document.
+
+use rocket::http::ContentType;
+use rocket::serde::json::Json;
+use rocket::{get, routes, Route, State};
+use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
+
+use crate::app::AppState;
+use crate::db::migrate;
+use crate::error::Error;
+
+pub fn routes() -> Vec<Route> {
+    routes![health, ready, metrics]
+}
+
+pub fn openapi_routes() -> Vec<Route> {
+    routes![openapi_json]
+}
+
+#[derive(OpenApi)]
+#[openapi(paths(health, ready, metrics), components(schemas(Health, Readiness)))]
+pub struct Doc;
+
+#[derive(OpenApi)]
+#[openapi(paths(openapi_json))]
+pub struct OpenApiJsonDoc;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// Always `ok` when the process answers.
+    status: &'static str,
+    version: &'static str,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Readiness {
+    /// `ready` when the database answers and is fully migrated.
+    status: &'static str,
+    schema_version: u32,
+}
+
+/// Liveness: the process is up and answering.
+#[utoipa::path(tag = "service", responses((status = 200, body = Health)))]
+#[get("/health")]
+fn health() -> Json<Health> {
+    Json(Health {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+    })
+}
+
+/// Readiness: the database is reachable and migrated to this version's schema.
+#[utoipa::path(
+    tag = "service",
+    responses(
+        (status = 200, body = Readiness),
+        (status = 503, description = "database unreachable or not migrated", body = crate::error::Problem, content_type = "application/problem+json")
+    )
+)]
+#[get("/ready")]
+async fn ready(state: &State<AppState>) -> Result<Json<Readiness>, Error> {
+    let version = state
+        .db
+        .read(|conn| migrate::current_version(conn))
+        .await
+        .map_err(|e| Error::Unavailable(format!("the database is not reachable: {e}")))?;
+    if version != migrate::latest_version() {
+        return Err(Error::Unavailable(format!(
+            "the database has schema version {version}, expected {}",
+            migrate::latest_version()
+        )));
+    }
+    Ok(Json(Readiness {
+        status: "ready",
+        schema_version: version,
+    }))
+}
+
+/// Prometheus metrics: requests and latency by route and status, database pools, build.
+#[utoipa::path(
+    tag = "service",
+    responses((status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain; version=0.0.4"))
+)]
+#[get("/metrics")]
+fn metrics(state: &State<AppState>) -> (ContentType, String) {
+    let text = state.metrics.render(&state.db.pool_stats());
+    (ContentType::new("text", "plain").with_params([("version", "0.0.4")]), text)
+}
+
+/// This document: the OpenAPI 3.1 description of the whole API.
+#[utoipa::path(tag = "service", responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/json")))]
+#[get("/openapi.json")]
+fn openapi_json(state: &State<AppState>) -> (ContentType, String) {
+    (ContentType::JSON, state.openapi_json.clone())
+}

@@ -1,0 +1,263 @@
+//! The application object: build it from a config, then serve it, spawn it, or take its Rocket.
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use rocket::config::{Ident, LogLevel, Shutdown as ShutdownConfig};
+use rocket::data::Limits;
+use rocket::fairing::AdHoc;
+use rocket::shield::Shield;
+use rocket::{Build, Rocket};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::auth::JwtKeys;
+use crate::config::Config;
+use crate::db::Db;
+use crate::error::Error;
+use crate::http::{cors::Cors, security::SecurityHeaders, telemetry::Telemetry};
+use crate::metrics::Metrics;
+use crate::{api, web};
+
+/// Everything a request handler may need, given to Rocket with `.manage()`.
+pub struct AppState {
+    pub config: Config,
+    pub db: Db,
+    pub keys: JwtKeys,
+    pub metrics: Arc<Metrics>,
+    /// The OpenAPI document, serialized once at start.
+    pub openapi_json: String,
+}
+
+/// Builds an [`App`]: `App::builder().config(cfg).build()?`.
+#[derive(Default)]
+pub struct AppBuilder {
+    config: Option<Config>,
+    extra_routes: Vec<(String, Vec<rocket::Route>)>,
+}
+
+impl AppBuilder {
+    #[must_use]
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = Some(config);
+        self
+    }
+
+    /// Mounts routes of the embedding program beside Helpline's own. They get
+    /// the same request ids, logging, metrics and problem-JSON errors.
+    #[must_use]
+    pub fn mount(mut self, base: impl Into<String>, routes: Vec<rocket::Route>) -> Self {
+        self.extra_routes.push((base.into(), routes));
+        self
+    }
+
+    /// Validates the config, prepares the data directory, opens and migrates
+    /// the database and loads the signing key.
+    pub fn build(self) -> Result<App, Error> {
+        let config = self.config.unwrap_or_default();
+        config.validate()?;
+        create_data_dir(&config.data_dir)?;
+        let db = Db::open(&config.database_path(), &config.database)?;
+        let keys = JwtKeys::load(config.jwt_secret.as_ref(), &config.data_dir)?;
+        let openapi_json = api::openapi()
+            .to_json()
+            .map_err(|e| Error::Internal(format!("serializing the OpenAPI document: {e}")))?;
+        Ok(App {
+            extra_routes: self.extra_routes,
+            state: AppState {
+                config,
+                db,
+                keys,
+                metrics: Arc::new(Metrics::new()),
+                openapi_json,
+            },
+        })
+    }
+}
+
+/// A built Helpline, ready to serve.
+pub struct App {
+    state: AppState,
+    extra_routes: Vec<(String, Vec<rocket::Route>)>,
+}
+
+impl App {
+    pub fn builder() -> AppBuilder {
+        AppBuilder::default()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// The Rocket instance with every route, catcher and fairing, not yet
+    /// launched (tests use it with Rocket's local client).
+    pub fn rocket(self) -> Rocket<Build> {
+        let config = &self.state.config;
+        let size = config.body_limit;
+        let rocket_config = rocket::Config {
+            address: config.listen.ip(),
+            port: config.listen.port(),
+            limits: Limits::default()
+                .limit("json", size)
+                .limit("bytes", size)
+                .limit("string", size)
+                .limit("form", size)
+                .limit("data-form", size),
+            log_level: LogLevel::Off,
+            cli_colors: false,
+            ident: Ident::none(),
+            // Signals belong to the embedding program: `serve` takes a shutdown future.
+            shutdown: ShutdownConfig {
+                ctrlc: false,
+                #[cfg(unix)]
+                signals: HashSet::new(),
+                grace: config.shutdown_grace_secs,
+                mercy: 2,
+                ..ShutdownConfig::default()
+            },
+            ..rocket::Config::release_default()
+        };
+        let cors = Cors::new(config.cors_origins.clone());
+        let telemetry = Telemetry::new(Arc::clone(&self.state.metrics));
+
+        let mut rocket = rocket::custom(rocket_config)
+            .attach(Shield::new())
+            .attach(telemetry)
+            .attach(SecurityHeaders)
+            .attach(cors)
+            .register("/", crate::error::catchers())
+            .mount("/", web::routes())
+            .manage(self.state);
+        for (base, routes) in self.extra_routes {
+            rocket = rocket.mount(base, routes);
+        }
+        api::mount(rocket)
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests finish.
+    pub async fn serve<F>(self, shutdown: F) -> Result<(), Error>
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let listen = self.state.config.listen;
+        let rocket = self
+            .rocket()
+            .attach(AdHoc::on_liftoff("listening", |rocket| {
+                Box::pin(async move {
+                    let addr = SocketAddr::new(rocket.config().address, rocket.config().port);
+                    tracing::info!(%addr, version = env!("CARGO_PKG_VERSION"), "Helpline is listening");
+                })
+            }))
+            .ignite()
+            .await
+            .map_err(|e| launch_error(listen, &e))?;
+        let handle = rocket.shutdown();
+        tokio::spawn(async move {
+            shutdown.await;
+            tracing::info!("shutting down; finishing in-flight requests");
+            handle.notify();
+        });
+        rocket.launch().await.map_err(|e| launch_error(listen, &e))?;
+        Ok(())
+    }
+
+    /// Starts serving in the background and returns once the socket is bound.
+    /// `listen` may use port 0; [`ServerHandle::local_addr`] tells the real one.
+    pub async fn spawn(self) -> Result<ServerHandle, Error> {
+        let listen = self.state.config.listen;
+        let (bound_tx, bound_rx) = oneshot::channel();
+        let rocket = self
+            .rocket()
+            .attach(AdHoc::on_liftoff("bound address", move |rocket| {
+                Box::pin(async move {
+                    let addr = SocketAddr::new(rocket.config().address, rocket.config().port);
+                    let _ = bound_tx.send(addr);
+                })
+            }))
+            .ignite()
+            .await
+            .map_err(|e| launch_error(listen, &e))?;
+        let shutdown = rocket.shutdown();
+        let join = tokio::spawn(async move {
+            rocket
+                .launch()
+                .await
+                .map(|_| ())
+                .map_err(|e| launch_error(listen, &e))
+        });
+        match bound_rx.await {
+            Ok(local_addr) => Ok(ServerHandle {
+                local_addr,
+                shutdown,
+                join,
+            }),
+            Err(_) => match join.await {
+                Ok(Err(e)) => Err(e),
+                Ok(Ok(())) => Err(Error::Internal("the server stopped before it started".into())),
+                Err(e) => Err(Error::Internal(format!("the server task failed: {e}"))),
+            },
+        }
+    }
+}
+
+/// A server running in the background.
+pub struct ServerHandle {
+    local_addr: SocketAddr,
+    shutdown: rocket::Shutdown,
+    join: JoinHandle<Result<(), Error>>,
+}
+
+impl ServerHandle {
+    /// The address the server is bound to (the real port when 0 was asked).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish, and waits.
+    pub async fn shutdown(self) -> Result<(), Error> {
+        self.shutdown.clone().notify();
+        self.wait().await
+    }
+
+    /// Waits until the server stops.
+    pub async fn wait(self) -> Result<(), Error> {
+        self.join
+            .await
+            .map_err(|e| Error::Internal(format!("the server task failed: {e}")))?
+    }
+}
+
+fn launch_error(listen: SocketAddr, e: &rocket::Error) -> Error {
+    match e.kind() {
+        rocket::error::ErrorKind::Bind(io) => Error::Config(format!(
+            "cannot listen on {listen}: {io}; change `listen` (HELPLINE_LISTEN or --listen)"
+        )),
+        _ => Error::Internal(format!("the server failed: {e}")),
+    }
+}
+
+fn create_data_dir(dir: &Path) -> Result<(), Error> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        builder.mode(0o700);
+    }
+    builder.create(dir).map_err(|e| {
+        Error::io(
+            format!(
+                "cannot create the data directory {}; change `data_dir` (HELPLINE_DATA_DIR or --data-dir)",
+                dir.display()
+            ),
+            e,
+        )
+    })
+}

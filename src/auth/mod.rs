@@ -1,0 +1,5 @@
+//! Authentication: signing keys now; sessions, guards and API keys build on them.
+
+pub mod keys;
+
+pub use keys::JwtKeys;

@@ -1,0 +1,606 @@
+//! Startup configuration: defaults < `helpline.toml` < `HELPLINE_*` variables < CLI flags.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Format, Serialized, Toml};
+use figment::value::{Dict, Map, Value};
+use figment::{Figment, Metadata, Profile, Provider};
+use rocket::data::ByteUnit;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::error::Error;
+
+/// The documented example configuration, printed by `helpline config --example`.
+pub const EXAMPLE: &str = include_str!("helpline.example.toml");
+
+/// Configuration file read from the working directory when no other is named.
+pub const DEFAULT_FILE: &str = "helpline.toml";
+
+/// Prefix of every environment variable Helpline reads.
+pub const ENV_PREFIX: &str = "HELPLINE_";
+
+/// A secret value: never printed by `Debug`, never serialized in clear.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The clear value, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str("***")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    None,
+    Starttls,
+    Tls,
+}
+
+impl SmtpSecurity {
+    pub fn default_port(self) -> u16 {
+        match self {
+            Self::None => 25,
+            Self::Starttls => 587,
+            Self::Tls => 465,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Synchronous {
+    Normal,
+    Full,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmtpConfig {
+    /// SMTP server; without it, outgoing mail is written to files in the data directory.
+    pub host: Option<String>,
+    /// Defaults to 25, 587 or 465 depending on `security`.
+    pub port: Option<u16>,
+    pub security: SmtpSecurity,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    pub from: String,
+    pub timeout_secs: u64,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        Self {
+            host: None,
+            port: None,
+            security: SmtpSecurity::Starttls,
+            username: None,
+            password: None,
+            from: "Helpline <helpline@localhost>".into(),
+            timeout_secs: 30,
+        }
+    }
+}
+
+impl SmtpConfig {
+    pub fn effective_port(&self) -> u16 {
+        self.port.unwrap_or_else(|| self.security.default_port())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// Connections in the read pool (writes always go through one connection).
+    pub read_pool_size: u32,
+    /// `normal` (fast, safe against process crashes) or `full` (every commit on disk).
+    pub synchronous: Synchronous,
+    pub busy_timeout_ms: u64,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            read_pool_size: 4,
+            synchronous: Synchronous::Normal,
+            busy_timeout_ms: 5000,
+        }
+    }
+}
+
+/// Everything Helpline needs to start. Runtime settings live in the database instead.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// Public URL used in links; defaults to `http://<listen>`.
+    pub base_url: Option<String>,
+    pub log: String,
+    pub log_format: LogFormat,
+    pub body_limit: ByteUnit,
+    #[serde(deserialize_with = "string_or_list")]
+    pub cors_origins: Vec<String>,
+    pub smtp: SmtpConfig,
+    pub jwt_secret: Option<Secret>,
+    pub access_token_ttl_secs: u64,
+    pub refresh_token_ttl_secs: u64,
+    pub bcrypt_cost: u32,
+    pub inbound_secret: Option<Secret>,
+    pub database: DatabaseConfig,
+    pub shutdown_grace_secs: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./data"),
+            base_url: None,
+            log: "info".into(),
+            log_format: LogFormat::Pretty,
+            body_limit: ByteUnit::Mebibyte(1),
+            cors_origins: Vec::new(),
+            smtp: SmtpConfig::default(),
+            jwt_secret: None,
+            access_token_ttl_secs: 15 * 60,
+            refresh_token_ttl_secs: 30 * 24 * 3600,
+            bcrypt_cost: 12,
+            inbound_secret: None,
+            database: DatabaseConfig::default(),
+            shutdown_grace_secs: 5,
+        }
+    }
+}
+
+/// Values given on the command line; they win over every other source.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub listen: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Config {
+    /// Loads the configuration the way the binary does: the given file (or
+    /// `helpline.toml` in the working directory when it exists), then the
+    /// process environment, then `overrides`. Then validates it.
+    pub fn from_env(file: Option<&Path>, overrides: &Overrides) -> Result<Self, Error> {
+        Self::load(file, std::env::vars(), overrides)
+    }
+
+    /// Same as [`Config::from_env`] with the environment given explicitly.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+        overrides: &Overrides,
+    ) -> Result<Self, Error> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(path) => {
+                if !path.is_file() {
+                    return Err(Error::Config(format!(
+                        "config file {} does not exist",
+                        path.display()
+                    )));
+                }
+                figment = figment.merge(Toml::file_exact(path));
+            }
+            None if Path::new(DEFAULT_FILE).is_file() => {
+                figment = figment.merge(Toml::file_exact(DEFAULT_FILE));
+            }
+            None => {}
+        }
+        figment = figment.merge(EnvVars::new(env));
+        if let Some(listen) = overrides.listen {
+            figment = figment.merge(("listen", listen.to_string()));
+        }
+        if let Some(dir) = &overrides.data_dir {
+            figment = figment.merge(("data_dir", dir));
+        }
+        let config: Config = figment.extract().map_err(|e| {
+            let messages: Vec<String> = e.into_iter().map(|e| e.to_string()).collect();
+            Error::Config(messages.join("; "))
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks values that parse but make no sense; each message names the key.
+    pub fn validate(&self) -> Result<(), Error> {
+        let mut problems = Vec::new();
+        let mut bad = |key: &str, msg: String| problems.push(format!("`{key}`: {msg}"));
+
+        if self.data_dir.as_os_str().is_empty() {
+            bad("data_dir", "must not be empty".into());
+        }
+        if let Some(url) = &self.base_url {
+            if let Err(msg) = check_base_url(url) {
+                bad("base_url", msg);
+            }
+        }
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log) {
+            bad(
+                "log",
+                format!("`{}` is not a log filter ({e}); try `info` or `helpline=debug`", self.log),
+            );
+        }
+        if self.body_limit < ByteUnit::Kibibyte(1) || self.body_limit > ByteUnit::Mebibyte(256) {
+            bad("body_limit", "must be between 1KiB and 256MiB".into());
+        }
+        for origin in &self.cors_origins {
+            if let Err(msg) = check_origin(origin) {
+                bad("cors_origins", msg);
+            }
+        }
+        if let Some(host) = &self.smtp.host {
+            if host.trim().is_empty() || host.contains(char::is_whitespace) {
+                bad("smtp.host", format!("`{host}` is not a host name"));
+            }
+            if self.smtp.port == Some(0) {
+                bad("smtp.port", "must be between 1 and 65535".into());
+            }
+            if self.smtp.password.is_some() && self.smtp.username.is_none() {
+                bad("smtp.username", "is required when smtp.password is set".into());
+            }
+        }
+        if !self.smtp.from.contains('@') {
+            bad(
+                "smtp.from",
+                format!("`{}` is not an address like `Support <support@example.com>`", self.smtp.from),
+            );
+        }
+        if self.smtp.timeout_secs == 0 || self.smtp.timeout_secs > 600 {
+            bad("smtp.timeout_secs", "must be between 1 and 600".into());
+        }
+        if let Some(secret) = &self.jwt_secret {
+            if secret.expose().len() < 32 {
+                bad("jwt_secret", "must be at least 32 characters long".into());
+            }
+        }
+        if let Some(secret) = &self.inbound_secret {
+            if secret.expose().len() < 16 {
+                bad("inbound_secret", "must be at least 16 characters long".into());
+            }
+        }
+        if !(60..=86_400).contains(&self.access_token_ttl_secs) {
+            bad("access_token_ttl_secs", "must be between 60 and 86400".into());
+        }
+        if self.refresh_token_ttl_secs <= self.access_token_ttl_secs
+            || self.refresh_token_ttl_secs > 365 * 86_400
+        {
+            bad(
+                "refresh_token_ttl_secs",
+                "must be longer than access_token_ttl_secs and at most 31536000 (a year)".into(),
+            );
+        }
+        if !(4..=31).contains(&self.bcrypt_cost) {
+            bad("bcrypt_cost", "must be between 4 and 31".into());
+        }
+        if !(1..=64).contains(&self.database.read_pool_size) {
+            bad("database.read_pool_size", "must be between 1 and 64".into());
+        }
+        if self.database.busy_timeout_ms > 60_000 {
+            bad("database.busy_timeout_ms", "must be at most 60000".into());
+        }
+        if self.shutdown_grace_secs > 300 {
+            bad("shutdown_grace_secs", "must be at most 300".into());
+        }
+
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Config(format!("invalid configuration: {}", problems.join("; "))))
+        }
+    }
+
+    /// The public URL used in links, without a trailing slash.
+    pub fn public_url(&self) -> String {
+        match &self.base_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => format!("http://{}", self.listen),
+        }
+    }
+
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("helpline.db")
+    }
+}
+
+fn check_base_url(url: &str) -> Result<(), String> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| format!("`{url}` must start with http:// or https://"))?;
+    if rest.is_empty() || rest.starts_with('/') || rest.contains(char::is_whitespace) {
+        return Err(format!("`{url}` has no host"));
+    }
+    if rest.contains(['?', '#']) {
+        return Err(format!("`{url}` must not contain a query or fragment"));
+    }
+    Ok(())
+}
+
+fn check_origin(origin: &str) -> Result<(), String> {
+    if origin == "*" {
+        return Ok(());
+    }
+    check_base_url(origin)?;
+    let rest = origin.split_once("://").map_or("", |(_, rest)| rest);
+    if rest.contains('/') {
+        return Err(format!(
+            "`{origin}` is not an origin (scheme://host[:port] with no path)"
+        ));
+    }
+    Ok(())
+}
+
+/// Accepts `["a", "b"]` or a comma-separated string `"a,b"` (handy in env vars).
+fn string_or_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(deserializer)? {
+        OneOrMany::One(s) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect(),
+        OneOrMany::Many(v) => v,
+    })
+}
+
+/// `HELPLINE_*` variables as a figment provider; `__` separates nested keys
+/// (`HELPLINE_SMTP__HOST` is `smtp.host`). Errors name the variable.
+struct EnvVars {
+    vars: Vec<(String, String)>,
+}
+
+/// Variables with our prefix that are not configuration keys.
+const NON_KEY_VARS: &[&str] = &["config"];
+
+impl EnvVars {
+    fn new(env: impl IntoIterator<Item = (String, String)>) -> Self {
+        let vars = env
+            .into_iter()
+            .filter_map(|(name, value)| {
+                let key = name.strip_prefix(ENV_PREFIX)?.to_ascii_lowercase();
+                (!key.is_empty() && !NON_KEY_VARS.contains(&key.as_str()))
+                    .then(|| (key.replace("__", "."), value))
+            })
+            .collect();
+        Self { vars }
+    }
+}
+
+impl Provider for EnvVars {
+    fn metadata(&self) -> Metadata {
+        Metadata::named("environment variable").interpolater(|_profile, keys| {
+            format!("{ENV_PREFIX}{}", keys.join("__").to_ascii_uppercase())
+        })
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        let mut root = Dict::new();
+        for (key, raw) in &self.vars {
+            let value: Value = raw.parse().unwrap_or_else(|_| Value::from(raw.clone()));
+            // Strings that look like numbers stay strings where a string is wanted;
+            // figment converts between the two on extraction.
+            insert_nested(&mut root, key, value);
+        }
+        Ok(Profile::Default.collect(root))
+    }
+}
+
+fn insert_nested(dict: &mut Dict, dotted: &str, value: Value) {
+    match dotted.split_once('.') {
+        None => {
+            dict.insert(dotted.to_string(), value);
+        }
+        Some((head, rest)) => {
+            let entry = dict
+                .entry(head.to_string())
+                .or_insert_with(|| Value::from(Dict::new()));
+            if let Value::Dict(_, inner) = entry {
+                insert_nested(inner, rest, value);
+            } else {
+                let mut inner = Dict::new();
+                insert_nested(&mut inner, rest, value);
+                *entry = Value::from(inner);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        Config::default().validate().unwrap();
+    }
+
+    #[test]
+    fn precedence_default_file_env_flag() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("helpline.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9000\"\nlog = \"debug\"\nbcrypt_cost = 10\n[smtp]\nhost = \"file.example\"\n",
+        )
+        .unwrap();
+
+        let only_file = Config::load(Some(&file), env(&[]), &Overrides::default()).unwrap();
+        assert_eq!(only_file.listen.port(), 9000);
+        assert_eq!(only_file.log, "debug");
+        assert_eq!(only_file.smtp.host.as_deref(), Some("file.example"));
+        assert_eq!(only_file.access_token_ttl_secs, 900, "default kept");
+
+        let with_env = Config::load(
+            Some(&file),
+            env(&[
+                ("HELPLINE_LISTEN", "127.0.0.1:9001"),
+                ("HELPLINE_SMTP__HOST", "env.example"),
+                ("HELPLINE_SMTP__PORT", "2525"),
+                ("HELPLINE_CORS_ORIGINS", "https://a.example, https://b.example"),
+                ("OTHER_LISTEN", "127.0.0.1:1"),
+            ]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(with_env.listen.port(), 9001);
+        assert_eq!(with_env.log, "debug", "file value kept when env is silent");
+        assert_eq!(with_env.smtp.host.as_deref(), Some("env.example"));
+        assert_eq!(with_env.smtp.port, Some(2525));
+        assert_eq!(with_env.cors_origins, vec!["https://a.example", "https://b.example"]);
+
+        let with_flag = Config::load(
+            Some(&file),
+            env(&[("HELPLINE_LISTEN", "127.0.0.1:9001")]),
+            &Overrides {
+                listen: Some("127.0.0.1:9002".parse().unwrap()),
+                data_dir: Some(PathBuf::from("/srv/helpline")),
+            },
+        )
+        .unwrap();
+        assert_eq!(with_flag.listen.port(), 9002);
+        assert_eq!(with_flag.data_dir, PathBuf::from("/srv/helpline"));
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let err = Config::load(None, env(&[("HELPLINE_SMTP__PORT", "abc")]), &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("HELPLINE_SMTP__PORT"), "{err}");
+
+        let err = Config::load(None, env(&[("HELPLINE_LOG_FORMAT", "xml")]), &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("HELPLINE_LOG_FORMAT") && err.contains("pretty"), "{err}");
+
+        let err = Config::load(None, env(&[("HELPLINE_BCRYPT_COST", "2")]), &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`bcrypt_cost`") && err.contains("between 4 and 31"), "{err}");
+
+        let err = Config::load(None, env(&[("HELPLINE_LISTN", "x")]), &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("listn"), "typos are reported: {err}");
+
+        let err = Config::load(
+            None,
+            env(&[("HELPLINE_BASE_URL", "example.com")]),
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("`base_url`"), "{err}");
+    }
+
+    #[test]
+    fn missing_config_file_is_an_error() {
+        let err = Config::load(
+            Some(Path::new("/nonexistent/helpline.toml")),
+            env(&[]),
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("does not exist"));
+    }
+
+    #[test]
+    fn secrets_are_redacted() {
+        let config = Config::load(
+            None,
+            env(&[
+                ("HELPLINE_JWT_SECRET", "jwt-secret-value-that-is-long-enough-0123"),
+                ("HELPLINE_SMTP__USERNAME", "mailer"),
+                ("HELPLINE_SMTP__PASSWORD", "smtp-password-value"),
+                ("HELPLINE_INBOUND_SECRET", "inbound-secret-value"),
+            ]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            config.jwt_secret.as_ref().unwrap().expose(),
+            "jwt-secret-value-that-is-long-enough-0123"
+        );
+        let debug = format!("{config:?}");
+        let json = serde_json::to_string(&config).unwrap();
+        for shown in [debug, json] {
+            assert!(!shown.contains("jwt-secret-value"), "{shown}");
+            assert!(!shown.contains("smtp-password-value"), "{shown}");
+            assert!(!shown.contains("inbound-secret-value"), "{shown}");
+            assert!(shown.contains("***"));
+        }
+    }
+
+    #[test]
+    fn example_file_parses_and_documents_every_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("example.toml");
+        std::fs::write(&file, EXAMPLE).unwrap();
+        Config::load(Some(&file), env(&[]), &Overrides::default()).unwrap();
+
+        let defaults = serde_json::to_value(Config::default()).unwrap();
+        let mut keys = Vec::new();
+        collect_keys(&defaults, "", &mut keys);
+        for key in keys {
+            let leaf = key.rsplit('.').next().unwrap();
+            let documented = EXAMPLE
+                .lines()
+                .any(|line| line.trim_start_matches(['#', ' ']).starts_with(&format!("{leaf} =")));
+            assert!(documented, "key `{key}` is missing from helpline.example.toml");
+        }
+    }
+
+    fn collect_keys(value: &serde_json::Value, prefix: &str, out: &mut Vec<String>) {
+        if let serde_json::Value::Object(map) = value {
+            for (k, v) in map {
+                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                if v.is_object() {
+                    collect_keys(v, &key, out);
+                } else {
+                    out.push(key);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! Embedded migrations, applied at start; a database from a newer binary is refused untouched.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
+
+use crate::config::DatabaseConfig;
+use crate::error::Error;
+
+mod embedded {
+    refinery::embed_migrations!("migrations");
+}
+
+/// Highest schema version this binary knows.
+pub fn latest_version() -> u32 {
+    embedded::migrations::runner()
+        .get_migrations()
+        .iter()
+        .map(refinery::Migration::version)
+        .max()
+        .map_or(0, i32::unsigned_abs)
+}
+
+/// Schema version recorded in the database, 0 when it was never migrated.
+pub fn current_version(conn: &Connection) -> Result<u32, Error> {
+    let has_history: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'refinery_schema_history')",
+        [],
+        |row| row.get(0),
+    )?;
+    if !has_history {
+        return Ok(0);
+    }
+    let version: Option<u32> = conn
+        .query_row("SELECT MAX(version) FROM refinery_schema_history", [], |row| row.get(0))
+        .optional()?
+        .flatten();
+    Ok(version.unwrap_or(0))
+}
+
+/// What [`migrate_file`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MigrationReport {
+    pub from_version: u32,
+    pub to_version: u32,
+}
+
+/// Opens the database file (creating it), checks its version, switches it to
+/// WAL and applies pending migrations.
+pub fn migrate_file(path: &Path, config: &DatabaseConfig) -> Result<MigrationReport, Error> {
+    let mut conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| Error::Migration(format!("cannot open database {}: {e}", path.display())))?;
+    conn.busy_timeout(std::time::Duration::from_millis(config.busy_timeout_ms))?;
+
+    // Read-only checks first: a database we must refuse is left exactly as it was.
+    let from_version = current_version(&conn).map_err(|e| {
+        Error::Migration(format!(
+            "{} is not a Helpline database or is damaged: {e}",
+            path.display()
+        ))
+    })?;
+    let latest = latest_version();
+    if from_version > latest {
+        return Err(Error::Migration(format!(
+            "the database {} has schema version {from_version}, but this Helpline {} only \
+             knows versions up to {latest}; run the newer Helpline that wrote it, or restore \
+             a backup made by this version. The database was not modified.",
+            path.display(),
+            env!("CARGO_PKG_VERSION"),
+        )));
+    }
+
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.execute_batch("PRAGMA foreign_keys = ON;")?;
+    embedded::migrations::runner()
+        .set_abort_divergent(true)
+        .set_abort_missing(true)
+        .run(&mut conn)
+        .map_err(|e| Error::Migration(format!("migrating {} failed: {e}", path.display())))?;
+    Ok(MigrationReport {
+        from_version,
+        to_version: current_version(&conn)?,
+    })
+}
+
+/// Applies every migration to `conn` (an in-memory database in unit tests).
+pub fn migrate_connection(conn: &mut Connection) -> Result<(), Error> {
+    conn.execute_batch("PRAGMA foreign_keys = ON;")?;
+    embedded::migrations::runner()
+        .run(conn)
+        .map_err(|e| Error::Migration(e.to_string()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fresh_database_migrates_and_second_run_is_a_no_op() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let config = DatabaseConfig::default();
+        let first = migrate_file(&path, &config).unwrap();
+        assert_eq!(first.from_version, 0);
+        assert_eq!(first.to_version, latest_version());
+        let second = migrate_file(&path, &config).unwrap();
+        assert_eq!(second.from_version, latest_version());
+        assert_eq!(second.to_version, latest_version());
+
+        let conn = Connection::open(&path).unwrap();
+        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        assert_eq!(mode, "wal");
+        let applied: u32 = conn
+            .query_row("SELECT COUNT(*) FROM refinery_schema_history", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(applied as usize, embedded::migrations::runner().get_migrations().len());
+    }
+
+    #[test]
+    fn fts5_is_available() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE VIRTUAL TABLE f USING fts5(body); INSERT INTO f VALUES ('printer on fire');",
+        )
+        .unwrap();
+        let hits: i64 = conn
+            .query_row("SELECT COUNT(*) FROM f WHERE f MATCH 'print*'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(hits, 1);
+    }
+}

@@ -1,0 +1,179 @@
+//! SQLite access: one writer connection, a pool of readers, and the async boundary.
+
+mod backup;
+pub mod migrate;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use r2d2::Pool;
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+
+pub use backup::backup_database;
+
+use crate::config::{DatabaseConfig, Synchronous};
+use crate::error::Error;
+
+type SqlitePool = Pool<SqliteConnectionManager>;
+
+/// Handle to the database. Cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    writer: SqlitePool,
+    readers: SqlitePool,
+    path: PathBuf,
+}
+
+/// Counts for one pool, shown in `/metrics`.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolStats {
+    pub name: &'static str,
+    pub open: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
+impl Db {
+    /// Opens (creating if needed) the database at `path`, refuses one written by
+    /// a newer Helpline, applies pending migrations and builds the pools.
+    pub fn open(path: &Path, config: &DatabaseConfig) -> Result<Self, Error> {
+        migrate::migrate_file(path, config)?;
+
+        let writer = Pool::builder()
+            .max_size(1)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(10))
+            .build(manager(path, config, false))?;
+        let readers = Pool::builder()
+            .max_size(config.read_pool_size)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(10))
+            .build(manager(path, config, true))?;
+        Ok(Self {
+            writer,
+            readers,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` on a reader connection, off the async executor.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
+    {
+        let pool = self.readers.clone();
+        run_blocking(move || {
+            let conn = pool.get()?;
+            f(&conn)
+        })
+        .await
+    }
+
+    /// Runs `f` inside one `BEGIN IMMEDIATE` transaction on the writer, off the
+    /// async executor. Commits when `f` succeeds, rolls back otherwise.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T, Error> + Send + 'static,
+    {
+        let pool = self.writer.clone();
+        run_blocking(move || {
+            let mut conn = pool.get()?;
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let value = f(&tx)?;
+            tx.commit()?;
+            Ok(value)
+        })
+        .await
+    }
+
+    /// Writes a consistent copy of the live database to `dest` (which must not exist).
+    pub async fn backup(&self, dest: PathBuf) -> Result<(), Error> {
+        let source = self.path.clone();
+        run_blocking(move || backup::backup_database(&source, &dest)).await
+    }
+
+    pub fn pool_stats(&self) -> [PoolStats; 2] {
+        let stats = |name, pool: &SqlitePool| {
+            let state = pool.state();
+            PoolStats {
+                name,
+                open: state.connections,
+                idle: state.idle_connections,
+                max: pool.max_size(),
+            }
+        };
+        [stats("writer", &self.writer), stats("reader", &self.readers)]
+    }
+}
+
+async fn run_blocking<T, F>(f: F) -> Result<T, Error>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, Error> + Send + 'static,
+{
+    match tokio::task::spawn_blocking(f).await {
+        Ok(result) => result,
+        Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
+        Err(join) => Err(Error::Internal(format!("database task cancelled: {join}"))),
+    }
+}
+
+fn manager(path: &Path, config: &DatabaseConfig, read_only: bool) -> SqliteConnectionManager {
+    let synchronous = match config.synchronous {
+        Synchronous::Normal => "NORMAL",
+        Synchronous::Full => "FULL",
+    };
+    let busy = config.busy_timeout_ms;
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_URI
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    SqliteConnectionManager::file(path)
+        .with_flags(flags)
+        .with_init(move |conn| {
+            conn.busy_timeout(Duration::from_millis(busy))?;
+            conn.execute_batch(&format!(
+                "PRAGMA foreign_keys = ON; PRAGMA synchronous = {synchronous};"
+            ))?;
+            if read_only {
+                conn.execute_batch("PRAGMA query_only = ON;")?;
+            }
+            Ok(())
+        })
+}
+
+/// Current time as stored in the database: RFC 3339 UTC with milliseconds and `Z`.
+pub fn now() -> String {
+    format_time(time::OffsetDateTime::now_utc())
+}
+
+pub fn format_time(t: time::OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_rfc3339_utc_with_millis() {
+        let t = time::macros::datetime!(2026-11-22 10:04:05.123 +2);
+        assert_eq!(format_time(t), "2026-11-22T08:04:05.123Z");
+    }
+}

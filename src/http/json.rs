@@ -1,0 +1,145 @@
+//! `ApiJson<T>`: the JSON body guard. Wrong content type is 415, too large 413,
+//! malformed JSON 400, wrong shape or unknown fields 422, each as problem JSON.
+
+use rocket::data::{Data, FromData, Outcome};
+use rocket::Request;
+use serde::de::DeserializeOwned;
+
+use crate::error::{Error, FieldError, Problem};
+
+/// A JSON request body of type `T`. DTOs use `#[serde(deny_unknown_fields)]`.
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<T> ApiJson<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+#[rocket::async_trait]
+impl<'r, T: DeserializeOwned + Send> FromData<'r> for ApiJson<T> {
+    type Error = Error;
+
+    async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> Outcome<'r, Self> {
+        match read(req, data).await {
+            Ok(value) => Outcome::Success(ApiJson(value)),
+            Err(error) => {
+                let status = error.status();
+                Problem::from_error(&error, req).stash(req);
+                Outcome::Error((status, error))
+            }
+        }
+    }
+}
+
+async fn read<T: DeserializeOwned>(req: &Request<'_>, data: Data<'_>) -> Result<T, Error> {
+    let is_json = req.content_type().is_some_and(|ct| {
+        ct.top() == "application" && (ct.sub() == "json" || ct.sub().as_str().ends_with("+json"))
+    });
+    if !is_json {
+        return Err(Error::UnsupportedMediaType(
+            "the request body must be JSON (Content-Type: application/json)".into(),
+        ));
+    }
+    let limit = req.limits().get("json").unwrap_or(rocket::data::Limits::JSON);
+    let bytes = data
+        .open(limit)
+        .into_bytes()
+        .await
+        .map_err(|e| Error::BadRequest(format!("the request body could not be read: {e}")))?;
+    if !bytes.is_complete() {
+        return Err(Error::PayloadTooLarge(limit.to_string()));
+    }
+    parse(&bytes)
+}
+
+/// Parses a JSON body, telling syntax errors (400) from shape errors (422).
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let result: Result<T, _> = serde_path_to_error::deserialize(&mut de);
+    let value = result.map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                let message = strip_position(&inner.to_string());
+                let field = unknown_field_name(&message)
+                    .map(|name| join_path(&path, name))
+                    .unwrap_or(if path == "." { String::new() } else { path });
+                Error::Validation(vec![FieldError::new(field, message)])
+            }
+            _ => Error::BadRequest(format!("the request body is not valid JSON: {inner}")),
+        }
+    })?;
+    de.end()
+        .map_err(|e| Error::BadRequest(format!("the request body is not valid JSON: {e}")))?;
+    Ok(value)
+}
+
+fn strip_position(message: &str) -> String {
+    match message.find(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}
+
+fn unknown_field_name(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("unknown field `")?;
+    rest.split('`').next()
+}
+
+fn join_path(parent: &str, name: &str) -> String {
+    if parent.is_empty() || parent == "." {
+        name.to_string()
+    } else {
+        format!("{parent}.{name}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        name: String,
+        inner: Option<Inner>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        count: u32,
+    }
+
+    fn fields(err: Error) -> Vec<FieldError> {
+        match err {
+            Error::Validation(f) => f,
+            other => panic!("expected validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn syntax_errors_are_bad_requests() {
+        assert!(matches!(parse::<Body>(b"{\"name\":"), Err(Error::BadRequest(_))));
+        assert!(matches!(parse::<Body>(b"not json"), Err(Error::BadRequest(_))));
+        assert!(matches!(parse::<Body>(b"{\"name\":\"a\"} x"), Err(Error::BadRequest(_))));
+    }
+
+    #[test]
+    fn shape_errors_name_the_field() {
+        let f = fields(parse::<Body>(b"{\"name\":\"a\",\"nmae\":1}").unwrap_err());
+        assert_eq!(f[0].field, "nmae");
+        let f = fields(parse::<Body>(b"{\"name\":5}").unwrap_err());
+        assert_eq!(f[0].field, "name");
+        let f = fields(parse::<Body>(b"{\"name\":\"a\",\"inner\":{\"count\":-1}}").unwrap_err());
+        assert_eq!(f[0].field, "inner.count");
+        let f = fields(parse::<Body>(b"{}").unwrap_err());
+        assert!(f[0].message.contains("missing field `name`"), "{f:?}");
+    }
+}

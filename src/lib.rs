@@ -1,0 +1,17 @@
+//! Helpline: a help desk in one binary. This crate is the whole product; the
+//! `helpline` binary is a thin command line over [`App`].
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod metrics;
+pub mod settings;
+pub mod web;
+
+pub use app::{App, AppBuilder, AppState, ServerHandle};
+pub use config::Config;
+pub use error::Error;

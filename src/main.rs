@@ -1,0 +1,172 @@
+//! The `helpline` command line: serve, migrate, backup, config, version.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use helpline::config::{LogFormat, Overrides};
+use helpline::{App, Config, Error};
+
+#[derive(Parser)]
+#[command(name = "helpline", version, about = "A help desk in one binary.")]
+struct Cli {
+    /// Configuration file (default: ./helpline.toml when it exists).
+    #[arg(long, global = true, env = "HELPLINE_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Data directory (database, generated key, mail files).
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (the default command).
+    Serve {
+        /// Address and port to listen on, e.g. 127.0.0.1:8080.
+        #[arg(long, value_name = "ADDR:PORT")]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Write a consistent copy of the database to FILE, even while the server runs.
+    Backup {
+        /// Where to write the copy; must not exist yet.
+        file: PathBuf,
+    },
+    /// Configuration helpers.
+    Config {
+        /// Print the documented example configuration.
+        #[arg(long)]
+        example: bool,
+        /// Print the effective configuration (secrets hidden) after checking it.
+        #[arg(long, conflicts_with = "example")]
+        show: bool,
+    },
+    /// Print the version.
+    Version,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("helpline: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Error> {
+    let command = cli.command.unwrap_or(Command::Serve { listen: None });
+    let mut overrides = Overrides {
+        listen: None,
+        data_dir: cli.data_dir,
+    };
+    match command {
+        Command::Version => {
+            println!("helpline {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+        Command::Config { example: true, .. } => {
+            print!("{}", helpline::config::EXAMPLE);
+            Ok(())
+        }
+        Command::Config { show, .. } => {
+            let config = Config::from_env(cli.config.as_deref(), &overrides)?;
+            if show {
+                let text = serde_json::to_string_pretty(&config)
+                    .map_err(|e| Error::Internal(e.to_string()))?;
+                println!("{text}");
+            } else {
+                println!("configuration is valid (use --show to print it, --example for a documented file)");
+            }
+            Ok(())
+        }
+        Command::Migrate => {
+            let config = Config::from_env(cli.config.as_deref(), &overrides)?;
+            init_logging(&config);
+            std::fs::create_dir_all(&config.data_dir)
+                .map_err(|e| Error::io(format!("creating {}", config.data_dir.display()), e))?;
+            let path = config.database_path();
+            let report = helpline::db::migrate::migrate_file(&path, &config.database)?;
+            if report.from_version == report.to_version {
+                println!("{}: schema version {}, nothing to do", path.display(), report.to_version);
+            } else {
+                println!(
+                    "{}: migrated from schema version {} to {}",
+                    path.display(),
+                    report.from_version,
+                    report.to_version
+                );
+            }
+            Ok(())
+        }
+        Command::Backup { file } => {
+            let config = Config::from_env(cli.config.as_deref(), &overrides)?;
+            helpline::db::backup_database(&config.database_path(), &file)?;
+            println!("backup written to {}", file.display());
+            Ok(())
+        }
+        Command::Serve { listen } => {
+            overrides.listen = listen;
+            let config = Config::from_env(cli.config.as_deref(), &overrides)?;
+            init_logging(&config);
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .thread_name("rocket-worker-thread")
+                .enable_all()
+                .build()
+                .map_err(|e| Error::io("starting the async runtime", e))?;
+            runtime.block_on(async {
+                let app = App::builder().config(config).build()?;
+                app.serve(shutdown_signal()).await
+            })
+        }
+    }
+}
+
+fn init_logging(config: &Config) {
+    // Rocket's own lines repeat what our request log and errors already say;
+    // they stay available by naming `rocket` in the filter.
+    let directives = if config.log.contains("rocket") {
+        config.log.clone()
+    } else {
+        format!("{},rocket=off", config.log)
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(directives)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rocket=off"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let result = match config.log_format {
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).try_init(),
+        LogFormat::Pretty => builder.compact().try_init(),
+    };
+    if let Err(e) = result {
+        eprintln!("helpline: logging could not be set up: {e}");
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,209 @@
+//! Runtime settings: typed keys with defaults, stored one row per key in `settings`.
+
+use rusqlite::{params, Connection};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::{Error, FieldError};
+
+/// Every runtime setting. A key without a row in the database has its default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Name of the help desk, shown in the web UI and in emails.
+    pub helpdesk_name: String,
+    /// Whether customers may create their own accounts.
+    pub allow_registration: bool,
+    /// Whether the embeddable support bubble is offered to websites.
+    pub support_bubble_enabled: bool,
+    /// Address that receives new unassigned tickets and is shown to customers.
+    pub support_email: Option<String>,
+    /// Phone number shown to customers, in international form.
+    pub phone_number: Option<String>,
+    /// `WhatsApp` number shown to customers, in international form.
+    pub whatsapp_number: Option<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            helpdesk_name: "Helpline".into(),
+            allow_registration: true,
+            support_bubble_enabled: false,
+            support_email: None,
+            phone_number: None,
+            whatsapp_number: None,
+        }
+    }
+}
+
+/// The settings anyone may read (shown by the web UI before sign-in and by the widget).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct PublicSettings {
+    pub helpdesk_name: String,
+    pub allow_registration: bool,
+    pub support_bubble_enabled: bool,
+    pub support_email: Option<String>,
+    pub phone_number: Option<String>,
+    pub whatsapp_number: Option<String>,
+}
+
+impl From<&Settings> for PublicSettings {
+    fn from(s: &Settings) -> Self {
+        Self {
+            helpdesk_name: s.helpdesk_name.clone(),
+            allow_registration: s.allow_registration,
+            support_bubble_enabled: s.support_bubble_enabled,
+            support_email: s.support_email.clone(),
+            phone_number: s.phone_number.clone(),
+            whatsapp_number: s.whatsapp_number.clone(),
+        }
+    }
+}
+
+impl Settings {
+    /// Checks every key; all problems are reported at once.
+    pub fn validate(&self) -> Result<(), Error> {
+        let mut errors = Vec::new();
+        let name = self.helpdesk_name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            errors.push(FieldError::new("helpdesk_name", "must be 1 to 100 characters"));
+        }
+        if let Some(email) = &self.support_email {
+            if !looks_like_email(email) {
+                errors.push(FieldError::new("support_email", "must be an email address"));
+            }
+        }
+        for (field, value) in [
+            ("phone_number", &self.phone_number),
+            ("whatsapp_number", &self.whatsapp_number),
+        ] {
+            if let Some(number) = value {
+                if !looks_like_phone(number) {
+                    errors.push(FieldError::new(
+                        field,
+                        "must be a phone number in international form, like +44 20 7946 0958",
+                    ));
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Validation(errors))
+        }
+    }
+}
+
+/// Loads the settings: defaults, overlaid with stored rows. Rows for keys this
+/// version does not know (left by a newer one) are ignored.
+pub fn load(conn: &Connection) -> Result<Settings, Error> {
+    let serde_json::Value::Object(mut map) = serde_json::to_value(Settings::default())
+        .map_err(|e| Error::Internal(format!("serializing default settings: {e}")))?
+    else {
+        return Err(Error::Internal("settings are not an object".into()));
+    };
+    let mut stmt = conn.prepare_cached("SELECT key, value FROM settings")?;
+    let rows = stmt.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))?;
+    for row in rows {
+        let (key, raw) = row?;
+        if let Some(slot) = map.get_mut(&key) {
+            match serde_json::from_str(&raw) {
+                Ok(value) => *slot = value,
+                Err(e) => tracing::warn!(key, error = %e, "ignoring unreadable stored setting"),
+            }
+        }
+    }
+    serde_json::from_value(serde_json::Value::Object(map))
+        .map_err(|e| Error::Internal(format!("stored settings do not fit their types: {e}")))
+}
+
+/// Validates and stores every key. Call inside the writer's transaction.
+pub fn save(conn: &Connection, settings: &Settings) -> Result<(), Error> {
+    settings.validate()?;
+    let serde_json::Value::Object(map) = serde_json::to_value(settings)
+        .map_err(|e| Error::Internal(format!("serializing settings: {e}")))?
+    else {
+        return Err(Error::Internal("settings are not an object".into()));
+    };
+    let now = crate::db::now();
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO settings (key, value, updated_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+         WHERE value <> excluded.value",
+    )?;
+    for (key, value) in map {
+        stmt.execute(params![key, value.to_string(), now])?;
+    }
+    Ok(())
+}
+
+fn looks_like_email(value: &str) -> bool {
+    let Some((local, domain)) = value.rsplit_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && value.len() <= 254
+        && !value.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+fn looks_like_phone(value: &str) -> bool {
+    let digits = value.chars().filter(char::is_ascii_digit).count();
+    value.starts_with('+')
+        && (7..=15).contains(&digits)
+        && value[1..]
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '(' | ')'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db() -> Connection {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::db::migrate::migrate_connection(&mut conn).unwrap();
+        conn
+    }
+
+    #[test]
+    fn empty_table_gives_defaults() {
+        assert_eq!(load(&db()).unwrap(), Settings::default());
+    }
+
+    #[test]
+    fn saved_values_round_trip_and_unknown_rows_are_ignored() {
+        let conn = db();
+        let mut s = Settings::default();
+        s.allow_registration = false;
+        s.support_email = Some("help@example.com".into());
+        s.phone_number = Some("+44 20 7946 0958".into());
+        save(&conn, &s).unwrap();
+        conn.execute(
+            "INSERT INTO settings (key, value, updated_at) VALUES ('from_the_future', '1', 'x')",
+            [],
+        )
+        .unwrap();
+        assert_eq!(load(&conn).unwrap(), s);
+    }
+
+    #[test]
+    fn invalid_values_are_rejected_with_every_field() {
+        let conn = db();
+        let s = Settings {
+            helpdesk_name: " ".into(),
+            support_email: Some("nope".into()),
+            whatsapp_number: Some("12345".into()),
+            ..Settings::default()
+        };
+        let Err(Error::Validation(errors)) = save(&conn, &s) else {
+            panic!("expected validation errors");
+        };
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["helpdesk_name", "support_email", "whatsapp_number"]);
+        assert_eq!(load(&conn).unwrap(), Settings::default(), "nothing was written");
+    }
+}
