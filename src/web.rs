@@ -18,6 +18,13 @@ pub fn routes() -> Vec<Route> {
     routes![index, docs, asset]
 }
 
+/// Whether a mounted route is one of the web app's (not part of the API).
+pub fn is_web_route(route: &Route) -> bool {
+    routes().iter().any(|web| {
+        web.method == route.method && web.uri.to_string() == route.uri.to_string() && web.rank == route.rank
+    })
+}
+
 /// Paths under these prefixes never fall back to the web app.
 const NON_APP_PREFIXES: &[&str] = &["api/", "api"];
 
@@ -115,9 +122,11 @@ impl Asset {
 fn is_fingerprinted(path: &str) -> bool {
     let mut segments = path.split('/');
     let file = segments.next_back().unwrap_or("");
-    let hashed_name = file.split('.').rev().skip(1).any(|part| {
-        part.len() >= 8 && part.bytes().all(|b| b.is_ascii_hexdigit())
-    });
+    let parts: Vec<&str> = file.split('.').collect();
+    let hashed_name = parts.len() >= 3
+        && parts[1..parts.len() - 1]
+            .iter()
+            .any(|part| part.len() >= 8 && part.bytes().all(|b| b.is_ascii_hexdigit()));
     let versioned_dir = segments.any(|dir| {
         dir.rsplit_once('-').is_some_and(|(_, version)| {
             let parts: Vec<_> = version.split('.').collect();

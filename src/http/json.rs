@@ -64,9 +64,8 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
         match inner.classify() {
             serde_json::error::Category::Data => {
                 let message = strip_position(&inner.to_string());
-                let field = unknown_field_name(&message)
-                    .map(|name| join_path(&path, name))
-                    .unwrap_or(if path == "." { String::new() } else { path });
+                // The path already ends with the offending field, unknown ones included.
+                let field = if path == "." { String::new() } else { path };
                 Error::Validation(vec![FieldError::new(field, message)])
             }
             _ => Error::BadRequest(format!("the request body is not valid JSON: {inner}")),
@@ -81,19 +80,6 @@ fn strip_position(message: &str) -> String {
     match message.find(" at line ") {
         Some(i) => message[..i].to_string(),
         None => message.to_string(),
-    }
-}
-
-fn unknown_field_name(message: &str) -> Option<&str> {
-    let rest = message.strip_prefix("unknown field `")?;
-    rest.split('`').next()
-}
-
-fn join_path(parent: &str, name: &str) -> String {
-    if parent.is_empty() || parent == "." {
-        name.to_string()
-    } else {
-        format!("{parent}.{name}")
     }
 }
 
