@@ -1,0 +1,155 @@
+//! The `helpline` command line, run as an operator would.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use common::http_get;
+
+fn helpline(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_helpline"));
+    cmd.current_dir(dir).env_clear().env("HELPLINE_BCRYPT_COST", "4");
+    cmd
+}
+
+fn run(cmd: &mut Command) -> (bool, String, String) {
+    let out = cmd.output().expect("helpline runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn version_and_help() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out, _) = run(helpline(dir.path()).arg("version"));
+    assert!(ok);
+    assert_eq!(out.trim(), format!("helpline {}", env!("CARGO_PKG_VERSION")));
+    for sub in [&["--help"][..], &["serve", "--help"], &["backup", "--help"], &["migrate", "--help"]] {
+        let (ok, out, _) = run(helpline(dir.path()).args(sub));
+        assert!(ok, "{sub:?}");
+        assert!(out.contains("Usage:"), "{sub:?}: {out}");
+    }
+}
+
+#[test]
+fn config_example_is_the_documented_file_and_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out, _) = run(helpline(dir.path()).args(["config", "--example"]));
+    assert!(ok);
+    assert_eq!(out, helpline::config::EXAMPLE);
+    std::fs::write(dir.path().join("helpline.toml"), &out).unwrap();
+    let (ok, out, err) = run(helpline(dir.path()).args(["config", "--show"]));
+    assert!(ok, "{err}");
+    let shown: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(shown["listen"], "127.0.0.1:8080");
+}
+
+#[test]
+fn invalid_config_fails_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, _, err) = run(helpline(dir.path()).arg("migrate").env("HELPLINE_SMTP__SECURITY", "ssl"));
+    assert!(!ok);
+    assert!(err.contains("HELPLINE_SMTP__SECURITY"), "{err}");
+    assert!(err.contains("starttls"), "says what is allowed: {err}");
+    assert!(!dir.path().join("data").exists(), "nothing created on a bad config");
+
+    std::fs::write(dir.path().join("helpline.toml"), "listen = \"nowhere\"\n").unwrap();
+    let (ok, _, err) = run(helpline(dir.path()).arg("serve"));
+    assert!(!ok);
+    assert!(err.contains("listen"), "{err}");
+}
+
+#[test]
+fn migrate_creates_then_reports_nothing_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("store");
+    let (ok, out, err) = run(helpline(dir.path()).args(["migrate", "--data-dir"]).arg(&data));
+    assert!(ok, "{err}");
+    assert!(out.contains("migrated from schema version 0"), "{out}");
+    let (ok, out, _) = run(helpline(dir.path()).arg("migrate").env("HELPLINE_DATA_DIR", &data));
+    assert!(ok);
+    assert!(out.contains("nothing to do"), "{out}");
+}
+
+/// A server process that is stopped (SIGTERM) when dropped.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Server {
+    fn start(dir: &Path) -> Self {
+        let mut child = helpline(dir)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("HELPLINE_LOG_FORMAT", "json")
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let mut lines = BufReader::new(stderr).lines();
+        let addr = loop {
+            let line = lines.next().expect("server printed its address").unwrap();
+            if let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) {
+                if event["message"] == "Helpline is listening" {
+                    break event["addr"].as_str().unwrap().parse().unwrap();
+                }
+            }
+        };
+        // Keep draining the log so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Self { child, addr }
+    }
+
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn serve_answers_backup_runs_online_and_sigterm_stops_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(dir.path());
+    let (status, _, body) = http_get(server.addr, "/health");
+    assert_eq!(status, 200, "{body}");
+
+    let backup = dir.path().join("copy.db");
+    let (ok, out, err) = run(helpline(dir.path()).arg("backup").arg(&backup));
+    assert!(ok, "{err}");
+    assert!(out.contains("backup written"), "{out}");
+    let conn = rusqlite::Connection::open(&backup).unwrap();
+    let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(check, "ok");
+    let before = std::fs::read(&backup).unwrap();
+
+    let (ok, _, err) = run(helpline(dir.path()).arg("backup").arg(&backup));
+    assert!(!ok, "refuses to overwrite");
+    assert!(err.contains("already exists"), "{err}");
+    assert_eq!(std::fs::read(&backup).unwrap(), before);
+
+    let status = server.terminate();
+    assert!(status.success(), "graceful exit on SIGTERM: {status:?}");
+}
+
+#[test]
+fn backup_without_a_database_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, _, err) = run(helpline(dir.path()).args(["backup", "x.db"]));
+    assert!(!ok);
+    assert!(err.contains("no database"), "{err}");
+}
