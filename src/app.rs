@@ -161,7 +161,10 @@ impl App {
             tracing::info!("shutting down; finishing in-flight requests");
             handle.notify();
         });
-        rocket.launch().await.map_err(|e| launch_error(listen, &e))?;
+        rocket
+            .launch()
+            .await
+            .map_err(|e| launch_error(listen, &e))?;
         Ok(())
     }
 
@@ -197,7 +200,9 @@ impl App {
             }),
             Err(_) => match join.await {
                 Ok(Err(e)) => Err(e),
-                Ok(Ok(())) => Err(Error::Internal("the server stopped before it started".into())),
+                Ok(Ok(())) => Err(Error::Internal(
+                    "the server stopped before it started".into(),
+                )),
                 Err(e) => Err(Error::Internal(format!("the server task failed: {e}"))),
             },
         }

@@ -191,6 +191,7 @@ impl Config {
     /// Loads the configuration the way the binary does: the given file (or
     /// `helpline.toml` in the working directory when it exists), then the
     /// process environment, then `overrides`. Then validates it.
+    #[allow(clippy::disallowed_methods)] // the one place that reads the environment
     pub fn from_env(file: Option<&Path>, overrides: &Overrides) -> Result<Self, Error> {
         Self::load(file, std::env::vars(), overrides)
     }
@@ -248,7 +249,10 @@ impl Config {
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log) {
             bad(
                 "log",
-                format!("`{}` is not a log filter ({e}); try `info` or `helpline=debug`", self.log),
+                format!(
+                    "`{}` is not a log filter ({e}); try `info` or `helpline=debug`",
+                    self.log
+                ),
             );
         }
         if self.body_limit < ByteUnit::Kibibyte(1) || self.body_limit > ByteUnit::Mebibyte(256) {
@@ -267,13 +271,19 @@ impl Config {
                 bad("smtp.port", "must be between 1 and 65535".into());
             }
             if self.smtp.password.is_some() && self.smtp.username.is_none() {
-                bad("smtp.username", "is required when smtp.password is set".into());
+                bad(
+                    "smtp.username",
+                    "is required when smtp.password is set".into(),
+                );
             }
         }
         if !self.smtp.from.contains('@') {
             bad(
                 "smtp.from",
-                format!("`{}` is not an address like `Support <support@example.com>`", self.smtp.from),
+                format!(
+                    "`{}` is not an address like `Support <support@example.com>`",
+                    self.smtp.from
+                ),
             );
         }
         if self.smtp.timeout_secs == 0 || self.smtp.timeout_secs > 600 {
@@ -286,11 +296,17 @@ impl Config {
         }
         if let Some(secret) = &self.inbound_secret {
             if secret.expose().len() < 16 {
-                bad("inbound_secret", "must be at least 16 characters long".into());
+                bad(
+                    "inbound_secret",
+                    "must be at least 16 characters long".into(),
+                );
             }
         }
         if !(60..=86_400).contains(&self.access_token_ttl_secs) {
-            bad("access_token_ttl_secs", "must be between 60 and 86400".into());
+            bad(
+                "access_token_ttl_secs",
+                "must be between 60 and 86400".into(),
+            );
         }
         if self.refresh_token_ttl_secs <= self.access_token_ttl_secs
             || self.refresh_token_ttl_secs > 365 * 86_400
@@ -316,7 +332,10 @@ impl Config {
         if problems.is_empty() {
             Ok(())
         } else {
-            Err(Error::Config(format!("invalid configuration: {}", problems.join("; "))))
+            Err(Error::Config(format!(
+                "invalid configuration: {}",
+                problems.join("; ")
+            )))
         }
     }
 
@@ -447,7 +466,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+            .collect()
     }
 
     #[test]
@@ -477,7 +499,10 @@ mod tests {
                 ("HELPLINE_LISTEN", "127.0.0.1:9001"),
                 ("HELPLINE_SMTP__HOST", "env.example"),
                 ("HELPLINE_SMTP__PORT", "2525"),
-                ("HELPLINE_CORS_ORIGINS", "https://a.example, https://b.example"),
+                (
+                    "HELPLINE_CORS_ORIGINS",
+                    "https://a.example, https://b.example",
+                ),
                 ("OTHER_LISTEN", "127.0.0.1:1"),
             ]),
             &Overrides::default(),
@@ -487,7 +512,10 @@ mod tests {
         assert_eq!(with_env.log, "debug", "file value kept when env is silent");
         assert_eq!(with_env.smtp.host.as_deref(), Some("env.example"));
         assert_eq!(with_env.smtp.port, Some(2525));
-        assert_eq!(with_env.cors_origins, vec!["https://a.example", "https://b.example"]);
+        assert_eq!(
+            with_env.cors_origins,
+            vec!["https://a.example", "https://b.example"]
+        );
 
         let with_flag = Config::load(
             Some(&file),
@@ -504,20 +532,38 @@ mod tests {
 
     #[test]
     fn errors_name_the_key() {
-        let err = Config::load(None, env(&[("HELPLINE_SMTP__PORT", "abc")]), &Overrides::default())
-            .unwrap_err()
-            .to_string();
+        let err = Config::load(
+            None,
+            env(&[("HELPLINE_SMTP__PORT", "abc")]),
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("HELPLINE_SMTP__PORT"), "{err}");
 
-        let err = Config::load(None, env(&[("HELPLINE_LOG_FORMAT", "xml")]), &Overrides::default())
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("HELPLINE_LOG_FORMAT") && err.contains("pretty"), "{err}");
+        let err = Config::load(
+            None,
+            env(&[("HELPLINE_LOG_FORMAT", "xml")]),
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("HELPLINE_LOG_FORMAT") && err.contains("pretty"),
+            "{err}"
+        );
 
-        let err = Config::load(None, env(&[("HELPLINE_BCRYPT_COST", "2")]), &Overrides::default())
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("`bcrypt_cost`") && err.contains("between 4 and 31"), "{err}");
+        let err = Config::load(
+            None,
+            env(&[("HELPLINE_BCRYPT_COST", "2")]),
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("`bcrypt_cost`") && err.contains("between 4 and 31"),
+            "{err}"
+        );
 
         let err = Config::load(None, env(&[("HELPLINE_LISTN", "x")]), &Overrides::default())
             .unwrap_err()
@@ -550,7 +596,10 @@ mod tests {
         let config = Config::load(
             None,
             env(&[
-                ("HELPLINE_JWT_SECRET", "jwt-secret-value-that-is-long-enough-0123"),
+                (
+                    "HELPLINE_JWT_SECRET",
+                    "jwt-secret-value-that-is-long-enough-0123",
+                ),
                 ("HELPLINE_SMTP__USERNAME", "mailer"),
                 ("HELPLINE_SMTP__PASSWORD", "smtp-password-value"),
                 ("HELPLINE_INBOUND_SECRET", "inbound-secret-value"),
@@ -584,17 +633,25 @@ mod tests {
         collect_keys(&defaults, "", &mut keys);
         for key in keys {
             let leaf = key.rsplit('.').next().unwrap();
-            let documented = EXAMPLE
-                .lines()
-                .any(|line| line.trim_start_matches(['#', ' ']).starts_with(&format!("{leaf} =")));
-            assert!(documented, "key `{key}` is missing from helpline.example.toml");
+            let documented = EXAMPLE.lines().any(|line| {
+                line.trim_start_matches(['#', ' '])
+                    .starts_with(&format!("{leaf} ="))
+            });
+            assert!(
+                documented,
+                "key `{key}` is missing from helpline.example.toml"
+            );
         }
     }
 
     fn collect_keys(value: &serde_json::Value, prefix: &str, out: &mut Vec<String>) {
         if let serde_json::Value::Object(map) = value {
             for (k, v) in map {
-                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 if v.is_object() {
                     collect_keys(v, &key, out);
                 } else {

@@ -130,8 +130,7 @@ impl Error {
     }
 }
 
-const INTERNAL_DETAIL: &str =
-    "an internal error occurred; quote the request id when reporting it";
+const INTERNAL_DETAIL: &str = "an internal error occurred; quote the request id when reporting it";
 
 #[derive(Debug, PartialEq, Eq)]
 enum DbErrorKind {
@@ -287,7 +286,11 @@ pub fn default_catcher(status: Status, req: &Request<'_>) -> Problem {
             } else {
                 Problem::new(
                     Status::MethodNotAllowed,
-                    format!("{} is not allowed here; use {}", req.method(), allowed.join(", ")),
+                    format!(
+                        "{} is not allowed here; use {}",
+                        req.method(),
+                        allowed.join(", ")
+                    ),
                     req,
                 )
                 .with_allow(allowed.join(", "))
@@ -323,18 +326,26 @@ mod tests {
         let unique = conn.execute("INSERT INTO t VALUES ('a')", []).unwrap_err();
         assert_eq!(Error::from(unique).status(), Status::Conflict);
         let none = conn
-            .query_row("SELECT x FROM t WHERE x = 'b'", [], |r| r.get::<_, String>(0))
+            .query_row("SELECT x FROM t WHERE x = 'b'", [], |r| {
+                r.get::<_, String>(0)
+            })
             .unwrap_err();
         assert_eq!(Error::from(none).status(), Status::NotFound);
         let syntax = conn.execute("SELEKT", []).unwrap_err();
         let err = Error::from(syntax);
         assert_eq!(err.status(), Status::InternalServerError);
-        assert!(!err.public_detail().contains("SELEKT"), "internals never leak");
+        assert!(
+            !err.public_detail().contains("SELEKT"),
+            "internals never leak"
+        );
     }
 
     #[test]
     fn problem_types_are_uris() {
-        assert_eq!(problem_type(Status::NotFound), "urn:helpline:problem:not-found");
+        assert_eq!(
+            problem_type(Status::NotFound),
+            "urn:helpline:problem:not-found"
+        );
         assert_eq!(
             problem_type(Status::UnprocessableEntity),
             "urn:helpline:problem:unprocessable-entity"

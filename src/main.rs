@@ -93,7 +93,11 @@ fn run(cli: Cli) -> Result<(), Error> {
             let path = config.database_path();
             let report = helpline::db::migrate::migrate_file(&path, &config.database)?;
             if report.from_version == report.to_version {
-                println!("{}: schema version {}, nothing to do", path.display(), report.to_version);
+                println!(
+                    "{}: schema version {}, nothing to do",
+                    path.display(),
+                    report.to_version
+                );
             } else {
                 println!(
                     "{}: migrated from schema version {} to {}",
@@ -137,9 +141,15 @@ fn init_logging(config: &Config) {
     };
     let filter = tracing_subscriber::EnvFilter::try_new(directives)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rocket=off"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let result = match config.log_format {
-        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .try_init(),
         LogFormat::Pretty => builder.compact().try_init(),
     };
     if let Err(e) = result {

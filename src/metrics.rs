@@ -73,12 +73,18 @@ impl Metrics {
             "helpline_build_info{{version=\"{}\"}} 1",
             env!("CARGO_PKG_VERSION")
         );
-        out.push_str("# HELP helpline_start_time_seconds Start time of the server since the Unix epoch.\n");
+        out.push_str(
+            "# HELP helpline_start_time_seconds Start time of the server since the Unix epoch.\n",
+        );
         out.push_str("# TYPE helpline_start_time_seconds gauge\n");
         let _ = writeln!(out, "helpline_start_time_seconds {:.3}", self.started_unix);
         out.push_str("# HELP helpline_uptime_seconds Seconds since the server started.\n");
         out.push_str("# TYPE helpline_uptime_seconds gauge\n");
-        let _ = writeln!(out, "helpline_uptime_seconds {:.3}", self.started.elapsed().as_secs_f64());
+        let _ = writeln!(
+            out,
+            "helpline_uptime_seconds {:.3}",
+            self.started.elapsed().as_secs_f64()
+        );
 
         out.push_str("# HELP helpline_db_pool_connections Database pool connections by state.\n");
         out.push_str("# TYPE helpline_db_pool_connections gauge\n");
@@ -95,7 +101,9 @@ impl Metrics {
                 pool.open - pool.idle
             );
         }
-        out.push_str("# HELP helpline_db_pool_max_connections Configured size of each database pool.\n");
+        out.push_str(
+            "# HELP helpline_db_pool_max_connections Configured size of each database pool.\n",
+        );
         out.push_str("# TYPE helpline_db_pool_max_connections gauge\n");
         for pool in pools {
             let _ = writeln!(
@@ -118,10 +126,15 @@ impl Metrics {
                 series.count
             );
         }
-        out.push_str("# HELP helpline_http_request_duration_seconds Time to answer HTTP requests.\n");
+        out.push_str(
+            "# HELP helpline_http_request_duration_seconds Time to answer HTTP requests.\n",
+        );
         out.push_str("# TYPE helpline_http_request_duration_seconds histogram\n");
         for ((method, route, status), series) in map.iter() {
-            let labels = format!("method=\"{method}\",route=\"{}\",status=\"{status}\"", escape(route));
+            let labels = format!(
+                "method=\"{method}\",route=\"{}\",status=\"{status}\"",
+                escape(route)
+            );
             for (bound, count) in BUCKETS.iter().zip(series.buckets.iter()) {
                 let _ = writeln!(
                     out,

@@ -67,7 +67,10 @@ impl Settings {
         let mut errors = Vec::new();
         let name = self.helpdesk_name.trim();
         if name.is_empty() || name.chars().count() > 100 {
-            errors.push(FieldError::new("helpdesk_name", "must be 1 to 100 characters"));
+            errors.push(FieldError::new(
+                "helpdesk_name",
+                "must be 1 to 100 characters",
+            ));
         }
         if let Some(email) = &self.support_email {
             if !looks_like_email(email) {
@@ -104,7 +107,9 @@ pub fn load(conn: &Connection) -> Result<Settings, Error> {
         return Err(Error::Internal("settings are not an object".into()));
     };
     let mut stmt = conn.prepare_cached("SELECT key, value FROM settings")?;
-    let rows = stmt.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))?;
+    let rows = stmt.query_map([], |row| {
+        Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+    })?;
     for row in rows {
         let (key, raw) = row?;
         if let Some(slot) = map.get_mut(&key) {
@@ -177,10 +182,12 @@ mod tests {
     #[test]
     fn saved_values_round_trip_and_unknown_rows_are_ignored() {
         let conn = db();
-        let mut s = Settings::default();
-        s.allow_registration = false;
-        s.support_email = Some("help@example.com".into());
-        s.phone_number = Some("+44 20 7946 0958".into());
+        let s = Settings {
+            allow_registration: false,
+            support_email: Some("help@example.com".into()),
+            phone_number: Some("+44 20 7946 0958".into()),
+            ..Settings::default()
+        };
         save(&conn, &s).unwrap();
         conn.execute(
             "INSERT INTO settings (key, value, updated_at) VALUES ('from_the_future', '1', 'x')",
@@ -203,7 +210,14 @@ mod tests {
             panic!("expected validation errors");
         };
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, ["helpdesk_name", "support_email", "whatsapp_number"]);
-        assert_eq!(load(&conn).unwrap(), Settings::default(), "nothing was written");
+        assert_eq!(
+            fields,
+            ["helpdesk_name", "support_email", "whatsapp_number"]
+        );
+        assert_eq!(
+            load(&conn).unwrap(),
+            Settings::default(),
+            "nothing was written"
+        );
     }
 }

@@ -21,7 +21,9 @@ pub fn routes() -> Vec<Route> {
 /// Whether a mounted route is one of the web app's (not part of the API).
 pub fn is_web_route(route: &Route) -> bool {
     routes().iter().any(|web| {
-        web.method == route.method && web.uri.to_string() == route.uri.to_string() && web.rank == route.rank
+        web.method == route.method
+            && web.uri.to_string() == route.uri.to_string()
+            && web.rank == route.rank
     })
 }
 
@@ -52,7 +54,10 @@ fn asset(path: PathBuf, cache: IfNoneMatch) -> Option<Asset> {
     let is_app_path = !NON_APP_PREFIXES
         .iter()
         .any(|p| path == *p || path.starts_with(p))
-        && !path.rsplit('/').next().is_some_and(|last| last.contains('.'));
+        && !path
+            .rsplit('/')
+            .next()
+            .is_some_and(|last| last.contains('.'));
     if is_app_path {
         Asset::load("index.html", cache)
     } else {
@@ -78,7 +83,10 @@ impl<'r> FromRequest<'r> for IfNoneMatch {
 impl IfNoneMatch {
     fn matches(&self, etag: &str) -> bool {
         self.0.as_deref().is_some_and(|header| {
-            header.trim() == "*" || header.split(',').any(|tag| tag.trim().trim_start_matches("W/") == etag)
+            header.trim() == "*"
+                || header
+                    .split(',')
+                    .any(|tag| tag.trim().trim_start_matches("W/") == etag)
         })
     }
 }
@@ -98,8 +106,8 @@ impl Asset {
         let mut data = file.data;
         if path == "index.html" {
             // The landing page shows the running version.
-            let text = String::from_utf8_lossy(&data)
-                .replace("{{version}}", env!("CARGO_PKG_VERSION"));
+            let text =
+                String::from_utf8_lossy(&data).replace("{{version}}", env!("CARGO_PKG_VERSION"));
             data = Cow::Owned(text.into_bytes());
             etag.push('-');
             etag.push_str(env!("CARGO_PKG_VERSION"));
@@ -130,7 +138,10 @@ fn is_fingerprinted(path: &str) -> bool {
     let versioned_dir = segments.any(|dir| {
         dir.rsplit_once('-').is_some_and(|(_, version)| {
             let parts: Vec<_> = version.split('.').collect();
-            parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+            parts.len() == 3
+                && parts
+                    .iter()
+                    .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
         })
     });
     hashed_name || versioned_dir
@@ -170,10 +181,15 @@ mod tests {
     #[test]
     fn fingerprints_are_recognised() {
         assert!(is_fingerprinted("app.3f9a1c2b.js"));
-        assert!(is_fingerprinted("docs/vendor/swagger-ui-5.35.0/swagger-ui.css"));
+        assert!(is_fingerprinted(
+            "docs/vendor/swagger-ui-5.35.0/swagger-ui.css"
+        ));
         assert!(!is_fingerprinted("index.html"));
         assert!(!is_fingerprinted("docs/init.js"));
         assert!(!is_fingerprinted("landing.css"));
-        assert!(!is_fingerprinted("deadbeef.js"), "the name itself is not a fingerprint");
+        assert!(
+            !is_fingerprinted("deadbeef.js"),
+            "the name itself is not a fingerprint"
+        );
     }
 }

@@ -57,7 +57,10 @@ async fn valid_json_reaches_the_handler() {
 async fn unknown_api_route_is_404() {
     let app = app().await;
     let body = problem(app.client.get("/api/v1/nothing-here").dispatch().await, 404).await;
-    assert!(body["detail"].as_str().unwrap().contains("/api/v1/nothing-here"));
+    assert!(body["detail"]
+        .as_str()
+        .unwrap()
+        .contains("/api/v1/nothing-here"));
     problem(app.client.delete("/nothing").dispatch().await, 404).await;
 }
 
@@ -89,7 +92,10 @@ async fn malformed_json_is_400() {
         .dispatch()
         .await;
     let body = problem(res, 400).await;
-    assert!(body["detail"].as_str().unwrap().contains("not valid JSON"), "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("not valid JSON"),
+        "{body}"
+    );
 }
 
 #[rocket::async_test]
@@ -127,7 +133,12 @@ async fn wrong_content_type_is_415() {
         .dispatch()
         .await;
     problem(res, 415).await;
-    let res = app.client.post("/test/greet").body(r#"{"name":"Ada"}"#).dispatch().await;
+    let res = app
+        .client
+        .post("/test/greet")
+        .body(r#"{"name":"Ada"}"#)
+        .dispatch()
+        .await;
     problem(res, 415).await;
 }
 
@@ -150,7 +161,10 @@ async fn handler_panic_is_500_and_the_server_keeps_serving() {
     let app = app().await;
     let body = problem(app.client.get("/test/panic").dispatch().await, 500).await;
     let detail = body["detail"].as_str().unwrap();
-    assert!(!detail.contains("a bug in a handler"), "no internals leak: {detail}");
+    assert!(
+        !detail.contains("a bug in a handler"),
+        "no internals leak: {detail}"
+    );
     let res = app.client.get("/health").dispatch().await;
     assert_eq!(res.status(), Status::Ok);
 }

@@ -32,16 +32,25 @@ async fn metrics_count_requests_by_route_and_status() {
     app.client.get("/api/v1/nope").dispatch().await;
     let res = app.client.get("/metrics").dispatch().await;
     assert_eq!(res.status(), Status::Ok);
-    assert!(res.content_type().unwrap().to_string().starts_with("text/plain"));
+    assert!(res
+        .content_type()
+        .unwrap()
+        .to_string()
+        .starts_with("text/plain"));
     let text = res.into_string().await.unwrap();
     assert!(
-        text.contains(r#"helpline_http_requests_total{method="GET",route="/health",status="200"} 3"#),
+        text.contains(
+            r#"helpline_http_requests_total{method="GET",route="/health",status="200"} 3"#
+        ),
         "{text}"
     );
     assert!(text.contains(r#"status="404"} 1"#), "{text}");
     assert!(text.contains(r#"helpline_http_request_duration_seconds_bucket{method="GET",route="/health",status="200",le="+Inf"} 3"#));
     assert!(text.contains(r#"helpline_db_pool_max_connections{pool="writer"} 1"#));
-    assert!(text.contains(&format!(r#"helpline_build_info{{version="{}"}} 1"#, env!("CARGO_PKG_VERSION"))));
+    assert!(text.contains(&format!(
+        r#"helpline_build_info{{version="{}"}} 1"#,
+        env!("CARGO_PKG_VERSION")
+    )));
 }
 
 #[rocket::async_test]
@@ -50,8 +59,17 @@ async fn security_headers_on_every_response() {
     for path in ["/health", "/", "/api/v1/missing"] {
         let res = app.client.get(path).dispatch().await;
         let h = res.headers();
-        assert!(h.get_one("Content-Security-Policy").unwrap().contains("frame-ancestors 'none'"), "{path}");
-        assert_eq!(h.get_one("X-Content-Type-Options"), Some("nosniff"), "{path}");
+        assert!(
+            h.get_one("Content-Security-Policy")
+                .unwrap()
+                .contains("frame-ancestors 'none'"),
+            "{path}"
+        );
+        assert_eq!(
+            h.get_one("X-Content-Type-Options"),
+            Some("nosniff"),
+            "{path}"
+        );
         assert!(h.get_one("Referrer-Policy").is_some(), "{path}");
         assert!(h.get_one("X-Request-Id").is_some(), "{path}");
     }
@@ -74,7 +92,10 @@ async fn assets_have_etags_and_answer_304() {
     let app = TestApp::new().await;
     let res = app.client.get("/docs/init.js").dispatch().await;
     assert_eq!(res.status(), Status::Ok);
-    assert_eq!(res.content_type(), Some(rocket::http::ContentType::JavaScript));
+    assert_eq!(
+        res.content_type(),
+        Some(rocket::http::ContentType::JavaScript)
+    );
     assert_eq!(res.headers().get_one("Cache-Control"), Some("no-cache"));
     let etag = res.headers().get_one("ETag").unwrap().to_string();
 
@@ -95,7 +116,11 @@ async fn assets_have_etags_and_answer_304() {
         .await;
     assert_eq!(res.status(), Status::Ok);
     assert_eq!(res.content_type(), Some(rocket::http::ContentType::CSS));
-    assert!(res.headers().get_one("Cache-Control").unwrap().contains("immutable"));
+    assert!(res
+        .headers()
+        .get_one("Cache-Control")
+        .unwrap()
+        .contains("immutable"));
 }
 
 #[rocket::async_test]
@@ -103,8 +128,19 @@ async fn app_paths_fall_back_to_index_but_api_paths_do_not() {
     let app = TestApp::new().await;
     let res = app.client.get("/tickets/42").dispatch().await;
     assert_eq!(res.status(), Status::Ok);
-    assert!(res.into_string().await.unwrap().contains("<h1>Helpline</h1>"));
-    problem(app.client.get("/api/v1/tickets/42/nothing").dispatch().await, 404).await;
+    assert!(res
+        .into_string()
+        .await
+        .unwrap()
+        .contains("<h1>Helpline</h1>"));
+    problem(
+        app.client
+            .get("/api/v1/tickets/42/nothing")
+            .dispatch()
+            .await,
+        404,
+    )
+    .await;
 }
 
 #[rocket::async_test]
@@ -122,8 +158,18 @@ async fn docs_viewer_is_served_from_embedded_assets() {
             assert_eq!(res.status(), Status::Ok, "{url}");
         }
     }
-    assert!(!html.contains("http://") && !html.contains("https://"), "no CDN");
-    let init = app.client.get("/docs/init.js").dispatch().await.into_string().await.unwrap();
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "no CDN"
+    );
+    let init = app
+        .client
+        .get("/docs/init.js")
+        .dispatch()
+        .await
+        .into_string()
+        .await
+        .unwrap();
     assert!(init.contains("/api/v1/openapi.json"));
 }
 
@@ -141,7 +187,11 @@ async fn public_settings_have_defaults() {
 
 #[rocket::async_test]
 async fn cors_only_for_configured_origins() {
-    let app = TestApp::with(|c| c.cors_origins = vec!["https://shop.example".into()], Vec::new()).await;
+    let app = TestApp::with(
+        |c| c.cors_origins = vec!["https://shop.example".into()],
+        Vec::new(),
+    )
+    .await;
     let res = app
         .client
         .req(Method::Options, "/api/v1/settings/public")
@@ -150,8 +200,15 @@ async fn cors_only_for_configured_origins() {
         .dispatch()
         .await;
     assert_eq!(res.status(), Status::NoContent);
-    assert_eq!(res.headers().get_one("Access-Control-Allow-Origin"), Some("https://shop.example"));
-    assert!(res.headers().get_one("Access-Control-Allow-Methods").unwrap().contains("PATCH"));
+    assert_eq!(
+        res.headers().get_one("Access-Control-Allow-Origin"),
+        Some("https://shop.example")
+    );
+    assert!(res
+        .headers()
+        .get_one("Access-Control-Allow-Methods")
+        .unwrap()
+        .contains("PATCH"));
 
     let res = app
         .client
@@ -159,8 +216,15 @@ async fn cors_only_for_configured_origins() {
         .header(Header::new("Origin", "https://shop.example"))
         .dispatch()
         .await;
-    assert_eq!(res.headers().get_one("Access-Control-Allow-Origin"), Some("https://shop.example"));
-    assert!(res.headers().get_one("Access-Control-Expose-Headers").unwrap().contains("X-Request-Id"));
+    assert_eq!(
+        res.headers().get_one("Access-Control-Allow-Origin"),
+        Some("https://shop.example")
+    );
+    assert!(res
+        .headers()
+        .get_one("Access-Control-Expose-Headers")
+        .unwrap()
+        .contains("X-Request-Id"));
 
     let res = app
         .client
@@ -177,7 +241,11 @@ async fn cors_only_for_configured_origins() {
         .header(Header::new("Origin", "https://shop.example"))
         .dispatch()
         .await;
-    assert_eq!(res.headers().get_one("Access-Control-Allow-Origin"), None, "off by default");
+    assert_eq!(
+        res.headers().get_one("Access-Control-Allow-Origin"),
+        None,
+        "off by default"
+    );
 }
 
 #[rocket::async_test]
@@ -186,7 +254,11 @@ async fn openapi_document_lists_every_mounted_api_route() {
     let res = app.client.get("/api/v1/openapi.json").dispatch().await;
     assert_eq!(res.status(), Status::Ok);
     let doc = json(res).await;
-    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{}", doc["openapi"]);
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        doc["openapi"]
+    );
     assert!(doc["components"]["schemas"]["Problem"].is_object());
 
     let documented: BTreeSet<(String, String)> = doc["paths"]
@@ -205,23 +277,36 @@ async fn openapi_document_lists_every_mounted_api_route() {
         .rocket()
         .routes()
         .filter(|r| !helpline::web::is_web_route(r))
-        .map(|r| (r.method.as_str().to_string(), openapi_path(&r.uri.path().to_string())))
+        .map(|r| {
+            (
+                r.method.as_str().to_string(),
+                openapi_path(r.uri.path()),
+            )
+        })
         .collect();
     assert!(!mounted.is_empty());
     let missing: Vec<_> = mounted.difference(&documented).collect();
-    assert!(missing.is_empty(), "routes missing from the OpenAPI document: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "routes missing from the OpenAPI document: {missing:?}"
+    );
     let stale: Vec<_> = documented.difference(&mounted).collect();
-    assert!(stale.is_empty(), "documented paths with no route: {stale:?}");
+    assert!(
+        stale.is_empty(),
+        "documented paths with no route: {stale:?}"
+    );
 }
 
 /// `/api/v1/tickets/<id>` -> `/api/v1/tickets/{id}`.
 fn openapi_path(template: &str) -> String {
     template
         .split('/')
-        .map(|seg| match seg.strip_prefix('<').and_then(|s| s.strip_suffix('>')) {
-            Some(name) => format!("{{{}}}", name.trim_end_matches("..")),
-            None => seg.to_string(),
-        })
+        .map(
+            |seg| match seg.strip_prefix('<').and_then(|s| s.strip_suffix('>')) {
+                Some(name) => format!("{{{}}}", name.trim_end_matches("..")),
+                None => seg.to_string(),
+            },
+        )
         .collect::<Vec<_>>()
         .join("/")
 }

@@ -11,7 +11,9 @@ use common::http_get;
 
 fn helpline(dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_helpline"));
-    cmd.current_dir(dir).env_clear().env("HELPLINE_BCRYPT_COST", "4");
+    cmd.current_dir(dir)
+        .env_clear()
+        .env("HELPLINE_BCRYPT_COST", "4");
     cmd
 }
 
@@ -29,8 +31,16 @@ fn version_and_help() {
     let dir = tempfile::tempdir().unwrap();
     let (ok, out, _) = run(helpline(dir.path()).arg("version"));
     assert!(ok);
-    assert_eq!(out.trim(), format!("helpline {}", env!("CARGO_PKG_VERSION")));
-    for sub in [&["--help"][..], &["serve", "--help"], &["backup", "--help"], &["migrate", "--help"]] {
+    assert_eq!(
+        out.trim(),
+        format!("helpline {}", env!("CARGO_PKG_VERSION"))
+    );
+    for sub in [
+        &["--help"][..],
+        &["serve", "--help"],
+        &["backup", "--help"],
+        &["migrate", "--help"],
+    ] {
         let (ok, out, _) = run(helpline(dir.path()).args(sub));
         assert!(ok, "{sub:?}");
         assert!(out.contains("Usage:"), "{sub:?}: {out}");
@@ -53,11 +63,16 @@ fn config_example_is_the_documented_file_and_loads() {
 #[test]
 fn invalid_config_fails_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
-    let (ok, _, err) = run(helpline(dir.path()).arg("migrate").env("HELPLINE_SMTP__SECURITY", "ssl"));
+    let (ok, _, err) = run(helpline(dir.path())
+        .arg("migrate")
+        .env("HELPLINE_SMTP__SECURITY", "ssl"));
     assert!(!ok);
     assert!(err.contains("HELPLINE_SMTP__SECURITY"), "{err}");
     assert!(err.contains("starttls"), "says what is allowed: {err}");
-    assert!(!dir.path().join("data").exists(), "nothing created on a bad config");
+    assert!(
+        !dir.path().join("data").exists(),
+        "nothing created on a bad config"
+    );
 
     std::fs::write(dir.path().join("helpline.toml"), "listen = \"nowhere\"\n").unwrap();
     let (ok, _, err) = run(helpline(dir.path()).arg("serve"));
@@ -69,10 +84,14 @@ fn invalid_config_fails_naming_the_key() {
 fn migrate_creates_then_reports_nothing_to_do() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("store");
-    let (ok, out, err) = run(helpline(dir.path()).args(["migrate", "--data-dir"]).arg(&data));
+    let (ok, out, err) = run(helpline(dir.path())
+        .args(["migrate", "--data-dir"])
+        .arg(&data));
     assert!(ok, "{err}");
     assert!(out.contains("migrated from schema version 0"), "{out}");
-    let (ok, out, _) = run(helpline(dir.path()).arg("migrate").env("HELPLINE_DATA_DIR", &data));
+    let (ok, out, _) = run(helpline(dir.path())
+        .arg("migrate")
+        .env("HELPLINE_DATA_DIR", &data));
     assert!(ok);
     assert!(out.contains("nothing to do"), "{out}");
 }
@@ -133,7 +152,9 @@ fn serve_answers_backup_runs_online_and_sigterm_stops_cleanly() {
     assert!(ok, "{err}");
     assert!(out.contains("backup written"), "{out}");
     let conn = rusqlite::Connection::open(&backup).unwrap();
-    let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(check, "ok");
     let before = std::fs::read(&backup).unwrap();
 

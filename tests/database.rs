@@ -17,19 +17,28 @@ fn database_is_created_migrated_and_restart_is_a_no_op() {
     let path = config.database_path();
     drop(App::builder().config(config.clone()).build().unwrap());
     let conn = Connection::open(&path).unwrap();
-    assert_eq!(migrate::current_version(&conn).unwrap(), migrate::latest_version());
+    assert_eq!(
+        migrate::current_version(&conn).unwrap(),
+        migrate::latest_version()
+    );
     let applied: i64 = conn
-        .query_row("SELECT COUNT(*) FROM refinery_schema_history", [], |r| r.get(0))
+        .query_row("SELECT COUNT(*) FROM refinery_schema_history", [], |r| {
+            r.get(0)
+        })
         .unwrap();
     drop(conn);
 
     drop(App::builder().config(config).build().unwrap());
     let conn = Connection::open(&path).unwrap();
     let again: i64 = conn
-        .query_row("SELECT COUNT(*) FROM refinery_schema_history", [], |r| r.get(0))
+        .query_row("SELECT COUNT(*) FROM refinery_schema_history", [], |r| {
+            r.get(0)
+        })
         .unwrap();
     assert_eq!(applied, again, "second start applied nothing");
-    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(mode, "wal");
 }
 
@@ -59,7 +68,10 @@ fn a_database_from_a_newer_version_is_refused_untouched() {
     assert!(err.contains("schema version 999"), "{err}");
     assert!(err.contains("not modified"), "{err}");
     assert_eq!(std::fs::read(&path).unwrap(), before, "file unchanged");
-    assert!(!path.with_extension("db-wal").exists(), "not switched to WAL");
+    assert!(
+        !path.with_extension("db-wal").exists(),
+        "not switched to WAL"
+    );
 }
 
 #[rocket::async_test]
@@ -111,14 +123,21 @@ async fn backup_while_writing_is_consistent() {
 
     for copy in &copies {
         let conn = Connection::open(copy).unwrap();
-        let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+        let check: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(check, "ok");
         let (count, max_total): (i64, Option<i64>) = conn
-            .query_row("SELECT COUNT(*), MAX(total) FROM load", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row("SELECT COUNT(*), MAX(total) FROM load", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
             .unwrap();
         assert_eq!(count % 10, 0, "whole transactions only");
         assert_eq!(max_total.unwrap_or(0), count, "a consistent snapshot");
-        assert_eq!(migrate::current_version(&conn).unwrap(), migrate::latest_version());
+        assert_eq!(
+            migrate::current_version(&conn).unwrap(),
+            migrate::latest_version()
+        );
     }
 
     let err = db.backup(copies[0].clone()).await.unwrap_err().to_string();

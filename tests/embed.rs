@@ -1,4 +1,4 @@
-//! Embedding: App::spawn on a real socket, graceful shutdown, two apps in one process.
+//! Embedding: `App::spawn` on a real socket, graceful shutdown, two apps in one process.
 
 mod common;
 
@@ -26,7 +26,10 @@ async fn spawn_on_port_zero_serves_real_http_and_stops() {
         .await
         .unwrap();
     assert_eq!(status, 200, "{head}");
-    assert!(head.to_ascii_lowercase().contains("x-request-id:"), "{head}");
+    assert!(
+        head.to_ascii_lowercase().contains("x-request-id:"),
+        "{head}"
+    );
     let json: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(json["status"], "ok");
 
@@ -137,5 +140,8 @@ async fn a_taken_port_is_a_clear_error() {
         Ok(_) => panic!("binding a taken port must fail"),
         Err(e) => e.to_string(),
     };
-    assert!(err.contains("cannot listen on") && err.contains("listen"), "{err}");
+    assert!(
+        err.contains("cannot listen on") && err.contains("listen"),
+        "{err}"
+    );
 }

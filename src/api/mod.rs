@@ -79,8 +79,14 @@ pub fn openapi() -> OpenApiDoc {
         SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))),
     );
     for (name, schema) in [
-        ("Problem", <crate::error::Problem as utoipa::PartialSchema>::schema()),
-        ("FieldError", <crate::error::FieldError as utoipa::PartialSchema>::schema()),
+        (
+            "Problem",
+            <crate::error::Problem as utoipa::PartialSchema>::schema(),
+        ),
+        (
+            "FieldError",
+            <crate::error::FieldError as utoipa::PartialSchema>::schema(),
+        ),
     ] {
         components.schemas.entry(name.to_string()).or_insert(schema);
     }
@@ -100,7 +106,7 @@ pub fn allowed_methods(req: &Request<'_>) -> Vec<String> {
         .rocket()
         .routes()
         .filter(|route| route.method != req.method() && !is_catch_all(route))
-        .filter(|route| template_matches(&route.uri.path().to_string(), &path))
+        .filter(|route| template_matches(route.uri.path(), &path))
         .map(|route| route.method.as_str().to_string())
         .collect();
     if methods.iter().any(|m| m == "GET") {
@@ -146,9 +152,18 @@ mod tests {
 
     #[test]
     fn templates_match_paths() {
-        assert!(template_matches("/api/v1/tickets/<id>", &["api", "v1", "tickets", "7"]));
-        assert!(!template_matches("/api/v1/tickets/<id>", &["api", "v1", "tickets"]));
-        assert!(!template_matches("/api/v1/tickets", &["api", "v1", "tickets", "7"]));
+        assert!(template_matches(
+            "/api/v1/tickets/<id>",
+            &["api", "v1", "tickets", "7"]
+        ));
+        assert!(!template_matches(
+            "/api/v1/tickets/<id>",
+            &["api", "v1", "tickets"]
+        ));
+        assert!(!template_matches(
+            "/api/v1/tickets",
+            &["api", "v1", "tickets", "7"]
+        ));
         assert!(template_matches("/health", &["health"]));
         assert!(template_matches("/files/<rest..>", &["files", "a", "b"]));
     }

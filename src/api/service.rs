@@ -62,7 +62,7 @@ fn health() -> Json<Health> {
 async fn ready(state: &State<AppState>) -> Result<Json<Readiness>, Error> {
     let version = state
         .db
-        .read(|conn| migrate::current_version(conn))
+        .read(migrate::current_version)
         .await
         .map_err(|e| Error::Unavailable(format!("the database is not reachable: {e}")))?;
     if version != migrate::latest_version() {
@@ -85,7 +85,10 @@ async fn ready(state: &State<AppState>) -> Result<Json<Readiness>, Error> {
 #[get("/metrics")]
 fn metrics(state: &State<AppState>) -> (ContentType, String) {
     let text = state.metrics.render(&state.db.pool_stats());
-    (ContentType::new("text", "plain").with_params([("version", "0.0.4")]), text)
+    (
+        ContentType::new("text", "plain").with_params([("version", "0.0.4")]),
+        text,
+    )
 }
 
 /// This document: the OpenAPI 3.1 description of the whole API.

@@ -75,10 +75,14 @@ impl JwtKeys {
             .verify(&token, "self-check")
             .map_err(|e| Error::Internal(format!("token self-check failed: {e}")))?;
         if probe.sub != "self-check" {
-            return Err(Error::Internal("token self-check returned other claims".into()));
+            return Err(Error::Internal(
+                "token self-check returned other claims".into(),
+            ));
         }
         if self.verify::<Probe>(&token, "other").is_ok() {
-            return Err(Error::Internal("token self-check accepted a wrong audience".into()));
+            return Err(Error::Internal(
+                "token self-check accepted a wrong audience".into(),
+            ));
         }
         Ok(())
     }
@@ -153,6 +157,12 @@ fn warn_if_readable_by_others(_path: &Path) {}
 mod tests {
     use super::*;
 
+    #[derive(Serialize, Deserialize)]
+    struct C {
+        aud: String,
+        exp: u64,
+    }
+
     #[test]
     fn generated_key_is_private_and_stable() {
         let dir = tempfile::tempdir().unwrap();
@@ -161,16 +171,14 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
-            assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
         }
         let contents = fs::read_to_string(&path).unwrap();
         assert_eq!(contents.len(), 96);
 
-        #[derive(Serialize, Deserialize)]
-        struct C {
-            aud: String,
-            exp: u64,
-        }
         let token = first
             .sign(&C {
                 aud: "session".into(),
@@ -178,8 +186,15 @@ mod tests {
             })
             .unwrap();
         let second = JwtKeys::load(None, dir.path()).unwrap();
-        assert!(second.verify::<C>(&token, "session").is_ok(), "same key after restart");
-        assert_eq!(fs::read_to_string(&path).unwrap(), contents, "key file untouched");
+        assert!(
+            second.verify::<C>(&token, "session").is_ok(),
+            "same key after restart"
+        );
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            contents,
+            "key file untouched"
+        );
     }
 
     #[test]
@@ -187,12 +202,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let configured = Secret::new("a-configured-secret-of-sufficient-length");
         let keys = JwtKeys::load(Some(&configured), dir.path()).unwrap();
-        assert!(!dir.path().join(SECRET_FILE).exists(), "no file when configured");
-        #[derive(Serialize, Deserialize)]
-        struct C {
-            aud: String,
-            exp: u64,
-        }
+        assert!(
+            !dir.path().join(SECRET_FILE).exists(),
+            "no file when configured"
+        );
         let token = keys
             .sign(&C {
                 aud: "session".into(),

@@ -32,7 +32,11 @@ pub fn current_version(conn: &Connection) -> Result<u32, Error> {
         return Ok(0);
     }
     let version: Option<u32> = conn
-        .query_row("SELECT MAX(version) FROM refinery_schema_history", [], |row| row.get(0))
+        .query_row(
+            "SELECT MAX(version) FROM refinery_schema_history",
+            [],
+            |row| row.get(0),
+        )
         .optional()?
         .flatten();
     Ok(version.unwrap_or(0))
@@ -115,12 +119,19 @@ mod tests {
         assert_eq!(second.to_version, latest_version());
 
         let conn = Connection::open(&path).unwrap();
-        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(mode, "wal");
         let applied: u32 = conn
-            .query_row("SELECT COUNT(*) FROM refinery_schema_history", [], |r| r.get(0))
+            .query_row("SELECT COUNT(*) FROM refinery_schema_history", [], |r| {
+                r.get(0)
+            })
             .unwrap();
-        assert_eq!(applied as usize, embedded::migrations::runner().get_migrations().len());
+        assert_eq!(
+            applied as usize,
+            embedded::migrations::runner().get_migrations().len()
+        );
     }
 
     #[test]
@@ -131,7 +142,9 @@ mod tests {
         )
         .unwrap();
         let hits: i64 = conn
-            .query_row("SELECT COUNT(*) FROM f WHERE f MATCH 'print*'", [], |r| r.get(0))
+            .query_row("SELECT COUNT(*) FROM f WHERE f MATCH 'print*'", [], |r| {
+                r.get(0)
+            })
             .unwrap();
         assert_eq!(hits, 1);
     }

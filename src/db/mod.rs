@@ -109,7 +109,10 @@ impl Db {
                 max: pool.max_size(),
             }
         };
-        [stats("writer", &self.writer), stats("reader", &self.readers)]
+        [
+            stats("writer", &self.writer),
+            stats("reader", &self.readers),
+        ]
     }
 }
 

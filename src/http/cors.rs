@@ -47,7 +47,10 @@ impl Fairing for Cors {
         if self.allows_any() {
             res.set_header(Header::new("Access-Control-Allow-Origin", "*"));
         } else {
-            res.set_header(Header::new("Access-Control-Allow-Origin", origin.to_string()));
+            res.set_header(Header::new(
+                "Access-Control-Allow-Origin",
+                origin.to_string(),
+            ));
             res.set_header(Header::new("Access-Control-Allow-Credentials", "true"));
             res.adjoin_header(Header::new("Vary", "Origin"));
         }
@@ -59,7 +62,10 @@ impl Fairing for Cors {
             res.set_header(Header::new("Access-Control-Allow-Headers", ALLOWED_HEADERS));
             res.set_header(Header::new("Access-Control-Max-Age", "600"));
         } else {
-            res.set_header(Header::new("Access-Control-Expose-Headers", EXPOSED_HEADERS));
+            res.set_header(Header::new(
+                "Access-Control-Expose-Headers",
+                EXPOSED_HEADERS,
+            ));
         }
     }
 }

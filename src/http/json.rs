@@ -42,7 +42,10 @@ async fn read<T: DeserializeOwned>(req: &Request<'_>, data: Data<'_>) -> Result<
             "the request body must be JSON (Content-Type: application/json)".into(),
         ));
     }
-    let limit = req.limits().get("json").unwrap_or(rocket::data::Limits::JSON);
+    let limit = req
+        .limits()
+        .get("json")
+        .unwrap_or(rocket::data::Limits::JSON);
     let bytes = data
         .open(limit)
         .into_bytes()
@@ -112,9 +115,18 @@ mod tests {
 
     #[test]
     fn syntax_errors_are_bad_requests() {
-        assert!(matches!(parse::<Body>(b"{\"name\":"), Err(Error::BadRequest(_))));
-        assert!(matches!(parse::<Body>(b"not json"), Err(Error::BadRequest(_))));
-        assert!(matches!(parse::<Body>(b"{\"name\":\"a\"} x"), Err(Error::BadRequest(_))));
+        assert!(matches!(
+            parse::<Body>(b"{\"name\":"),
+            Err(Error::BadRequest(_))
+        ));
+        assert!(matches!(
+            parse::<Body>(b"not json"),
+            Err(Error::BadRequest(_))
+        ));
+        assert!(matches!(
+            parse::<Body>(b"{\"name\":\"a\"} x"),
+            Err(Error::BadRequest(_))
+        ));
     }
 
     #[test]

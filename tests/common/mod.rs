@@ -72,8 +72,14 @@ pub async fn problem(response: LocalResponse<'_>, status: u16) -> serde_json::Va
         .to_string();
     let body = json(response).await;
     assert_eq!(body["status"], status, "{body}");
-    assert!(body["type"].as_str().is_some_and(|t| !t.is_empty()), "{body}");
-    assert!(body["title"].as_str().is_some_and(|t| !t.is_empty()), "{body}");
+    assert!(
+        body["type"].as_str().is_some_and(|t| !t.is_empty()),
+        "{body}"
+    );
+    assert!(
+        body["title"].as_str().is_some_and(|t| !t.is_empty()),
+        "{body}"
+    );
     assert!(body["detail"].as_str().is_some(), "{body}");
     assert_eq!(body["request_id"], request_id.as_str(), "{body}");
     body
