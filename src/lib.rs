@@ -1,5 +1,6 @@
 //! Helpline: a help desk in one binary. This crate is the whole product; the
 //! `helpline` binary is a thin command line over [`App`].
+#![doc = include_str!("../README.md")]
 
 pub mod api;
 pub mod app;

@@ -277,12 +277,7 @@ async fn openapi_document_lists_every_mounted_api_route() {
         .rocket()
         .routes()
         .filter(|r| !helpline::web::is_web_route(r))
-        .map(|r| {
-            (
-                r.method.as_str().to_string(),
-                openapi_path(r.uri.path()),
-            )
-        })
+        .map(|r| (r.method.as_str().to_string(), openapi_path(r.uri.path())))
         .collect();
     assert!(!mounted.is_empty());
     let missing: Vec<_> = mounted.difference(&documented).collect();

@@ -56,14 +56,25 @@ fn staged_install_is_idempotent_and_uninstall_keeps_data() {
     let config = root.path().join("etc/helpline/helpline.toml");
     let data = root.path().join("var/lib/helpline");
     assert!(root.path().join("usr/local/bin/helpline").is_file());
-    assert!(std::fs::read_to_string(&unit).unwrap().contains("ProtectSystem=strict"));
+    assert!(std::fs::read_to_string(&unit)
+        .unwrap()
+        .contains("ProtectSystem=strict"));
     let config_text = std::fs::read_to_string(&config).unwrap();
-    assert!(config_text.contains("data_dir = \"/var/lib/helpline\""), "{config_text}");
+    assert!(
+        config_text.contains("data_dir = \"/var/lib/helpline\""),
+        "{config_text}"
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        assert_eq!(std::fs::metadata(&data).unwrap().permissions().mode() & 0o777, 0o700);
-        assert_eq!(std::fs::metadata(&config).unwrap().permissions().mode() & 0o777, 0o640);
+        assert_eq!(
+            std::fs::metadata(&data).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+        assert_eq!(
+            std::fs::metadata(&config).unwrap().permissions().mode() & 0o777,
+            0o640
+        );
     }
 
     // An operator's edit to the config survives a second run, which changes nothing.
@@ -72,7 +83,10 @@ fn staged_install_is_idempotent_and_uninstall_keeps_data() {
     let (ok, out) = install(&["--root", root_str, "--binary", BIN]);
     assert!(ok, "{out}");
     assert!(out.contains("nothing to change"), "{out}");
-    assert_eq!(std::fs::read_to_string(&config).unwrap(), "listen = \"0.0.0.0:8080\"\n");
+    assert_eq!(
+        std::fs::read_to_string(&config).unwrap(),
+        "listen = \"0.0.0.0:8080\"\n"
+    );
     let (ok, out) = install(&["--root", root_str, "--binary", BIN, "--dry-run"]);
     assert!(ok && out.contains("nothing to change"), "{out}");
 
@@ -80,6 +94,9 @@ fn staged_install_is_idempotent_and_uninstall_keeps_data() {
     assert!(ok, "{out}");
     assert!(!unit.exists());
     assert!(!root.path().join("usr/local/bin/helpline").exists());
-    assert_eq!(std::fs::read(data.join("helpline.db")).unwrap(), b"precious");
+    assert_eq!(
+        std::fs::read(data.join("helpline.db")).unwrap(),
+        b"precious"
+    );
     assert!(config.exists());
 }
