@@ -14,6 +14,9 @@ use rocket::{Build, Rocket};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::auth::password::PasswordHasher;
+use crate::auth::{sessions, tokens};
+use crate::auth::rate_limit::RateLimits;
 use crate::auth::JwtKeys;
 use crate::config::Config;
 use crate::db::Db;
@@ -27,6 +30,8 @@ pub struct AppState {
     pub config: Config,
     pub db: Db,
     pub keys: JwtKeys,
+    pub hasher: PasswordHasher,
+    pub rate_limits: Arc<RateLimits>,
     pub metrics: Arc<Metrics>,
     /// The OpenAPI document, serialized once at start.
     pub openapi_json: String,
@@ -62,15 +67,27 @@ impl AppBuilder {
         create_data_dir(&config.data_dir)?;
         let db = Db::open(&config.database_path(), &config.database)?;
         let keys = JwtKeys::load(config.jwt_secret.as_ref(), &config.data_dir)?;
+        if db.read_now(crate::users::repo::count_admins)? == 0 {
+            let token = tokens::issue_purpose(&keys, tokens::audience::SETUP, "setup", 0, tokens::SETUP_TTL_SECS)?;
+            tracing::warn!(
+                link = %format!("{}/setup#token={token}", config.public_url()),
+                "no admin account exists yet: open this link to create the first admin \
+                 (or run `helpline user create --role admin --email ...`)"
+            );
+        }
         let openapi_json = api::openapi()
             .to_json()
             .map_err(|e| Error::Internal(format!("serializing the OpenAPI document: {e}")))?;
+        let hasher = PasswordHasher::new(config.bcrypt_cost);
+        let rate_limits = Arc::new(RateLimits::new(&config.rate_limits));
         Ok(App {
             extra_routes: self.extra_routes,
             state: AppState {
                 config,
                 db,
                 keys,
+                hasher,
+                rate_limits,
                 metrics: Arc::new(Metrics::new()),
                 openapi_json,
             },
@@ -93,6 +110,14 @@ impl App {
         &self.state
     }
 
+    /// The one-time link that creates the first admin, while no admin exists.
+    pub fn setup_link(&self) -> Result<Option<String>, Error> {
+        if self.state.db.read_now(crate::users::repo::count_admins)? > 0 {
+            return Ok(None);
+        }
+        crate::auth::account::setup_link(&self.state).map(Some)
+    }
+
     /// The Rocket instance with every route, catcher and fairing, not yet
     /// launched (tests use it with Rocket's local client).
     pub fn rocket(self) -> Rocket<Build> {
@@ -107,6 +132,7 @@ impl App {
                 .limit("string", size)
                 .limit("form", size)
                 .limit("data-form", size),
+            ip_header: config.ip_header.clone().map(rocket::http::uncased::Uncased::from),
             log_level: LogLevel::Off,
             cli_colors: false,
             ident: Ident::none(),
@@ -122,6 +148,17 @@ impl App {
             ..rocket::Config::release_default()
         };
         let cors = Cors::new(config.cors_origins.clone());
+        let maintenance = AdHoc::on_liftoff("maintenance", |rocket| {
+            Box::pin(async move {
+                if let Some(state) = rocket.state::<AppState>() {
+                    tokio::spawn(maintenance(
+                        state.db.clone(),
+                        Arc::clone(&state.rate_limits),
+                        rocket.shutdown(),
+                    ));
+                }
+            })
+        });
         let telemetry = Telemetry::new(Arc::clone(&self.state.metrics));
 
         let mut rocket = rocket::custom(rocket_config)
@@ -129,6 +166,7 @@ impl App {
             .attach(telemetry)
             .attach(SecurityHeaders)
             .attach(cors)
+            .attach(maintenance)
             .register("/", crate::error::catchers())
             .mount("/", web::routes())
             .manage(self.state);
@@ -233,6 +271,29 @@ impl ServerHandle {
         self.join
             .await
             .map_err(|e| Error::Internal(format!("the server task failed: {e}")))?
+    }
+}
+
+/// Housekeeping while the server runs: forgets idle rate-limit keys and
+/// deletes long-expired sessions. Ends with the server.
+async fn maintenance(db: Db, rate_limits: Arc<RateLimits>, shutdown: rocket::Shutdown) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    tokio::pin!(shutdown);
+    let mut minutes: u64 = 0;
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            _ = tick.tick() => {}
+        }
+        rate_limits.retain_recent();
+        if minutes % 60 == 0 {
+            match db.write(|tx| sessions::prune_expired(tx)).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(sessions = n, "deleted expired sessions"),
+                Err(e) => tracing::warn!(error = %e, "could not delete expired sessions"),
+            }
+        }
+        minutes += 1;
     }
 }
 

@@ -135,6 +135,33 @@ impl Default for DatabaseConfig {
     }
 }
 
+/// Attempts allowed per minute (refilled evenly); 0 turns a limit off.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimitConfig {
+    pub login_per_ip: u32,
+    pub login_per_account: u32,
+    pub register_per_ip: u32,
+    pub refresh_per_ip: u32,
+    pub password_reset_per_ip: u32,
+    pub password_reset_per_account: u32,
+    pub api_key_per_ip: u32,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self {
+            login_per_ip: 30,
+            login_per_account: 10,
+            register_per_ip: 10,
+            refresh_per_ip: 60,
+            password_reset_per_ip: 10,
+            password_reset_per_account: 3,
+            api_key_per_ip: 1200,
+        }
+    }
+}
+
 /// Everything Helpline needs to start. Runtime settings live in the database instead.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -154,6 +181,9 @@ pub struct Config {
     pub refresh_token_ttl_secs: u64,
     pub bcrypt_cost: u32,
     pub inbound_secret: Option<Secret>,
+    /// Header holding the client's IP when behind a reverse proxy (e.g. `X-Real-IP`).
+    pub ip_header: Option<String>,
+    pub rate_limits: RateLimitConfig,
     pub database: DatabaseConfig,
     pub shutdown_grace_secs: u32,
 }
@@ -174,6 +204,8 @@ impl Default for Config {
             refresh_token_ttl_secs: 30 * 24 * 3600,
             bcrypt_cost: 12,
             inbound_secret: None,
+            ip_header: None,
+            rate_limits: RateLimitConfig::default(),
             database: DatabaseConfig::default(),
             shutdown_grace_secs: 5,
         }
@@ -315,6 +347,13 @@ impl Config {
                 "refresh_token_ttl_secs",
                 "must be longer than access_token_ttl_secs and at most 31536000 (a year)".into(),
             );
+        }
+        if let Some(header) = &self.ip_header {
+            let valid = !header.is_empty()
+                && header.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+            if !valid {
+                bad("ip_header", format!("`{header}` is not a header name like X-Real-IP"));
+            }
         }
         if !(4..=31).contains(&self.bcrypt_cost) {
             bad("bcrypt_cost", "must be between 4 and 31".into());

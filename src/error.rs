@@ -262,6 +262,9 @@ impl<'r> Responder<'r, 'static> for Problem {
         if let Some(allow) = self.allow {
             response.header(Header::new("Allow", allow));
         }
+        if self.status == 401 {
+            response.header(Header::new("WWW-Authenticate", "Bearer realm=\"helpline\""));
+        }
         response.ok()
     }
 }

@@ -4,13 +4,16 @@
 
 pub mod api;
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod ids;
 pub mod metrics;
 pub mod settings;
+pub mod users;
 pub mod web;
 
 pub use app::{App, AppBuilder, AppState, ServerHandle};

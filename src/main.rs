@@ -5,6 +5,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use helpline::config::{LogFormat, Overrides};
+use std::io::IsTerminal as _;
+
+use helpline::users::provision::Provisioning;
+use helpline::users::Role;
 use helpline::{App, Config, Error};
 
 #[derive(Parser)]
@@ -44,14 +48,49 @@ enum Command {
         #[arg(long, conflicts_with = "example")]
         show: bool,
     },
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
     /// Print the version.
     Version,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user. The password is prompted for, read with
+    /// --password-stdin, or, when neither is possible, set through an invite link.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_parser = ["admin", "agent", "customer"])]
+        role: String,
+        /// Display name (default: the part of the email before @).
+        #[arg(long)]
+        name: Option<String>,
+        /// Read the password from standard input (one line).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Print a password reset link for EMAIL, or set a new password read
+    /// from standard input with --password-stdin. Every session of the user ends.
+    ResetPassword {
+        email: String,
+        /// Read the new password from standard input (one line).
+        #[arg(long)]
+        password_stdin: bool,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(Error::Validation(errors)) => {
+            for error in errors {
+                eprintln!("helpline: {}: {}", error.field, error.message);
+            }
+            ExitCode::FAILURE
+        }
         Err(e) => {
             eprintln!("helpline: {e}");
             ExitCode::FAILURE
@@ -114,6 +153,11 @@ fn run(cli: Cli) -> Result<(), Error> {
             println!("backup written to {}", file.display());
             Ok(())
         }
+        Command::User(command) => {
+            let config = Config::from_env(cli.config.as_deref(), &overrides)?;
+            let provisioning = Provisioning::open(config)?;
+            run_user_command(&provisioning, command)
+        }
         Command::Serve { listen } => {
             overrides.listen = listen;
             let config = Config::from_env(cli.config.as_deref(), &overrides)?;
@@ -129,6 +173,59 @@ fn run(cli: Cli) -> Result<(), Error> {
             })
         }
     }
+}
+
+fn run_user_command(provisioning: &Provisioning, command: UserCommand) -> Result<(), Error> {
+    match command {
+        UserCommand::Create { email, role, name, password_stdin } => {
+            let role = Role::parse(&role).ok_or_else(|| Error::Config(format!("unknown role {role}")))?;
+            let password = if password_stdin {
+                Some(read_stdin_password()?)
+            } else if std::io::stdin().is_terminal() {
+                Some(prompt_new_password()?)
+            } else {
+                None
+            };
+            let (user, invite) = provisioning.create_user(&email, name.as_deref(), role, password.as_deref())?;
+            println!("created {} {} (id {})", user.role.as_str(), user.email, user.id);
+            if let Some(link) = invite {
+                println!("no password was set; send this invite link (valid 7 days):\n{link}");
+            }
+            Ok(())
+        }
+        UserCommand::ResetPassword { email, password_stdin } => {
+            let password = password_stdin.then(read_stdin_password).transpose()?;
+            match provisioning.reset_password(&email, password.as_deref())? {
+                Some(link) => println!("password reset link (valid 1 hour):\n{link}"),
+                None => println!("password changed for {}; every session of the user has ended", email.trim()),
+            }
+            Ok(())
+        }
+    }
+}
+
+fn read_stdin_password() -> Result<String, Error> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| Error::io("reading the password from standard input", e))?;
+    let password = line.strip_suffix('\n').unwrap_or(&line);
+    let password = password.strip_suffix('\r').unwrap_or(password);
+    if password.is_empty() {
+        return Err(Error::Config("no password on standard input".into()));
+    }
+    Ok(password.to_string())
+}
+
+fn prompt_new_password() -> Result<String, Error> {
+    let first = rpassword::prompt_password("Password (10 characters or more): ")
+        .map_err(|e| Error::io("reading the password", e))?;
+    let second =
+        rpassword::prompt_password("Repeat the password: ").map_err(|e| Error::io("reading the password", e))?;
+    if first != second {
+        return Err(Error::Config("the passwords differ; nothing was created".into()));
+    }
+    Ok(first)
 }
 
 fn init_logging(config: &Config) {

@@ -22,6 +22,8 @@ pub struct Settings {
     pub phone_number: Option<String>,
     /// `WhatsApp` number shown to customers, in international form.
     pub whatsapp_number: Option<String>,
+    /// Whether `/metrics` answers only to admins (otherwise to anyone).
+    pub metrics_require_admin: bool,
 }
 
 impl Default for Settings {
@@ -33,6 +35,7 @@ impl Default for Settings {
             support_email: None,
             phone_number: None,
             whatsapp_number: None,
+            metrics_require_admin: false,
         }
     }
 }
@@ -141,6 +144,19 @@ pub fn save(conn: &Connection, settings: &Settings) -> Result<(), Error> {
         stmt.execute(params![key, value.to_string(), now])?;
     }
     Ok(())
+}
+
+/// Names of the keys whose values differ.
+pub fn changed_keys(old: &Settings, new: &Settings) -> Vec<String> {
+    let (Ok(serde_json::Value::Object(old)), Ok(serde_json::Value::Object(new))) =
+        (serde_json::to_value(old), serde_json::to_value(new))
+    else {
+        return Vec::new();
+    };
+    new.iter()
+        .filter(|(key, value)| old.get(*key) != Some(value))
+        .map(|(key, _)| key.clone())
+        .collect()
 }
 
 fn looks_like_email(value: &str) -> bool {

@@ -1,8 +1,12 @@
 //! The HTTP API: every resource is mounted here and only here, and its
 //! OpenAPI description is assembled from the same table.
 
+mod api_keys;
+mod audit;
+mod auth;
 mod service;
 mod settings;
+mod users;
 
 use rocket::{Build, Request, Rocket, Route};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -28,9 +32,29 @@ const RESOURCES: &[Resource] = &[
         doc: service::OpenApiJsonDoc::openapi,
     },
     Resource {
+        base: "/api/v1/auth",
+        routes: auth::routes,
+        doc: auth::Doc::openapi,
+    },
+    Resource {
+        base: "/api/v1/users",
+        routes: users::routes,
+        doc: users::Doc::openapi,
+    },
+    Resource {
+        base: "/api/v1/api-keys",
+        routes: api_keys::routes,
+        doc: api_keys::Doc::openapi,
+    },
+    Resource {
         base: "/api/v1/settings",
         routes: settings::routes,
         doc: settings::Doc::openapi,
+    },
+    Resource {
+        base: "/api/v1/admin",
+        routes: audit::routes,
+        doc: audit::Doc::openapi,
     },
 ];
 

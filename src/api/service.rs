@@ -7,6 +7,9 @@ use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
 use crate::app::AppState;
+use crate::auth::CurrentUser;
+use crate::settings;
+use crate::users::Role;
 use crate::db::migrate;
 use crate::error::Error;
 
@@ -80,15 +83,28 @@ async fn ready(state: &State<AppState>) -> Result<Json<Readiness>, Error> {
 /// Prometheus metrics: requests and latency by route and status, database pools, build.
 #[utoipa::path(
     tag = "service",
-    responses((status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain; version=0.0.4"))
+    responses(
+        (status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain; version=0.0.4"),
+        (status = 401, description = "setting metrics_require_admin is on and no credentials were sent", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "setting metrics_require_admin is on and the caller is not an admin", body = crate::error::Problem, content_type = "application/problem+json")
+    )
 )]
 #[get("/metrics")]
-fn metrics(state: &State<AppState>) -> (ContentType, String) {
+async fn metrics(state: &State<AppState>, user: Option<CurrentUser>) -> Result<(ContentType, String), Error> {
+    if state.db.read(settings::load).await?.metrics_require_admin {
+        match user {
+            None => return Err(Error::Unauthorized("metrics are for admins: sign in".into())),
+            Some(u) if u.0.role < Role::Admin => {
+                return Err(Error::Forbidden("metrics are for admins".into()))
+            }
+            Some(_) => {}
+        }
+    }
     let text = state.metrics.render(&state.db.pool_stats());
-    (
+    Ok((
         ContentType::new("text", "plain").with_params([("version", "0.0.4")]),
         text,
-    )
+    ))
 }
 
 /// This document: the OpenAPI 3.1 description of the whole API.

@@ -75,6 +75,23 @@ impl Db {
         .await
     }
 
+    /// Runs `f` on a reader connection on the calling thread (start-up and
+    /// command-line use, outside request handling).
+    pub fn read_now<T>(&self, f: impl FnOnce(&Connection) -> Result<T, Error>) -> Result<T, Error> {
+        let conn = self.readers.get()?;
+        f(&conn)
+    }
+
+    /// Runs `f` in a `BEGIN IMMEDIATE` transaction on the calling thread
+    /// (command-line use, outside request handling).
+    pub fn write_now<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>) -> Result<T, Error> {
+        let mut conn = self.writer.get()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = f(&tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+
     /// Runs `f` inside one `BEGIN IMMEDIATE` transaction on the writer, off the
     /// async executor. Commits when `f` succeeds, rolls back otherwise.
     pub async fn write<T, F>(&self, f: F) -> Result<T, Error>

@@ -2,6 +2,7 @@
 
 pub mod cors;
 pub mod json;
+pub mod query;
 pub mod request_id;
 pub mod security;
 pub mod telemetry;

@@ -1,0 +1,54 @@
+//! `/api/v1/admin/audit`: the audit log, for admins.
+
+use rocket::serde::json::Json;
+use rocket::{get, routes, Route, State};
+use utoipa::OpenApi;
+
+use crate::app::AppState;
+use crate::audit::{self, AuditEntry, AuditFilter};
+use crate::auth::Admin;
+use crate::error::{Error, Problem};
+use crate::http::query::{Page, Pagination};
+use crate::users::UserId;
+
+pub fn routes() -> Vec<Route> {
+    routes![list]
+}
+
+#[derive(OpenApi)]
+#[openapi(paths(list), components(schemas(AuditEntry, Page<AuditEntry>, Problem)))]
+pub struct Doc;
+
+fn positive_id(field: &str, raw: Option<&str>) -> Result<Option<i64>, Error> {
+    raw.map(|r| {
+        r.parse::<i64>()
+            .ok()
+            .filter(|id| *id > 0)
+            .ok_or_else(|| Error::validation(field, "must be a positive integer"))
+    })
+    .transpose()
+}
+
+/// The audit log, newest first. Filters: `ticket_id`, `actor_id`, `action`.
+#[utoipa::path(tag = "admin", security(("bearer" = []), ("api_key" = [])), responses(
+    (status = 200, body = Page<AuditEntry>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem),
+))]
+#[get("/audit?<ticket_id>&<actor_id>&<action>&<page>&<per_page>")]
+async fn list(
+    state: &State<AppState>,
+    _admin: Admin,
+    ticket_id: Option<&str>,
+    actor_id: Option<&str>,
+    action: Option<&str>,
+    page: Option<&str>,
+    per_page: Option<&str>,
+) -> Result<Json<Page<AuditEntry>>, Error> {
+    let pagination = Pagination::parse(page, per_page)?;
+    let filter = AuditFilter {
+        ticket_id: positive_id("ticket_id", ticket_id)?,
+        actor_id: positive_id("actor_id", actor_id)?.map(UserId),
+        action: action.map(str::trim).filter(|a| !a.is_empty()).map(String::from),
+    };
+    let (items, total) = state.db.read(move |conn| audit::list(conn, &filter, pagination)).await?;
+    Ok(Json(Page::new(items, pagination, total)))
+}

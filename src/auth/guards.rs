@@ -1,0 +1,236 @@
+//! Request guards: `CurrentUser` (anyone signed in) -> `Agent` -> `Admin`.
+//! Failures answer problem JSON 401/403 like every other error.
+
+use rocket::http::Status;
+use rocket::request::{FromRequest, Outcome};
+use rocket::Request;
+
+use super::{api_keys, sessions, tokens};
+use crate::app::AppState;
+use crate::error::{Error, Problem};
+use crate::ids::ApiKeyId;
+use crate::users::{Role, User, UserId};
+
+/// Who is making a request: a signed-in user or an API key.
+#[derive(Debug, Clone)]
+pub enum Principal {
+    User { user: User, session_id: String },
+    ApiKey { id: ApiKeyId, name: String },
+}
+
+/// The authenticated principal with the role it acts as.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub principal: Principal,
+    pub role: Role,
+}
+
+impl Actor {
+    pub fn user(&self) -> Option<&User> {
+        match &self.principal {
+            Principal::User { user, .. } => Some(user),
+            Principal::ApiKey { .. } => None,
+        }
+    }
+
+    pub fn user_id(&self) -> Option<UserId> {
+        self.user().map(|u| u.id)
+    }
+
+    pub fn api_key_id(&self) -> Option<ApiKeyId> {
+        match &self.principal {
+            Principal::ApiKey { id, .. } => Some(*id),
+            Principal::User { .. } => None,
+        }
+    }
+
+    pub fn session_id(&self) -> Option<&str> {
+        match &self.principal {
+            Principal::User { session_id, .. } => Some(session_id),
+            Principal::ApiKey { .. } => None,
+        }
+    }
+
+    /// The signed-in user, for endpoints about "me"; API keys have no profile.
+    pub fn require_user(&self) -> Result<&User, Error> {
+        self.user()
+            .ok_or_else(|| Error::Forbidden("an API key has no user profile; sign in as a user".into()))
+    }
+}
+
+/// Any authenticated principal.
+pub struct CurrentUser(pub Actor);
+/// An agent or admin.
+pub struct Agent(pub Actor);
+/// An admin.
+pub struct Admin(pub Actor);
+
+/// The client's address as Rocket sees it (after `ip_header`, when configured).
+pub struct ClientIp(pub String);
+
+#[derive(Debug, Clone)]
+enum AuthFailure {
+    Missing,
+    BadToken,
+    BadKey,
+    Error { status: Status, detail: String, retry_after: Option<u64> },
+}
+
+impl AuthFailure {
+    fn into_error(self) -> Error {
+        match self {
+            Self::Missing => Error::Unauthorized(
+                "authentication required: send Authorization: Bearer <token> or X-API-Key".into(),
+            ),
+            Self::BadToken => {
+                Error::Unauthorized("the access token is invalid, expired or revoked".into())
+            }
+            Self::BadKey => Error::Unauthorized("the API key is invalid or revoked".into()),
+            Self::Error { status, detail, retry_after } => match (status.code, retry_after) {
+                (429, Some(secs)) => Error::RateLimited { retry_after_secs: secs },
+                (503, _) => Error::Unavailable(detail),
+                _ => Error::Internal(detail),
+            },
+        }
+    }
+
+    fn from_error(error: &Error) -> Self {
+        let retry_after = match error {
+            Error::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        };
+        Self::Error {
+            status: error.status(),
+            detail: error.to_string(),
+            retry_after,
+        }
+    }
+}
+
+async fn authenticate(req: &Request<'_>) -> Result<Actor, AuthFailure> {
+    let Some(state) = req.rocket().state::<AppState>() else {
+        return Err(AuthFailure::from_error(&Error::Internal("no app state".into())));
+    };
+    if let Some(header) = req.headers().get_one("Authorization") {
+        let token = header
+            .split_once(' ')
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
+            .ok_or(AuthFailure::BadToken)?;
+        let (user_id, claims) = tokens::verify_access(&state.keys, token).ok_or(AuthFailure::BadToken)?;
+        let session_id = claims.sid.clone();
+        let sid = session_id.clone();
+        let user = state
+            .db
+            .read(move |conn| sessions::active_user(conn, user_id, &sid))
+            .await
+            .map_err(|e| AuthFailure::from_error(&e))?
+            .ok_or(AuthFailure::BadToken)?;
+        let role = user.user.role;
+        return Ok(Actor {
+            principal: Principal::User {
+                user: user.user,
+                session_id,
+            },
+            role,
+        });
+    }
+    if let Some(presented) = req.headers().get_one("X-API-Key") {
+        let ip = client_ip(req);
+        state
+            .rate_limits
+            .api_key_per_ip
+            .check(&ip)
+            .map_err(|e| AuthFailure::from_error(&e))?;
+        let presented = presented.trim().to_string();
+        let key = state
+            .db
+            .read(move |conn| api_keys::find_live(conn, &presented))
+            .await
+            .map_err(|e| AuthFailure::from_error(&e))?
+            .ok_or(AuthFailure::BadKey)?;
+        if api_keys::needs_touch(&key) {
+            let id = key.id;
+            if let Err(e) = state.db.write(move |tx| api_keys::touch(tx, id)).await {
+                tracing::warn!(error = %e, "could not record API key use");
+            }
+        }
+        return Ok(Actor {
+            principal: Principal::ApiKey {
+                id: key.id,
+                name: key.name,
+            },
+            role: key.role,
+        });
+    }
+    Err(AuthFailure::Missing)
+}
+
+fn client_ip(req: &Request<'_>) -> String {
+    req.client_ip().map_or_else(|| "unknown".to_string(), |ip| ip.to_string())
+}
+
+fn fail<T>(req: &Request<'_>, error: Error) -> Outcome<T, Error> {
+    let status = error.status();
+    Problem::from_error(&error, req).stash(req);
+    Outcome::Error((status, error))
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for CurrentUser {
+    type Error = Error;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        let result = req
+            .local_cache_async(async { authenticate(req).await })
+            .await;
+        match result {
+            Ok(actor) => Outcome::Success(CurrentUser(actor.clone())),
+            Err(failure) => {
+                if matches!(failure, AuthFailure::BadToken | AuthFailure::BadKey) {
+                    tracing::info!(request_id = %crate::http::request_id::RequestId::of(req), "rejected credentials");
+                }
+                fail(req, failure.clone().into_error())
+            }
+        }
+    }
+}
+
+async fn with_role(req: &Request<'_>, role: Role) -> Outcome<Actor, Error> {
+    match req.guard::<CurrentUser>().await {
+        Outcome::Success(CurrentUser(actor)) if actor.role >= role => Outcome::Success(actor),
+        Outcome::Success(_) => fail(
+            req,
+            Error::Forbidden(format!("this needs the {} role", role.as_str())),
+        ),
+        Outcome::Error(e) => Outcome::Error(e),
+        Outcome::Forward(status) => Outcome::Forward(status),
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Agent {
+    type Error = Error;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        with_role(req, Role::Agent).await.map(Agent)
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Admin {
+    type Error = Error;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        with_role(req, Role::Admin).await.map(Admin)
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for ClientIp {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        Outcome::Success(ClientIp(client_ip(req)))
+    }
+}

@@ -1,0 +1,56 @@
+//! Typed ids: parse as path parameters, bind as SQL values, serialize as integers.
+
+use std::fmt;
+
+use rocket::request::FromParam;
+use rusqlite::types::{FromSql, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+        #[serde(transparent)]
+        pub struct $name(pub i64);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl<'a> FromParam<'a> for $name {
+            type Error = &'a str;
+
+            /// Positive integers only; anything else does not match the route.
+            fn from_param(param: &'a str) -> Result<Self, Self::Error> {
+                match param.parse::<i64>() {
+                    Ok(id) if id > 0 => Ok(Self(id)),
+                    _ => Err(param),
+                }
+            }
+        }
+
+        impl ToSql for $name {
+            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+                self.0.to_sql()
+            }
+        }
+
+        impl FromSql for $name {
+            fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+                i64::column_result(value).map(Self)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// Id of a user.
+    UserId
+);
+id_type!(
+    /// Id of an API key.
+    ApiKeyId
+);
