@@ -110,3 +110,101 @@ pub fn split_response(raw: &str) -> (u16, String, String) {
         .unwrap_or(0);
     (status, head.to_string(), body.to_string())
 }
+
+use helpline::users::{repo as users_repo, Role, UserId};
+use rocket::http::{ContentType, Header};
+
+/// How a test request authenticates.
+#[derive(Debug, Clone)]
+pub enum Auth {
+    None,
+    Bearer(String),
+    ApiKey(String),
+}
+
+impl TestApp {
+    pub fn state(&self) -> &helpline::AppState {
+        self.client.rocket().state::<helpline::AppState>().expect("app state")
+    }
+
+    /// Creates a user straight in the database (password hashed at the test cost).
+    pub async fn create_user(&self, email: &str, role: Role, password: Option<&str>) -> UserId {
+        let hash = password.map(|p| bcrypt::hash(p, 4).unwrap());
+        let (email, key) = (email.to_string(), email.to_lowercase());
+        self.state()
+            .db
+            .write(move |tx| {
+                let user = users_repo::insert(
+                    tx,
+                    &users_repo::NewUser {
+                        email: &email,
+                        email_key: &key,
+                        name: "Test User",
+                        role,
+                        password_hash: hash.as_deref(),
+                    },
+                )?;
+                Ok(user.user.id)
+            })
+            .await
+            .unwrap()
+    }
+
+    /// Signs in and returns the token pair as JSON.
+    pub async fn login(&self, email: &str, password: &str) -> serde_json::Value {
+        let res = self
+            .client
+            .post("/api/v1/auth/login")
+            .header(ContentType::JSON)
+            .body(serde_json::json!({ "email": email, "password": password }).to_string())
+            .dispatch()
+            .await;
+        assert_eq!(res.status().code, 200, "login of {email}");
+        json(res).await
+    }
+
+    /// Creates a user with a password and signs them in; returns (id, access token, refresh token).
+    pub async fn signed_in(&self, email: &str, role: Role) -> (UserId, String, String) {
+        let id = self.create_user(email, role, Some(PASSWORD)).await;
+        let pair = self.login(email, PASSWORD).await;
+        (
+            id,
+            pair["access_token"].as_str().unwrap().to_string(),
+            pair["refresh_token"].as_str().unwrap().to_string(),
+        )
+    }
+
+    /// Creates an API key with `role` straight in the database; returns the key.
+    pub async fn api_key(&self, role: Role) -> String {
+        self.state()
+            .db
+            .write(move |tx| helpline::auth::api_keys::create(tx, "test key", role, None))
+            .await
+            .unwrap()
+            .1
+    }
+
+    /// Sends a request with optional auth and JSON body.
+    pub async fn call(
+        &self,
+        method: rocket::http::Method,
+        path: &str,
+        auth: &Auth,
+        body: Option<serde_json::Value>,
+    ) -> LocalResponse<'_> {
+        let mut req = self.client.req(method, path.to_string());
+        match auth {
+            Auth::None => {}
+            Auth::Bearer(token) => req.add_header(Header::new("Authorization", format!("Bearer {token}"))),
+            Auth::ApiKey(key) => req.add_header(Header::new("X-API-Key", key.clone())),
+        }
+        if let Some(body) = body {
+            req.add_header(ContentType::JSON);
+            req.set_body(body.to_string());
+        }
+        req.dispatch().await
+    }
+}
+
+/// The password every test user gets.
+pub const PASSWORD: &str = "correct horse battery";
