@@ -15,9 +15,9 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::auth::password::PasswordHasher;
-use crate::auth::{sessions, tokens};
 use crate::auth::rate_limit::RateLimits;
 use crate::auth::JwtKeys;
+use crate::auth::{sessions, tokens};
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::Error;
@@ -68,7 +68,13 @@ impl AppBuilder {
         let db = Db::open(&config.database_path(), &config.database)?;
         let keys = JwtKeys::load(config.jwt_secret.as_ref(), &config.data_dir)?;
         if db.read_now(crate::users::repo::count_admins)? == 0 {
-            let token = tokens::issue_purpose(&keys, tokens::audience::SETUP, "setup", 0, tokens::SETUP_TTL_SECS)?;
+            let token = tokens::issue_purpose(
+                &keys,
+                tokens::audience::SETUP,
+                "setup",
+                0,
+                tokens::SETUP_TTL_SECS,
+            )?;
             tracing::warn!(
                 link = %format!("{}/setup#token={token}", config.public_url()),
                 "no admin account exists yet: open this link to create the first admin \
@@ -132,7 +138,10 @@ impl App {
                 .limit("string", size)
                 .limit("form", size)
                 .limit("data-form", size),
-            ip_header: config.ip_header.clone().map(rocket::http::uncased::Uncased::from),
+            ip_header: config
+                .ip_header
+                .clone()
+                .map(rocket::http::uncased::Uncased::from),
             log_level: LogLevel::Off,
             cli_colors: false,
             ident: Ident::none(),
@@ -277,7 +286,7 @@ impl ServerHandle {
 /// Housekeeping while the server runs: forgets idle rate-limit keys and
 /// deletes long-expired sessions. Ends with the server.
 async fn maintenance(db: Db, rate_limits: Arc<RateLimits>, shutdown: rocket::Shutdown) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    let mut tick = tokio::time::interval(std::time::Duration::from_mins(1));
     tokio::pin!(shutdown);
     let mut minutes: u64 = 0;
     loop {
@@ -286,7 +295,7 @@ async fn maintenance(db: Db, rate_limits: Arc<RateLimits>, shutdown: rocket::Shu
             _ = tick.tick() => {}
         }
         rate_limits.retain_recent();
-        if minutes % 60 == 0 {
+        if minutes.is_multiple_of(60) {
             match db.write(|tx| sessions::prune_expired(tx)).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(sessions = n, "deleted expired sessions"),

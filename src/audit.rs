@@ -112,7 +112,11 @@ pub struct AuditFilter {
 }
 
 /// Newest first, one page, with the total matching the filter.
-pub fn list(conn: &Connection, filter: &AuditFilter, page: Pagination) -> Result<(Vec<AuditEntry>, i64), Error> {
+pub fn list(
+    conn: &Connection,
+    filter: &AuditFilter,
+    page: Pagination,
+) -> Result<(Vec<AuditEntry>, i64), Error> {
     let mut clauses: Vec<&str> = Vec::new();
     let mut values: Vec<Box<dyn ToSql>> = Vec::new();
     if let Some(ticket) = filter.ticket_id {

@@ -295,32 +295,7 @@ impl Config {
                 bad("cors_origins", msg);
             }
         }
-        if let Some(host) = &self.smtp.host {
-            if host.trim().is_empty() || host.contains(char::is_whitespace) {
-                bad("smtp.host", format!("`{host}` is not a host name"));
-            }
-            if self.smtp.port == Some(0) {
-                bad("smtp.port", "must be between 1 and 65535".into());
-            }
-            if self.smtp.password.is_some() && self.smtp.username.is_none() {
-                bad(
-                    "smtp.username",
-                    "is required when smtp.password is set".into(),
-                );
-            }
-        }
-        if !self.smtp.from.contains('@') {
-            bad(
-                "smtp.from",
-                format!(
-                    "`{}` is not an address like `Support <support@example.com>`",
-                    self.smtp.from
-                ),
-            );
-        }
-        if self.smtp.timeout_secs == 0 || self.smtp.timeout_secs > 600 {
-            bad("smtp.timeout_secs", "must be between 1 and 600".into());
-        }
+        self.check_smtp(&mut bad);
         if let Some(secret) = &self.jwt_secret {
             if secret.expose().len() < 32 {
                 bad("jwt_secret", "must be at least 32 characters long".into());
@@ -350,9 +325,14 @@ impl Config {
         }
         if let Some(header) = &self.ip_header {
             let valid = !header.is_empty()
-                && header.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+                && header
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-');
             if !valid {
-                bad("ip_header", format!("`{header}` is not a header name like X-Real-IP"));
+                bad(
+                    "ip_header",
+                    format!("`{header}` is not a header name like X-Real-IP"),
+                );
             }
         }
         if !(4..=31).contains(&self.bcrypt_cost) {
@@ -375,6 +355,35 @@ impl Config {
                 "invalid configuration: {}",
                 problems.join("; ")
             )))
+        }
+    }
+
+    fn check_smtp(&self, bad: &mut impl FnMut(&str, String)) {
+        if let Some(host) = &self.smtp.host {
+            if host.trim().is_empty() || host.contains(char::is_whitespace) {
+                bad("smtp.host", format!("`{host}` is not a host name"));
+            }
+            if self.smtp.port == Some(0) {
+                bad("smtp.port", "must be between 1 and 65535".into());
+            }
+            if self.smtp.password.is_some() && self.smtp.username.is_none() {
+                bad(
+                    "smtp.username",
+                    "is required when smtp.password is set".into(),
+                );
+            }
+        }
+        if !self.smtp.from.contains('@') {
+            bad(
+                "smtp.from",
+                format!(
+                    "`{}` is not an address like `Support <support@example.com>`",
+                    self.smtp.from
+                ),
+            );
+        }
+        if self.smtp.timeout_secs == 0 || self.smtp.timeout_secs > 600 {
+            bad("smtp.timeout_secs", "must be between 1 and 600".into());
         }
     }
 

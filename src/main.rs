@@ -177,8 +177,14 @@ fn run(cli: Cli) -> Result<(), Error> {
 
 fn run_user_command(provisioning: &Provisioning, command: UserCommand) -> Result<(), Error> {
     match command {
-        UserCommand::Create { email, role, name, password_stdin } => {
-            let role = Role::parse(&role).ok_or_else(|| Error::Config(format!("unknown role {role}")))?;
+        UserCommand::Create {
+            email,
+            role,
+            name,
+            password_stdin,
+        } => {
+            let role =
+                Role::parse(&role).ok_or_else(|| Error::Config(format!("unknown role {role}")))?;
             let password = if password_stdin {
                 Some(read_stdin_password()?)
             } else if std::io::stdin().is_terminal() {
@@ -186,18 +192,30 @@ fn run_user_command(provisioning: &Provisioning, command: UserCommand) -> Result
             } else {
                 None
             };
-            let (user, invite) = provisioning.create_user(&email, name.as_deref(), role, password.as_deref())?;
-            println!("created {} {} (id {})", user.role.as_str(), user.email, user.id);
+            let (user, invite) =
+                provisioning.create_user(&email, name.as_deref(), role, password.as_deref())?;
+            println!(
+                "created {} {} (id {})",
+                user.role.as_str(),
+                user.email,
+                user.id
+            );
             if let Some(link) = invite {
                 println!("no password was set; send this invite link (valid 7 days):\n{link}");
             }
             Ok(())
         }
-        UserCommand::ResetPassword { email, password_stdin } => {
+        UserCommand::ResetPassword {
+            email,
+            password_stdin,
+        } => {
             let password = password_stdin.then(read_stdin_password).transpose()?;
             match provisioning.reset_password(&email, password.as_deref())? {
                 Some(link) => println!("password reset link (valid 1 hour):\n{link}"),
-                None => println!("password changed for {}; every session of the user has ended", email.trim()),
+                None => println!(
+                    "password changed for {}; every session of the user has ended",
+                    email.trim()
+                ),
             }
             Ok(())
         }
@@ -220,10 +238,12 @@ fn read_stdin_password() -> Result<String, Error> {
 fn prompt_new_password() -> Result<String, Error> {
     let first = rpassword::prompt_password("Password (10 characters or more): ")
         .map_err(|e| Error::io("reading the password", e))?;
-    let second =
-        rpassword::prompt_password("Repeat the password: ").map_err(|e| Error::io("reading the password", e))?;
+    let second = rpassword::prompt_password("Repeat the password: ")
+        .map_err(|e| Error::io("reading the password", e))?;
     if first != second {
-        return Err(Error::Config("the passwords differ; nothing was created".into()));
+        return Err(Error::Config(
+            "the passwords differ; nothing was created".into(),
+        ));
     }
     Ok(first)
 }

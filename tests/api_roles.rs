@@ -34,7 +34,9 @@ async fn fixture() -> Fixture {
     let (agent_id, agent, _) = app.signed_in("agent@example.com", Role::Agent).await;
     let (_, admin, _) = app.signed_in("admin@example.com", Role::Admin).await;
     let (gone_id, gone, _) = app.signed_in("gone@example.com", Role::Agent).await;
-    let target_id = app.create_user("target@example.com", Role::Customer, None).await;
+    let target_id = app
+        .create_user("target@example.com", Role::Customer, None)
+        .await;
     let keys = [
         app.api_key(Role::Customer).await,
         app.api_key(Role::Agent).await,
@@ -50,7 +52,12 @@ async fn fixture() -> Fixture {
         .id
         .0;
     let res = app
-        .call(Delete, &format!("/api/v1/users/{gone_id}"), &Auth::Bearer(admin.clone()), None)
+        .call(
+            Delete,
+            &format!("/api/v1/users/{gone_id}"),
+            &Auth::Bearer(admin.clone()),
+            None,
+        )
         .await;
     assert_eq!(res.status().code, 204);
     drop(res);
@@ -89,8 +96,18 @@ fn no_body(_: &Fixture, _: usize) -> Option<serde_json::Value> {
 }
 
 const ROWS: &[Row] = &[
-    Row { method: Get, path: |_| "/api/v1/auth/me".into(), body: no_body, expect: [401, 200, 200, 200, 401, 403, 403, 403] },
-    Row { method: Post, path: |_| "/api/v1/auth/logout-all".into(), body: no_body, expect: [401, 204, 204, 204, 401, 403, 403, 403] },
+    Row {
+        method: Get,
+        path: |_| "/api/v1/auth/me".into(),
+        body: no_body,
+        expect: [401, 200, 200, 200, 401, 403, 403, 403],
+    },
+    Row {
+        method: Post,
+        path: |_| "/api/v1/auth/logout-all".into(),
+        body: no_body,
+        expect: [401, 204, 204, 204, 401, 403, 403, 403],
+    },
     Row {
         method: Post,
         path: |_| "/api/v1/auth/logout".into(),
@@ -112,14 +129,22 @@ const ROWS: &[Row] = &[
     Row {
         method: Post,
         path: |_| "/api/v1/auth/register".into(),
-        body: |_, i| Some(json!({ "email": format!("new{i}@example.com"), "password": "a long password", "name": "New" })),
+        body: |_, i| {
+            Some(
+                json!({ "email": format!("new{i}@example.com"), "password": "a long password", "name": "New" }),
+            )
+        },
         expect: [201; 8],
     },
     Row {
         method: Post,
         path: |_| "/api/v1/auth/password-reset".into(),
         // A different address per caller: one address may ask only 3 times a minute.
-        body: |_, i| Some(json!({ "email": if i == 0 { "customer@example.com".to_string() } else { format!("someone{i}@example.com") } })),
+        body: |_, i| {
+            Some(
+                json!({ "email": if i == 0 { "customer@example.com".to_string() } else { format!("someone{i}@example.com") } }),
+            )
+        },
         expect: [204; 8],
     },
     Row {
@@ -137,17 +162,35 @@ const ROWS: &[Row] = &[
     Row {
         method: Post,
         path: |_| "/api/v1/auth/setup".into(),
-        body: |_, _| Some(json!({ "token": "forged", "email": "x@example.com", "name": "X", "password": "a long password" })),
+        body: |_, _| {
+            Some(
+                json!({ "token": "forged", "email": "x@example.com", "name": "X", "password": "a long password" }),
+            )
+        },
         expect: [422; 8],
     },
-    Row { method: Get, path: |_| "/api/v1/users".into(), body: no_body, expect: [401, 403, 200, 200, 401, 403, 200, 200] },
+    Row {
+        method: Get,
+        path: |_| "/api/v1/users".into(),
+        body: no_body,
+        expect: [401, 403, 200, 200, 401, 403, 200, 200],
+    },
     Row {
         method: Post,
         path: |_| "/api/v1/users".into(),
-        body: |_, i| Some(json!({ "email": format!("made{i}@example.com"), "name": "Made", "role": "customer" })),
+        body: |_, i| {
+            Some(
+                json!({ "email": format!("made{i}@example.com"), "name": "Made", "role": "customer" }),
+            )
+        },
         expect: [401, 403, 403, 201, 401, 403, 403, 201],
     },
-    Row { method: Get, path: |_| "/api/v1/users/me".into(), body: no_body, expect: [401, 200, 200, 200, 401, 403, 403, 403] },
+    Row {
+        method: Get,
+        path: |_| "/api/v1/users/me".into(),
+        body: no_body,
+        expect: [401, 200, 200, 200, 401, 403, 403, 403],
+    },
     Row {
         method: Patch,
         path: |_| "/api/v1/users/me".into(),
@@ -155,34 +198,84 @@ const ROWS: &[Row] = &[
         expect: [401, 200, 200, 200, 401, 403, 403, 403],
     },
     // Customers see themselves only; other users are 404 to them, not 403.
-    Row { method: Get, path: |f| format!("/api/v1/users/{}", f.customer_id), body: no_body, expect: [401, 200, 200, 200, 401, 404, 200, 200] },
-    Row { method: Get, path: |f| format!("/api/v1/users/{}", f.agent_id), body: no_body, expect: [401, 404, 200, 200, 401, 404, 200, 200] },
-    Row { method: Get, path: |_| "/api/v1/users/999999".into(), body: no_body, expect: [401, 404, 404, 404, 401, 404, 404, 404] },
+    Row {
+        method: Get,
+        path: |f| format!("/api/v1/users/{}", f.customer_id),
+        body: no_body,
+        expect: [401, 200, 200, 200, 401, 404, 200, 200],
+    },
+    Row {
+        method: Get,
+        path: |f| format!("/api/v1/users/{}", f.agent_id),
+        body: no_body,
+        expect: [401, 404, 200, 200, 401, 404, 200, 200],
+    },
+    Row {
+        method: Get,
+        path: |_| "/api/v1/users/999999".into(),
+        body: no_body,
+        expect: [401, 404, 404, 404, 401, 404, 404, 404],
+    },
     Row {
         method: Patch,
         path: |f| format!("/api/v1/users/{}", f.target_id),
         body: |_, _| Some(json!({ "name": "Changed" })),
         expect: [401, 403, 403, 200, 401, 403, 403, 200],
     },
-    Row { method: Delete, path: |f| format!("/api/v1/users/{}", f.target_id), body: no_body, expect: [401, 403, 403, 204, 401, 403, 403, 204] },
-    Row { method: Get, path: |_| "/api/v1/api-keys".into(), body: no_body, expect: [401, 403, 403, 200, 401, 403, 403, 200] },
+    Row {
+        method: Delete,
+        path: |f| format!("/api/v1/users/{}", f.target_id),
+        body: no_body,
+        expect: [401, 403, 403, 204, 401, 403, 403, 204],
+    },
+    Row {
+        method: Get,
+        path: |_| "/api/v1/api-keys".into(),
+        body: no_body,
+        expect: [401, 403, 403, 200, 401, 403, 403, 200],
+    },
     Row {
         method: Post,
         path: |_| "/api/v1/api-keys".into(),
         body: |_, _| Some(json!({ "name": "integration", "role": "agent" })),
         expect: [401, 403, 403, 201, 401, 403, 403, 201],
     },
-    Row { method: Delete, path: |f| format!("/api/v1/api-keys/{}", f.key_id), body: no_body, expect: [401, 403, 403, 204, 401, 403, 403, 204] },
-    Row { method: Get, path: |_| "/api/v1/settings".into(), body: no_body, expect: [401, 403, 403, 200, 401, 403, 403, 200] },
+    Row {
+        method: Delete,
+        path: |f| format!("/api/v1/api-keys/{}", f.key_id),
+        body: no_body,
+        expect: [401, 403, 403, 204, 401, 403, 403, 204],
+    },
+    Row {
+        method: Get,
+        path: |_| "/api/v1/settings".into(),
+        body: no_body,
+        expect: [401, 403, 403, 200, 401, 403, 403, 200],
+    },
     Row {
         method: Put,
         path: |_| "/api/v1/settings".into(),
         body: |_, _| Some(json!({ "helpdesk_name": "Acme Support" })),
         expect: [401, 403, 403, 200, 401, 403, 403, 200],
     },
-    Row { method: Get, path: |_| "/api/v1/settings/public".into(), body: no_body, expect: [200; 8] },
-    Row { method: Get, path: |_| "/api/v1/admin/audit".into(), body: no_body, expect: [401, 403, 403, 200, 401, 403, 403, 200] },
-    Row { method: Get, path: |_| "/metrics".into(), body: no_body, expect: [200; 8] },
+    Row {
+        method: Get,
+        path: |_| "/api/v1/settings/public".into(),
+        body: no_body,
+        expect: [200; 8],
+    },
+    Row {
+        method: Get,
+        path: |_| "/api/v1/admin/audit".into(),
+        body: no_body,
+        expect: [401, 403, 403, 200, 401, 403, 403, 200],
+    },
+    Row {
+        method: Get,
+        path: |_| "/metrics".into(),
+        body: no_body,
+        expect: [200; 8],
+    },
 ];
 
 #[rocket::async_test]
@@ -193,7 +286,10 @@ async fn every_route_answers_every_caller_as_specified() {
         let f = fixture().await;
         let path = (row.path)(&f);
         for (i, caller) in f.callers.iter().enumerate() {
-            let res = f.app.call(row.method, &path, caller, (row.body)(&f, i)).await;
+            let res = f
+                .app
+                .call(row.method, &path, caller, (row.body)(&f, i))
+                .await;
             let status = res.status().code;
             if status != row.expect[i] {
                 let body = res.into_string().await.unwrap_or_default();

@@ -174,3 +174,128 @@ fn backup_without_a_database_says_so() {
     assert!(!ok);
     assert!(err.contains("no database"), "{err}");
 }
+
+fn run_with_stdin(cmd: &mut Command, input: &str) -> (bool, String, String) {
+    use std::io::Write as _;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn login_status(addr: SocketAddr, email: &str, password: &str) -> u16 {
+    let body = serde_json::json!({ "email": email, "password": password }).to_string();
+    let (status, _, _) = common::http_request(
+        addr,
+        &format!(
+            "POST /api/v1/auth/login HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    status
+}
+
+#[test]
+fn user_create_and_reset_password_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out, err) = run_with_stdin(
+        helpline(dir.path()).args([
+            "user",
+            "create",
+            "--email",
+            "Boss@Example.com",
+            "--role",
+            "admin",
+            "--name",
+            "The Boss",
+            "--password-stdin",
+        ]),
+        "first password 1\n",
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("created admin Boss@Example.com"), "{out}");
+
+    // Without a password and without a terminal: an invite link.
+    let (ok, out, err) = run(helpline(dir.path())
+        .args([
+            "user",
+            "create",
+            "--email",
+            "agent@example.com",
+            "--role",
+            "agent",
+        ])
+        .stdin(Stdio::null()));
+    assert!(ok, "{err}");
+    assert!(out.contains("/accept-invite#token="), "{out}");
+
+    let (ok, _, err) = run_with_stdin(
+        helpline(dir.path()).args([
+            "user",
+            "create",
+            "--email",
+            "boss@example.com",
+            "--role",
+            "agent",
+            "--password-stdin",
+        ]),
+        "whatever password\n",
+    );
+    assert!(!ok);
+    assert!(err.contains("already exists"), "{err}");
+    let (ok, _, err) = run(helpline(dir.path())
+        .args(["user", "create", "--email", "nope", "--role", "agent"])
+        .stdin(Stdio::null()));
+    assert!(!ok);
+    assert!(err.contains("email:"), "{err}");
+
+    let (ok, out, _) =
+        run(helpline(dir.path()).args(["user", "reset-password", "boss@example.com"]));
+    assert!(ok);
+    assert!(out.contains("/reset-password#token="), "{out}");
+
+    let server = Server::start(dir.path());
+    assert_eq!(
+        login_status(server.addr, "boss@example.com", "first password 1"),
+        200
+    );
+    let (ok, out, err) = run_with_stdin(
+        helpline(dir.path()).args([
+            "user",
+            "reset-password",
+            "BOSS@example.com",
+            "--password-stdin",
+        ]),
+        "second password 2\n",
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("password changed"), "{out}");
+    assert_eq!(
+        login_status(server.addr, "boss@example.com", "first password 1"),
+        401
+    );
+    assert_eq!(
+        login_status(server.addr, "boss@example.com", "second password 2"),
+        200
+    );
+
+    let (ok, _, err) =
+        run(helpline(dir.path()).args(["user", "reset-password", "ghost@example.com"]));
+    assert!(!ok);
+    assert!(err.contains("no user"), "{err}");
+}

@@ -20,7 +20,10 @@ pub fn routes() -> Vec<Route> {
 }
 
 #[derive(OpenApi)]
-#[openapi(paths(list, create, revoke), components(schemas(ApiKey, CreatedApiKey, CreateApiKey, Problem)))]
+#[openapi(
+    paths(list, create, revoke),
+    components(schemas(ApiKey, CreatedApiKey, CreateApiKey, Problem))
+)]
 pub struct Doc;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -55,7 +58,11 @@ async fn list(state: &State<AppState>, _admin: Admin) -> Result<Json<Vec<ApiKey>
     (status = 201, body = CreatedApiKey), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem),
 ))]
 #[post("/", data = "<body>")]
-async fn create(state: &State<AppState>, admin: Admin, body: ApiJson<CreateApiKey>) -> Result<(Status, Json<CreatedApiKey>), Error> {
+async fn create(
+    state: &State<AppState>,
+    admin: Admin,
+    body: ApiJson<CreateApiKey>,
+) -> Result<(Status, Json<CreatedApiKey>), Error> {
     let b = body.into_inner();
     let name = normalize_name(&b.name).map_err(|e| Error::Validation(vec![e]))?;
     let role = b.role;
@@ -91,7 +98,17 @@ async fn revoke(state: &State<AppState>, admin: Admin, id: ApiKeyId) -> Result<S
             if !api_keys::revoke(tx, id)? {
                 return Err(Error::NotFound("API key"));
             }
-            audit::record(tx, by, "api_key.revoked", Some(Target { kind: "api_key", id: id.0 }), None, &serde_json::json!({}))
+            audit::record(
+                tx,
+                by,
+                "api_key.revoked",
+                Some(Target {
+                    kind: "api_key",
+                    id: id.0,
+                }),
+                None,
+                &serde_json::json!({}),
+            )
         })
         .await?;
     Ok(Status::NoContent)

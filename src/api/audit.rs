@@ -47,8 +47,14 @@ async fn list(
     let filter = AuditFilter {
         ticket_id: positive_id("ticket_id", ticket_id)?,
         actor_id: positive_id("actor_id", actor_id)?.map(UserId),
-        action: action.map(str::trim).filter(|a| !a.is_empty()).map(String::from),
+        action: action
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(String::from),
     };
-    let (items, total) = state.db.read(move |conn| audit::list(conn, &filter, pagination)).await?;
+    let (items, total) = state
+        .db
+        .read(move |conn| audit::list(conn, &filter, pagination))
+        .await?;
     Ok(Json(Page::new(items, pagination, total)))
 }

@@ -31,8 +31,30 @@ pub fn routes() -> Vec<Route> {
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(register, login, refresh, logout, logout_everywhere, me, password_reset, password_reset_confirm, accept_invite, setup),
-    components(schemas(TokenPair, User, RegisterRequest, LoginRequest, RefreshRequest, PasswordResetRequest, PasswordResetConfirm, AcceptInvite, SetupRequest, Problem))
+    paths(
+        register,
+        login,
+        refresh,
+        logout,
+        logout_everywhere,
+        me,
+        password_reset,
+        password_reset_confirm,
+        accept_invite,
+        setup
+    ),
+    components(schemas(
+        TokenPair,
+        User,
+        RegisterRequest,
+        LoginRequest,
+        RefreshRequest,
+        PasswordResetRequest,
+        PasswordResetConfirm,
+        AcceptInvite,
+        SetupRequest,
+        Problem
+    ))
 )]
 pub struct Doc;
 
@@ -99,7 +121,11 @@ pub struct SetupRequest {
     (status = 429, description = "too many attempts", body = Problem),
 ))]
 #[post("/register", data = "<body>")]
-async fn register(state: &State<AppState>, ip: ClientIp, body: ApiJson<RegisterRequest>) -> Result<(Status, Json<TokenPair>), Error> {
+async fn register(
+    state: &State<AppState>,
+    ip: ClientIp,
+    body: ApiJson<RegisterRequest>,
+) -> Result<(Status, Json<TokenPair>), Error> {
     let b = body.into_inner();
     let pair = account::register(state, b.email, b.password, b.name, &ip.0).await?;
     Ok((Status::Created, Json(pair)))
@@ -112,9 +138,16 @@ async fn register(state: &State<AppState>, ip: ClientIp, body: ApiJson<RegisterR
     (status = 429, description = "too many attempts", body = Problem),
 ))]
 #[post("/login", data = "<body>")]
-async fn login(state: &State<AppState>, ip: ClientIp, request_id: &RequestId, body: ApiJson<LoginRequest>) -> Result<Json<TokenPair>, Error> {
+async fn login(
+    state: &State<AppState>,
+    ip: ClientIp,
+    request_id: &RequestId,
+    body: ApiJson<LoginRequest>,
+) -> Result<Json<TokenPair>, Error> {
     let b = body.into_inner();
-    Ok(Json(account::login(state, b.email, b.password, &ip.0, request_id.as_str()).await?))
+    Ok(Json(
+        account::login(state, b.email, b.password, &ip.0, request_id.as_str()).await?,
+    ))
 }
 
 /// Spends a refresh token for a new pair. A spent token presented again ends its session.
@@ -124,14 +157,24 @@ async fn login(state: &State<AppState>, ip: ClientIp, request_id: &RequestId, bo
     (status = 429, description = "too many attempts", body = Problem),
 ))]
 #[post("/refresh", data = "<body>")]
-async fn refresh(state: &State<AppState>, ip: ClientIp, body: ApiJson<RefreshRequest>) -> Result<Json<TokenPair>, Error> {
-    Ok(Json(account::refresh(state, body.into_inner().refresh_token, &ip.0).await?))
+async fn refresh(
+    state: &State<AppState>,
+    ip: ClientIp,
+    body: ApiJson<RefreshRequest>,
+) -> Result<Json<TokenPair>, Error> {
+    Ok(Json(
+        account::refresh(state, body.into_inner().refresh_token, &ip.0).await?,
+    ))
 }
 
 /// Signs out: ends the session of the refresh token and of the access token, if sent.
 #[utoipa::path(tag = "auth", request_body = RefreshRequest, responses((status = 204, description = "signed out")))]
 #[post("/logout", data = "<body>")]
-async fn logout(state: &State<AppState>, user: Option<CurrentUser>, body: ApiJson<RefreshRequest>) -> Result<Status, Error> {
+async fn logout(
+    state: &State<AppState>,
+    user: Option<CurrentUser>,
+    body: ApiJson<RefreshRequest>,
+) -> Result<Status, Error> {
     account::logout(state, body.into_inner().refresh_token, user.map(|u| u.0)).await?;
     Ok(Status::NoContent)
 }
@@ -165,7 +208,11 @@ fn me(user: CurrentUser) -> Result<Json<User>, Error> {
     (status = 429, description = "too many attempts", body = Problem),
 ))]
 #[post("/password-reset", data = "<body>")]
-async fn password_reset(state: &State<AppState>, ip: ClientIp, body: ApiJson<PasswordResetRequest>) -> Result<Status, Error> {
+async fn password_reset(
+    state: &State<AppState>,
+    ip: ClientIp,
+    body: ApiJson<PasswordResetRequest>,
+) -> Result<Status, Error> {
     account::request_password_reset(state, body.into_inner().email, &ip.0).await?;
     Ok(Status::NoContent)
 }
@@ -176,7 +223,10 @@ async fn password_reset(state: &State<AppState>, ip: ClientIp, body: ApiJson<Pas
     (status = 422, description = "bad token or password", body = Problem),
 ))]
 #[post("/password-reset/confirm", data = "<body>")]
-async fn password_reset_confirm(state: &State<AppState>, body: ApiJson<PasswordResetConfirm>) -> Result<Status, Error> {
+async fn password_reset_confirm(
+    state: &State<AppState>,
+    body: ApiJson<PasswordResetConfirm>,
+) -> Result<Status, Error> {
     let b = body.into_inner();
     account::confirm_password_reset(state, b.token, b.password).await?;
     Ok(Status::NoContent)
@@ -188,9 +238,14 @@ async fn password_reset_confirm(state: &State<AppState>, body: ApiJson<PasswordR
     (status = 422, description = "bad token or password", body = Problem),
 ))]
 #[post("/invite/accept", data = "<body>")]
-async fn accept_invite(state: &State<AppState>, body: ApiJson<AcceptInvite>) -> Result<Json<TokenPair>, Error> {
+async fn accept_invite(
+    state: &State<AppState>,
+    body: ApiJson<AcceptInvite>,
+) -> Result<Json<TokenPair>, Error> {
     let b = body.into_inner();
-    Ok(Json(account::accept_invite(state, b.token, b.password).await?))
+    Ok(Json(
+        account::accept_invite(state, b.token, b.password).await?,
+    ))
 }
 
 /// Creates the first admin with the setup link's token (only while no admin exists).
@@ -200,7 +255,10 @@ async fn accept_invite(state: &State<AppState>, body: ApiJson<AcceptInvite>) -> 
     (status = 422, description = "bad token or fields", body = Problem),
 ))]
 #[post("/setup", data = "<body>")]
-async fn setup(state: &State<AppState>, body: ApiJson<SetupRequest>) -> Result<(Status, Json<TokenPair>), Error> {
+async fn setup(
+    state: &State<AppState>,
+    body: ApiJson<SetupRequest>,
+) -> Result<(Status, Json<TokenPair>), Error> {
     let b = body.into_inner();
     let pair = account::setup_admin(state, b.token, b.email, b.name, b.password).await?;
     Ok((Status::Created, Json(pair)))

@@ -88,6 +88,29 @@ pub fn openapi() -> OpenApiDoc {
             doc.nest(resource.base, part)
         };
     }
+    // A route at its mount point (`/`) nests as `/base/`; Rocket serves it as `/base`.
+    let paths = std::mem::take(&mut doc.paths.paths);
+    for (path, item) in paths {
+        let path = match path.strip_suffix('/') {
+            Some(trimmed) if !trimmed.is_empty() => trimmed.to_string(),
+            _ => path,
+        };
+        doc.paths.paths.insert(path, item);
+    }
+    for item in doc.paths.paths.values_mut() {
+        for operation in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            polish_operation(operation);
+        }
+    }
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
         "bearer",
@@ -115,6 +138,30 @@ pub fn openapi() -> OpenApiDoc {
         components.schemas.entry(name.to_string()).or_insert(schema);
     }
     doc
+}
+
+/// Unique operation ids (`users_list`, not `list`) and the problem media type
+/// on error answers.
+fn polish_operation(operation: &mut utoipa::openapi::path::Operation) {
+    if let (Some(id), Some(tag)) = (
+        &operation.operation_id,
+        operation.tags.as_ref().and_then(|t| t.first()),
+    ) {
+        operation.operation_id = Some(format!("{}_{id}", tag.replace('-', "_")));
+    }
+    for (status, response) in &mut operation.responses.responses {
+        let is_error = status.starts_with('4') || status.starts_with('5');
+        if let (true, utoipa::openapi::RefOr::T(response)) = (is_error, response) {
+            if let Some(content) = response.content.shift_remove("application/json") {
+                response
+                    .content
+                    .insert("application/problem+json".to_string(), content);
+            }
+            if response.description.is_empty() {
+                response.description = "a problem document (RFC 9457)".to_string();
+            }
+        }
+    }
 }
 
 /// Methods that have a route at this request's path (for 405 answers). The

@@ -8,10 +8,10 @@ use utoipa::{OpenApi, ToSchema};
 
 use crate::app::AppState;
 use crate::auth::CurrentUser;
-use crate::settings;
-use crate::users::Role;
 use crate::db::migrate;
 use crate::error::Error;
+use crate::settings;
+use crate::users::Role;
 
 pub fn routes() -> Vec<Route> {
     routes![health, ready, metrics]
@@ -90,10 +90,17 @@ async fn ready(state: &State<AppState>) -> Result<Json<Readiness>, Error> {
     )
 )]
 #[get("/metrics")]
-async fn metrics(state: &State<AppState>, user: Option<CurrentUser>) -> Result<(ContentType, String), Error> {
+async fn metrics(
+    state: &State<AppState>,
+    user: Option<CurrentUser>,
+) -> Result<(ContentType, String), Error> {
     if state.db.read(settings::load).await?.metrics_require_admin {
         match user {
-            None => return Err(Error::Unauthorized("metrics are for admins: sign in".into())),
+            None => {
+                return Err(Error::Unauthorized(
+                    "metrics are for admins: sign in".into(),
+                ))
+            }
             Some(u) if u.0.role < Role::Admin => {
                 return Err(Error::Forbidden("metrics are for admins".into()))
             }

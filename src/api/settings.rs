@@ -16,7 +16,10 @@ pub fn routes() -> Vec<Route> {
 }
 
 #[derive(OpenApi)]
-#[openapi(paths(public, get_all, replace), components(schemas(PublicSettings, Settings, Problem)))]
+#[openapi(
+    paths(public, get_all, replace),
+    components(schemas(PublicSettings, Settings, Problem))
+)]
 pub struct Doc;
 
 /// Settings anyone may read: help desk name, registration, support channels.
@@ -42,7 +45,11 @@ async fn get_all(state: &State<AppState>, _admin: Admin) -> Result<Json<Settings
     (status = 200, body = Settings), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem),
 ))]
 #[put("/", data = "<body>")]
-async fn replace(state: &State<AppState>, admin: Admin, body: ApiJson<Settings>) -> Result<Json<Settings>, Error> {
+async fn replace(
+    state: &State<AppState>,
+    admin: Admin,
+    body: ApiJson<Settings>,
+) -> Result<Json<Settings>, Error> {
     let new = body.into_inner();
     let by = ActorRef::from(&admin.0);
     let saved = state
@@ -52,7 +59,14 @@ async fn replace(state: &State<AppState>, admin: Admin, body: ApiJson<Settings>)
             settings::save(tx, &new)?;
             let changed = settings::changed_keys(&old, &new);
             if !changed.is_empty() {
-                audit::record(tx, by, "settings.updated", None, None, &serde_json::json!({ "keys": changed }))?;
+                audit::record(
+                    tx,
+                    by,
+                    "settings.updated",
+                    None,
+                    None,
+                    &serde_json::json!({ "keys": changed }),
+                )?;
             }
             settings::load(tx)
         })

@@ -74,14 +74,20 @@ async fn list(
     let pagination = Pagination::parse(page, per_page)?;
     let sort = parse_sort(sort, UserSort::ALLOWED, (UserSort::Name, SortOrder::Asc))?;
     let role = role
-        .map(|r| Role::parse(r).ok_or_else(|| Error::validation("role", "must be customer, agent or admin")))
+        .map(|r| {
+            Role::parse(r)
+                .ok_or_else(|| Error::validation("role", "must be customer, agent or admin"))
+        })
         .transpose()?;
     let filter = UserFilter {
         role,
         active: parse_bool("active", active)?,
         q: q.map(str::trim).filter(|q| !q.is_empty()).map(String::from),
     };
-    let (items, total) = state.db.read(move |conn| repo::list(conn, &filter, sort, pagination)).await?;
+    let (items, total) = state
+        .db
+        .read(move |conn| repo::list(conn, &filter, sort, pagination))
+        .await?;
     Ok(Json(Page::new(items, pagination, total)))
 }
 
@@ -92,10 +98,22 @@ async fn list(
     (status = 409, description = "email taken", body = Problem), (status = 422, body = Problem),
 ))]
 #[post("/", data = "<body>")]
-async fn create(state: &State<AppState>, admin: Admin, body: ApiJson<CreateUser>) -> Result<(Status, Json<User>), Error> {
+async fn create(
+    state: &State<AppState>,
+    admin: Admin,
+    body: ApiJson<CreateUser>,
+) -> Result<(Status, Json<User>), Error> {
     let b = body.into_inner();
-    let input = NewAccount { email: b.email, name: b.name, role: b.role, password: b.password };
-    Ok((Status::Created, Json(manage::create(state, &admin.0, input).await?)))
+    let input = NewAccount {
+        email: b.email,
+        name: b.name,
+        role: b.role,
+        password: b.password,
+    };
+    Ok((
+        Status::Created,
+        Json(manage::create(state, &admin.0, input).await?),
+    ))
 }
 
 /// The signed-in user's own profile.
@@ -113,9 +131,17 @@ fn me(user: CurrentUser) -> Result<Json<User>, Error> {
     (status = 200, body = User), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem),
 ))]
 #[patch("/me", data = "<body>")]
-async fn update_me(state: &State<AppState>, user: CurrentUser, body: ApiJson<UpdateMe>) -> Result<Json<User>, Error> {
+async fn update_me(
+    state: &State<AppState>,
+    user: CurrentUser,
+    body: ApiJson<UpdateMe>,
+) -> Result<Json<User>, Error> {
     let b = body.into_inner();
-    let changes = ProfileChanges { name: b.name, password: b.password, current_password: b.current_password };
+    let changes = ProfileChanges {
+        name: b.name,
+        password: b.password,
+        current_password: b.current_password,
+    };
     Ok(Json(manage::update_me(state, &user.0, changes).await?))
 }
 
@@ -124,7 +150,11 @@ async fn update_me(state: &State<AppState>, user: CurrentUser, body: ApiJson<Upd
     (status = 200, body = User), (status = 401, body = Problem), (status = 404, body = Problem),
 ))]
 #[get("/<id>")]
-async fn get_one(state: &State<AppState>, user: CurrentUser, id: UserId) -> Result<Json<User>, Error> {
+async fn get_one(
+    state: &State<AppState>,
+    user: CurrentUser,
+    id: UserId,
+) -> Result<Json<User>, Error> {
     if !manage::can_view(&user.0, id) {
         return Err(Error::NotFound("user"));
     }
@@ -139,9 +169,18 @@ async fn get_one(state: &State<AppState>, user: CurrentUser, id: UserId) -> Resu
     (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem),
 ))]
 #[patch("/<id>", data = "<body>")]
-async fn update(state: &State<AppState>, admin: Admin, id: UserId, body: ApiJson<UpdateUser>) -> Result<Json<User>, Error> {
+async fn update(
+    state: &State<AppState>,
+    admin: Admin,
+    id: UserId,
+    body: ApiJson<UpdateUser>,
+) -> Result<Json<User>, Error> {
     let b = body.into_inner();
-    let changes = UserChanges { name: b.name, role: b.role, active: b.active };
+    let changes = UserChanges {
+        name: b.name,
+        role: b.role,
+        active: b.active,
+    };
     Ok(Json(manage::update(state, &admin.0, id, changes).await?))
 }
 

@@ -26,7 +26,12 @@ pub struct TokenPair {
     pub user: User,
 }
 
-fn issue_pair(state: &AppState, user: UserRecord, session_id: &str, refresh_token: String) -> Result<TokenPair, Error> {
+fn issue_pair(
+    state: &AppState,
+    user: UserRecord,
+    session_id: &str,
+    refresh_token: String,
+) -> Result<TokenPair, Error> {
     let ttl = state.config.access_token_ttl_secs;
     let access_token = tokens::issue_access(
         &state.keys,
@@ -50,9 +55,15 @@ fn invalid_credentials() -> Error {
 }
 
 /// Collects validation problems of a new account.
-fn check_new_account(email: &str, name: &str, password: Option<&str>) -> Result<(String, String, String), Error> {
+fn check_new_account(
+    email: &str,
+    name: &str,
+    password: Option<&str>,
+) -> Result<(String, String, String), Error> {
     let mut errors: Vec<FieldError> = Vec::new();
-    let email = users::normalize_email(email).map_err(|e| errors.push(e)).ok();
+    let email = users::normalize_email(email)
+        .map_err(|e| errors.push(e))
+        .ok();
     let name = users::normalize_name(name).map_err(|e| errors.push(e)).ok();
     if let Some(password) = password {
         if let Err(e) = users::check_password("password", password) {
@@ -65,22 +76,33 @@ fn check_new_account(email: &str, name: &str, password: Option<&str>) -> Result<
     }
 }
 
-pub async fn register(state: &AppState, email: String, password: String, name: String, ip: &str) -> Result<TokenPair, Error> {
+pub async fn register(
+    state: &AppState,
+    email: String,
+    password: String,
+    name: String,
+    ip: &str,
+) -> Result<TokenPair, Error> {
     state.rate_limits.register_per_ip.check(ip)?;
     let allowed = state.db.read(settings::load).await?.allow_registration;
     if !allowed {
-        return Err(Error::Forbidden("self-registration is turned off; ask the help desk for an account".into()));
+        return Err(Error::Forbidden(
+            "self-registration is turned off; ask the help desk for an account".into(),
+        ));
     }
     let (email, key, name) = check_new_account(&email, &name, Some(&password))?;
-    if state.db.read({
-        let key = key.clone();
-        move |conn| repo::get_by_email(conn, &key)
-    })
-    .await?
-    .is_some()
+    if state
+        .db
+        .read({
+            let key = key.clone();
+            move |conn| repo::get_by_email(conn, &key)
+        })
+        .await?
+        .is_some()
     {
         return Err(Error::Conflict(
-            "an account with this email already exists; sign in, or reset the password to set one".into(),
+            "an account with this email already exists; sign in, or reset the password to set one"
+                .into(),
         ));
     }
     let hash = state.hasher.hash(password).await?;
@@ -103,7 +125,10 @@ pub async fn register(state: &AppState, email: String, password: String, name: S
                 tx,
                 ActorRef::user(user.user.id),
                 "user.registered",
-                Some(Target { kind: "user", id: user.user.id.0 }),
+                Some(Target {
+                    kind: "user",
+                    id: user.user.id.0,
+                }),
                 None,
                 &serde_json::json!({ "email": user.user.email }),
             )?;
@@ -115,7 +140,13 @@ pub async fn register(state: &AppState, email: String, password: String, name: S
     issue_pair(state, user, &session_id, refresh)
 }
 
-pub async fn login(state: &AppState, email: String, password: String, ip: &str, request_id: &str) -> Result<TokenPair, Error> {
+pub async fn login(
+    state: &AppState,
+    email: String,
+    password: String,
+    ip: &str,
+    request_id: &str,
+) -> Result<TokenPair, Error> {
     let key = email.trim().to_lowercase();
     state.rate_limits.login_per_ip.check(ip)?;
     state.rate_limits.login_per_account.check(&key)?;
@@ -139,7 +170,9 @@ pub async fn login(state: &AppState, email: String, password: String, ip: &str, 
         .db
         .write(move |tx| {
             repo::record_login(tx, id)?;
-            let user = repo::get(tx, id)?.filter(|u| u.user.active).ok_or_else(invalid_credentials)?;
+            let user = repo::get(tx, id)?
+                .filter(|u| u.user.active)
+                .ok_or_else(invalid_credentials)?;
             let (sid, refresh) = sessions::create(tx, &user, ttl)?;
             Ok((user, sid, refresh))
         })
@@ -150,18 +183,31 @@ pub async fn login(state: &AppState, email: String, password: String, ip: &str, 
 pub async fn refresh(state: &AppState, presented: String, ip: &str) -> Result<TokenPair, Error> {
     state.rate_limits.refresh_per_ip.check(ip)?;
     let ttl = state.config.refresh_token_ttl_secs;
-    let rotation = state.db.write(move |tx| sessions::rotate(tx, &presented, ttl)).await?;
+    let rotation = state
+        .db
+        .write(move |tx| sessions::rotate(tx, &presented, ttl))
+        .await?;
     match rotation {
-        Rotation::Rotated { user, session_id, refresh_token } => issue_pair(state, user, &session_id, refresh_token),
+        Rotation::Rotated {
+            user,
+            session_id,
+            refresh_token,
+        } => issue_pair(state, user, &session_id, refresh_token),
         Rotation::Refused(reason) => {
             tracing::info!(reason, "refresh refused");
-            Err(Error::Unauthorized("the refresh token is invalid, spent, expired or revoked".into()))
+            Err(Error::Unauthorized(
+                "the refresh token is invalid, spent, expired or revoked".into(),
+            ))
         }
     }
 }
 
 /// Ends the session of the refresh token and, when given, of the access token.
-pub async fn logout(state: &AppState, refresh_token: String, actor: Option<Actor>) -> Result<(), Error> {
+pub async fn logout(
+    state: &AppState,
+    refresh_token: String,
+    actor: Option<Actor>,
+) -> Result<(), Error> {
     state
         .db
         .write(move |tx| {
@@ -183,7 +229,17 @@ pub async fn logout_everywhere(state: &AppState, actor: &Actor) -> Result<(), Er
         .db
         .write(move |tx| {
             repo::bump_token_version(tx, user)?;
-            audit::record(tx, ActorRef::user(user), "user.signed_out_everywhere", Some(Target { kind: "user", id: user.0 }), None, &serde_json::json!({}))
+            audit::record(
+                tx,
+                ActorRef::user(user),
+                "user.signed_out_everywhere",
+                Some(Target {
+                    kind: "user",
+                    id: user.0,
+                }),
+                None,
+                &serde_json::json!({}),
+            )
         })
         .await
 }
@@ -194,17 +250,33 @@ pub fn link(state: &AppState, page: &str, token: &str) -> String {
 
 /// Issues an invite link for a user without a password.
 pub fn invite_link(state: &AppState, user: &UserRecord) -> Result<String, Error> {
-    let token = tokens::issue_purpose(&state.keys, audience::INVITE, &user.user.id.to_string(), user.token_version, tokens::INVITE_TTL_SECS)?;
+    let token = tokens::issue_purpose(
+        &state.keys,
+        audience::INVITE,
+        &user.user.id.to_string(),
+        user.token_version,
+        tokens::INVITE_TTL_SECS,
+    )?;
     Ok(link(state, "accept-invite", &token))
 }
 
 pub fn password_reset_link(state: &AppState, user: &UserRecord) -> Result<String, Error> {
-    let token = tokens::issue_purpose(&state.keys, audience::PASSWORD_RESET, &user.user.id.to_string(), user.token_version, tokens::PASSWORD_RESET_TTL_SECS)?;
+    let token = tokens::issue_purpose(
+        &state.keys,
+        audience::PASSWORD_RESET,
+        &user.user.id.to_string(),
+        user.token_version,
+        tokens::PASSWORD_RESET_TTL_SECS,
+    )?;
     Ok(link(state, "reset-password", &token))
 }
 
 /// Always succeeds from the caller's view, so nobody can probe for accounts.
-pub async fn request_password_reset(state: &AppState, email: String, ip: &str) -> Result<(), Error> {
+pub async fn request_password_reset(
+    state: &AppState,
+    email: String,
+    ip: &str,
+) -> Result<(), Error> {
     let key = email.trim().to_lowercase();
     state.rate_limits.password_reset_per_ip.check(ip)?;
     state.rate_limits.password_reset_per_account.check(&key)?;
@@ -212,18 +284,22 @@ pub async fn request_password_reset(state: &AppState, email: String, ip: &str) -
         .db
         .read(move |conn| repo::get_by_email(conn, &key))
         .await?;
-    match found.filter(|u| u.user.active) {
-        Some(user) => {
-            let url = password_reset_link(state, &user)?;
-            tracing::info!(email = %user.user.email, link = %url, "password reset requested; send this link to the user");
-        }
-        None => tracing::info!("password reset requested for an unknown or inactive account"),
+    if let Some(user) = found.filter(|u| u.user.active) {
+        let url = password_reset_link(state, &user)?;
+        tracing::info!(email = %user.user.email, link = %url, "password reset requested; send this link to the user");
+    } else {
+        tracing::info!("password reset requested for an unknown or inactive account");
     }
     Ok(())
 }
 
 /// Sets a password through a link token; the password change spends the token.
-async fn set_password_with_token(state: &AppState, token: &str, aud: &'static str, password: String) -> Result<UserRecord, Error> {
+async fn set_password_with_token(
+    state: &AppState,
+    token: &str,
+    aud: &'static str,
+    password: String,
+) -> Result<UserRecord, Error> {
     users::check_password("password", &password).map_err(|e| Error::Validation(vec![e]))?;
     let claims = tokens::verify_purpose(&state.keys, token, aud)?;
     let spent = || Error::validation("token", "the link is invalid, expired or already used");
@@ -237,20 +313,42 @@ async fn set_password_with_token(state: &AppState, token: &str, aud: &'static st
                 return Err(spent());
             }
             repo::set_password(tx, id, &hash)?;
-            let action = if aud == audience::INVITE { "user.invite_accepted" } else { "user.password_reset" };
-            audit::record(tx, ActorRef::user(id), action, Some(Target { kind: "user", id: id.0 }), None, &serde_json::json!({}))?;
+            let action = if aud == audience::INVITE {
+                "user.invite_accepted"
+            } else {
+                "user.password_reset"
+            };
+            audit::record(
+                tx,
+                ActorRef::user(id),
+                action,
+                Some(Target {
+                    kind: "user",
+                    id: id.0,
+                }),
+                None,
+                &serde_json::json!({}),
+            )?;
             repo::get(tx, id)?.ok_or(Error::NotFound("user"))
         })
         .await
 }
 
-pub async fn confirm_password_reset(state: &AppState, token: String, password: String) -> Result<(), Error> {
+pub async fn confirm_password_reset(
+    state: &AppState,
+    token: String,
+    password: String,
+) -> Result<(), Error> {
     set_password_with_token(state, &token, audience::PASSWORD_RESET, password).await?;
     Ok(())
 }
 
 /// Accepting an invite sets the password and signs the user in.
-pub async fn accept_invite(state: &AppState, token: String, password: String) -> Result<TokenPair, Error> {
+pub async fn accept_invite(
+    state: &AppState,
+    token: String,
+    password: String,
+) -> Result<TokenPair, Error> {
     let user = set_password_with_token(state, &token, audience::INVITE, password).await?;
     start_session(state, user).await
 }
@@ -272,12 +370,24 @@ async fn start_session(state: &AppState, user: UserRecord) -> Result<TokenPair, 
 
 /// The one-time link that creates the first admin, while there is none.
 pub fn setup_link(state: &AppState) -> Result<String, Error> {
-    let token = tokens::issue_purpose(&state.keys, audience::SETUP, "setup", 0, tokens::SETUP_TTL_SECS)?;
+    let token = tokens::issue_purpose(
+        &state.keys,
+        audience::SETUP,
+        "setup",
+        0,
+        tokens::SETUP_TTL_SECS,
+    )?;
     Ok(link(state, "setup", &token))
 }
 
 /// Creates the first admin through the setup link.
-pub async fn setup_admin(state: &AppState, token: String, email: String, name: String, password: String) -> Result<TokenPair, Error> {
+pub async fn setup_admin(
+    state: &AppState,
+    token: String,
+    email: String,
+    name: String,
+    password: String,
+) -> Result<TokenPair, Error> {
     tokens::verify_purpose(&state.keys, &token, audience::SETUP)?;
     let (email, key, name) = check_new_account(&email, &name, Some(&password))?;
     let hash = state.hasher.hash(password).await?;
@@ -285,10 +395,31 @@ pub async fn setup_admin(state: &AppState, token: String, email: String, name: S
         .db
         .write(move |tx| {
             if repo::count_admins(tx)? > 0 {
-                return Err(Error::Conflict("setup is already done: an admin exists; sign in instead".into()));
+                return Err(Error::Conflict(
+                    "setup is already done: an admin exists; sign in instead".into(),
+                ));
             }
-            let user = repo::insert(tx, &repo::NewUser { email: &email, email_key: &key, name: &name, role: Role::Admin, password_hash: Some(&hash) })?;
-            audit::record(tx, ActorRef::user(user.user.id), "user.setup_admin", Some(Target { kind: "user", id: user.user.id.0 }), None, &serde_json::json!({ "email": user.user.email }))?;
+            let user = repo::insert(
+                tx,
+                &repo::NewUser {
+                    email: &email,
+                    email_key: &key,
+                    name: &name,
+                    role: Role::Admin,
+                    password_hash: Some(&hash),
+                },
+            )?;
+            audit::record(
+                tx,
+                ActorRef::user(user.user.id),
+                "user.setup_admin",
+                Some(Target {
+                    kind: "user",
+                    id: user.user.id.0,
+                }),
+                None,
+                &serde_json::json!({ "email": user.user.email }),
+            )?;
             Ok(user)
         })
         .await?;

@@ -54,7 +54,8 @@ pub fn create(
         params![name, role, prefix, secret_hash(&key), created_by, now()],
     )?;
     let id = ApiKeyId(conn.last_insert_rowid());
-    let created = get(conn, id)?.ok_or_else(|| Error::Internal("inserted API key vanished".into()))?;
+    let created =
+        get(conn, id)?.ok_or_else(|| Error::Internal("inserted API key vanished".into()))?;
     Ok((created, key))
 }
 
@@ -67,8 +68,11 @@ pub fn get(conn: &Connection, id: ApiKeyId) -> Result<Option<ApiKey>, Error> {
 
 /// All keys, newest first (revoked ones included, marked).
 pub fn list(conn: &Connection) -> Result<Vec<ApiKey>, Error> {
-    let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM api_keys ORDER BY id DESC"))?;
-    let keys = stmt.query_map([], from_row)?.collect::<Result<Vec<_>, _>>()?;
+    let mut stmt =
+        conn.prepare_cached(&format!("SELECT {COLUMNS} FROM api_keys ORDER BY id DESC"))?;
+    let keys = stmt
+        .query_map([], from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(keys)
 }
 
@@ -97,7 +101,8 @@ pub fn needs_touch(key: &ApiKey) -> bool {
     let Some(last) = &key.last_used_at else {
         return true;
     };
-    let minute_ago = crate::db::format_time(time::OffsetDateTime::now_utc() - time::Duration::seconds(60));
+    let minute_ago =
+        crate::db::format_time(time::OffsetDateTime::now_utc() - time::Duration::seconds(60));
     last.as_str() < minute_ago.as_str()
 }
 

@@ -53,8 +53,9 @@ impl Actor {
 
     /// The signed-in user, for endpoints about "me"; API keys have no profile.
     pub fn require_user(&self) -> Result<&User, Error> {
-        self.user()
-            .ok_or_else(|| Error::Forbidden("an API key has no user profile; sign in as a user".into()))
+        self.user().ok_or_else(|| {
+            Error::Forbidden("an API key has no user profile; sign in as a user".into())
+        })
     }
 }
 
@@ -73,7 +74,11 @@ enum AuthFailure {
     Missing,
     BadToken,
     BadKey,
-    Error { status: Status, detail: String, retry_after: Option<u64> },
+    Error {
+        status: Status,
+        detail: String,
+        retry_after: Option<u64>,
+    },
 }
 
 impl AuthFailure {
@@ -86,8 +91,14 @@ impl AuthFailure {
                 Error::Unauthorized("the access token is invalid, expired or revoked".into())
             }
             Self::BadKey => Error::Unauthorized("the API key is invalid or revoked".into()),
-            Self::Error { status, detail, retry_after } => match (status.code, retry_after) {
-                (429, Some(secs)) => Error::RateLimited { retry_after_secs: secs },
+            Self::Error {
+                status,
+                detail,
+                retry_after,
+            } => match (status.code, retry_after) {
+                (429, Some(secs)) => Error::RateLimited {
+                    retry_after_secs: secs,
+                },
                 (503, _) => Error::Unavailable(detail),
                 _ => Error::Internal(detail),
             },
@@ -109,7 +120,9 @@ impl AuthFailure {
 
 async fn authenticate(req: &Request<'_>) -> Result<Actor, AuthFailure> {
     let Some(state) = req.rocket().state::<AppState>() else {
-        return Err(AuthFailure::from_error(&Error::Internal("no app state".into())));
+        return Err(AuthFailure::from_error(&Error::Internal(
+            "no app state".into(),
+        )));
     };
     if let Some(header) = req.headers().get_one("Authorization") {
         let token = header
@@ -117,7 +130,8 @@ async fn authenticate(req: &Request<'_>) -> Result<Actor, AuthFailure> {
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, token)| token.trim())
             .ok_or(AuthFailure::BadToken)?;
-        let (user_id, claims) = tokens::verify_access(&state.keys, token).ok_or(AuthFailure::BadToken)?;
+        let (user_id, claims) =
+            tokens::verify_access(&state.keys, token).ok_or(AuthFailure::BadToken)?;
         let session_id = claims.sid.clone();
         let sid = session_id.clone();
         let user = state
@@ -167,7 +181,8 @@ async fn authenticate(req: &Request<'_>) -> Result<Actor, AuthFailure> {
 }
 
 fn client_ip(req: &Request<'_>) -> String {
-    req.client_ip().map_or_else(|| "unknown".to_string(), |ip| ip.to_string())
+    req.client_ip()
+        .map_or_else(|| "unknown".to_string(), |ip| ip.to_string())
 }
 
 fn fail<T>(req: &Request<'_>, error: Error) -> Outcome<T, Error> {

@@ -34,7 +34,8 @@ impl PasswordHasher {
     pub async fn hash(&self, password: String) -> Result<String, Error> {
         let cost = self.cost;
         self.run(move || {
-            bcrypt::hash(password, cost).map_err(|e| Error::Internal(format!("hashing a password: {e}")))
+            bcrypt::hash(password, cost)
+                .map_err(|e| Error::Internal(format!("hashing a password: {e}")))
         })
         .await
     }
@@ -87,9 +88,18 @@ mod tests {
         let hasher = PasswordHasher::new(4);
         let hash = hasher.hash("correct horse battery".into()).await.unwrap();
         assert!(hash.starts_with("$2"));
-        assert!(hasher.verify("correct horse battery".into(), Some(hash.clone())).await.unwrap());
-        assert!(!hasher.verify("wrong horse battery".into(), Some(hash)).await.unwrap());
+        assert!(hasher
+            .verify("correct horse battery".into(), Some(hash.clone()))
+            .await
+            .unwrap());
+        assert!(!hasher
+            .verify("wrong horse battery".into(), Some(hash))
+            .await
+            .unwrap());
         assert!(!hasher.verify("anything at all".into(), None).await.unwrap());
-        assert!(!hasher.verify("x".into(), Some("not a hash".into())).await.unwrap());
+        assert!(!hasher
+            .verify("x".into(), Some("not a hash".into()))
+            .await
+            .unwrap());
     }
 }

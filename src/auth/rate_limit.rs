@@ -99,7 +99,9 @@ mod tests {
         assert!(limiter.check("a").is_ok());
         assert!(limiter.check("a").is_ok());
         match limiter.check("a") {
-            Err(Error::RateLimited { retry_after_secs }) => assert!((1..=30).contains(&retry_after_secs)),
+            Err(Error::RateLimited { retry_after_secs }) => {
+                assert!((1..=30).contains(&retry_after_secs));
+            }
             other => panic!("expected a rate limit, got {other:?}"),
         }
         assert!(limiter.check("b").is_ok(), "keys are independent");

@@ -13,7 +13,11 @@ fn expiry(ttl_secs: u64) -> String {
 }
 
 /// Starts a session for `user`; returns (session id, first refresh token).
-pub fn create(conn: &Connection, user: &UserRecord, ttl_secs: u64) -> Result<(String, String), Error> {
+pub fn create(
+    conn: &Connection,
+    user: &UserRecord,
+    ttl_secs: u64,
+) -> Result<(String, String), Error> {
     let id = uuid::Uuid::new_v4().to_string();
     let now = now();
     conn.execute(
@@ -68,7 +72,9 @@ pub fn rotate(conn: &Connection, presented: &str, ttl_secs: u64) -> Result<Rotat
     };
     if spent {
         revoke(conn, &session_id, "refresh token reused")?;
-        return Ok(Rotation::Refused("spent refresh token presented again; session revoked"));
+        return Ok(Rotation::Refused(
+            "spent refresh token presented again; session revoked",
+        ));
     }
     if revoked {
         return Ok(Rotation::Refused("session revoked"));
@@ -107,7 +113,10 @@ pub fn rotate(conn: &Connection, presented: &str, ttl_secs: u64) -> Result<Rotat
 }
 
 /// The session a refresh token belongs to, spent or not.
-pub fn session_of_refresh_token(conn: &Connection, presented: &str) -> Result<Option<String>, Error> {
+pub fn session_of_refresh_token(
+    conn: &Connection,
+    presented: &str,
+) -> Result<Option<String>, Error> {
     Ok(conn
         .query_row(
             "SELECT session_id FROM refresh_tokens WHERE token_hash = ?1",
@@ -137,7 +146,11 @@ pub fn carry_over(conn: &Connection, session_id: &str, token_version: i64) -> Re
 
 /// The user behind an access token, if the token's session is still good:
 /// not revoked, and of the user's current token version; the user active.
-pub fn active_user(conn: &Connection, user_id: UserId, session_id: &str) -> Result<Option<UserRecord>, Error> {
+pub fn active_user(
+    conn: &Connection,
+    user_id: UserId,
+    session_id: &str,
+) -> Result<Option<UserRecord>, Error> {
     let session: Option<(i64, bool)> = conn
         .prepare_cached(
             "SELECT token_version, revoked_at IS NULL FROM sessions WHERE id = ?1 AND user_id = ?2",

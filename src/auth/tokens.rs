@@ -149,7 +149,10 @@ mod tests {
         assert_eq!(claims.role, Role::Agent);
 
         let reset = issue_purpose(&keys, audience::PASSWORD_RESET, "7", 3, 60).unwrap();
-        assert!(verify_access(&keys, &reset).is_none(), "a reset token is no session");
+        assert!(
+            verify_access(&keys, &reset).is_none(),
+            "a reset token is no session"
+        );
         assert!(verify_purpose(&keys, &token, audience::PASSWORD_RESET).is_err());
         assert!(verify_purpose(&keys, &reset, audience::INVITE).is_err());
         assert!(verify_purpose(&keys, &reset, audience::PASSWORD_RESET).is_ok());

@@ -84,7 +84,10 @@ impl Db {
 
     /// Runs `f` in a `BEGIN IMMEDIATE` transaction on the calling thread
     /// (command-line use, outside request handling).
-    pub fn write_now<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>) -> Result<T, Error> {
+    pub fn write_now<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let mut conn = self.writer.get()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let value = f(&tx)?;

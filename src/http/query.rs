@@ -109,7 +109,10 @@ pub fn parse_sort<T: Copy>(
             let names: Vec<&str> = allowed.iter().map(|(n, _)| *n).collect();
             Error::validation(
                 "sort",
-                format!("must be one of {} (prefix - for descending)", names.join(", ")),
+                format!(
+                    "must be one of {} (prefix - for descending)",
+                    names.join(", ")
+                ),
             )
         })
 }
@@ -139,20 +142,45 @@ mod tests {
 
     #[test]
     fn pagination_bounds() {
-        assert_eq!(Pagination::parse(None, None).unwrap(), Pagination { page: 1, per_page: 25 });
+        assert_eq!(
+            Pagination::parse(None, None).unwrap(),
+            Pagination {
+                page: 1,
+                per_page: 25
+            }
+        );
         let p = Pagination::parse(Some("3"), Some("100")).unwrap();
         assert_eq!(p.offset(), 200);
-        for (page, per) in [(Some("0"), None), (Some("x"), None), (None, Some("101")), (None, Some("0"))] {
-            assert!(matches!(Pagination::parse(page, per), Err(Error::Validation(_))));
+        for (page, per) in [
+            (Some("0"), None),
+            (Some("x"), None),
+            (None, Some("101")),
+            (None, Some("0")),
+        ] {
+            assert!(matches!(
+                Pagination::parse(page, per),
+                Err(Error::Validation(_))
+            ));
         }
     }
 
     #[test]
     fn sort_allow_list() {
         let allowed = [("name", 1), ("created_at", 2)];
-        assert_eq!(parse_sort(Some("-created_at"), &allowed, (1, SortOrder::Asc)).unwrap(), (2, SortOrder::Desc));
-        assert_eq!(parse_sort(None, &allowed, (1, SortOrder::Asc)).unwrap(), (1, SortOrder::Asc));
-        assert!(parse_sort(Some("name; DROP TABLE users"), &allowed, (1, SortOrder::Asc)).is_err());
+        assert_eq!(
+            parse_sort(Some("-created_at"), &allowed, (1, SortOrder::Asc)).unwrap(),
+            (2, SortOrder::Desc)
+        );
+        assert_eq!(
+            parse_sort(None, &allowed, (1, SortOrder::Asc)).unwrap(),
+            (1, SortOrder::Asc)
+        );
+        assert!(parse_sort(
+            Some("name; DROP TABLE users"),
+            &allowed,
+            (1, SortOrder::Asc)
+        )
+        .is_err());
     }
 
     #[test]

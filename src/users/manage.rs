@@ -24,7 +24,9 @@ pub struct NewAccount {
 /// Creates a user (admins only). Without a password, an invite link is issued.
 pub async fn create(state: &AppState, actor: &Actor, input: NewAccount) -> Result<User, Error> {
     let mut errors: Vec<FieldError> = Vec::new();
-    let email = normalize_email(&input.email).map_err(|e| errors.push(e)).ok();
+    let email = normalize_email(&input.email)
+        .map_err(|e| errors.push(e))
+        .ok();
     let name = normalize_name(&input.name).map_err(|e| errors.push(e)).ok();
     if let Some(password) = &input.password {
         if let Err(e) = check_password("password", password) {
@@ -71,9 +73,14 @@ fn announce_invite(state: &AppState, user: &UserRecord) -> Result<(), Error> {
     Ok(())
 }
 
-fn last_admin_guard(conn: &rusqlite::Connection, target: &UserRecord, changes: &UserChanges) -> Result<(), Error> {
+fn last_admin_guard(
+    conn: &rusqlite::Connection,
+    target: &UserRecord,
+    changes: &UserChanges,
+) -> Result<(), Error> {
     let is_active_admin = target.user.role == Role::Admin && target.user.active;
-    let loses_admin = changes.role.is_some_and(|r| r != Role::Admin) || changes.active == Some(false);
+    let loses_admin =
+        changes.role.is_some_and(|r| r != Role::Admin) || changes.active == Some(false);
     if is_active_admin && loses_admin && repo::count_active_admins(conn)? <= 1 {
         return Err(Error::Conflict(
             "this is the last active admin; make another user admin first".into(),
@@ -83,7 +90,12 @@ fn last_admin_guard(conn: &rusqlite::Connection, target: &UserRecord, changes: &
 }
 
 /// Changes name, role or active state (admins only).
-pub async fn update(state: &AppState, actor: &Actor, id: UserId, mut changes: UserChanges) -> Result<User, Error> {
+pub async fn update(
+    state: &AppState,
+    actor: &Actor,
+    id: UserId,
+    mut changes: UserChanges,
+) -> Result<User, Error> {
     if let Some(name) = &changes.name {
         changes.name = Some(normalize_name(name).map_err(|e| Error::Validation(vec![e]))?);
     }
@@ -104,7 +116,17 @@ pub async fn update(state: &AppState, actor: &Actor, id: UserId, mut changes: Us
             if let Some(active) = changes.active {
                 details.insert("active".into(), active.into());
             }
-            audit::record(tx, by, "user.updated", Some(Target { kind: "user", id: id.0 }), None, &details.into())?;
+            audit::record(
+                tx,
+                by,
+                "user.updated",
+                Some(Target {
+                    kind: "user",
+                    id: id.0,
+                }),
+                None,
+                &details.into(),
+            )?;
             Ok(repo::get(tx, id)?.ok_or(Error::NotFound("user"))?.user)
         })
         .await
@@ -112,7 +134,16 @@ pub async fn update(state: &AppState, actor: &Actor, id: UserId, mut changes: Us
 
 /// Deactivates a user: they cannot sign in, their sessions end, their history stays.
 pub async fn deactivate(state: &AppState, actor: &Actor, id: UserId) -> Result<(), Error> {
-    update(state, actor, id, UserChanges { active: Some(false), ..UserChanges::default() }).await?;
+    update(
+        state,
+        actor,
+        id,
+        UserChanges {
+            active: Some(false),
+            ..UserChanges::default()
+        },
+    )
+    .await?;
     Ok(())
 }
 
@@ -124,17 +155,31 @@ pub struct ProfileChanges {
 
 /// Changes one's own name or password. A password change needs the current
 /// password and ends every other session; the one making the change stays.
-pub async fn update_me(state: &AppState, actor: &Actor, changes: ProfileChanges) -> Result<User, Error> {
+pub async fn update_me(
+    state: &AppState,
+    actor: &Actor,
+    changes: ProfileChanges,
+) -> Result<User, Error> {
     let me = actor.require_user()?.id;
     let session_id = actor.session_id().map(String::from);
     let mut errors = Vec::new();
-    let name = changes.name.as_deref().map(normalize_name).transpose().map_err(|e| errors.push(e)).ok().flatten();
+    let name = changes
+        .name
+        .as_deref()
+        .map(normalize_name)
+        .transpose()
+        .map_err(|e| errors.push(e))
+        .ok()
+        .flatten();
     if let Some(password) = &changes.password {
         if let Err(e) = check_password("password", password) {
             errors.push(e);
         }
         if changes.current_password.is_none() {
-            errors.push(FieldError::new("current_password", "is required to change the password"));
+            errors.push(FieldError::new(
+                "current_password",
+                "is required to change the password",
+            ));
         }
     }
     if !errors.is_empty() {
@@ -142,7 +187,11 @@ pub async fn update_me(state: &AppState, actor: &Actor, changes: ProfileChanges)
     }
     let new_hash = match (changes.password, changes.current_password) {
         (Some(password), Some(current)) => {
-            let stored = state.db.read(move |conn| repo::get(conn, me)).await?.ok_or(Error::NotFound("user"))?;
+            let stored = state
+                .db
+                .read(move |conn| repo::get(conn, me))
+                .await?
+                .ok_or(Error::NotFound("user"))?;
             if !state.hasher.verify(current, stored.password_hash).await? {
                 return Err(Error::validation("current_password", "is not correct"));
             }
@@ -154,14 +203,31 @@ pub async fn update_me(state: &AppState, actor: &Actor, changes: ProfileChanges)
         .db
         .write(move |tx| {
             if let Some(name) = &name {
-                repo::update(tx, me, &UserChanges { name: Some(name.clone()), ..UserChanges::default() })?;
+                repo::update(
+                    tx,
+                    me,
+                    &UserChanges {
+                        name: Some(name.clone()),
+                        ..UserChanges::default()
+                    },
+                )?;
             }
             if let Some(hash) = &new_hash {
                 let version = repo::set_password(tx, me, hash)?;
                 if let Some(sid) = &session_id {
                     sessions::carry_over(tx, sid, version)?;
                 }
-                audit::record(tx, ActorRef::user(me), "user.password_changed", Some(Target { kind: "user", id: me.0 }), None, &serde_json::json!({}))?;
+                audit::record(
+                    tx,
+                    ActorRef::user(me),
+                    "user.password_changed",
+                    Some(Target {
+                        kind: "user",
+                        id: me.0,
+                    }),
+                    None,
+                    &serde_json::json!({}),
+                )?;
             }
             Ok(repo::get(tx, me)?.ok_or(Error::NotFound("user"))?.user)
         })

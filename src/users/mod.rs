@@ -12,7 +12,9 @@ use crate::error::FieldError;
 pub use crate::ids::UserId;
 
 /// Roles, in increasing order of power.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Customer,
@@ -125,7 +127,10 @@ pub fn normalize_name(raw: &str) -> Result<String, FieldError> {
         ));
     }
     if name.chars().any(char::is_control) {
-        return Err(FieldError::new("name", "must not contain control characters"));
+        return Err(FieldError::new(
+            "name",
+            "must not contain control characters",
+        ));
     }
     Ok(name.to_string())
 }
@@ -169,7 +174,16 @@ mod tests {
         let (email, key) = normalize_email("  Ada.Lovelace@Example.COM ").unwrap();
         assert_eq!(email, "Ada.Lovelace@Example.COM");
         assert_eq!(key, "ada.lovelace@example.com");
-        for bad in ["", "plain", "a@b", "@example.com", "a@.example.com", "a b@example.com", "a@exa mple.com", "a..b@example.com"] {
+        for bad in [
+            "",
+            "plain",
+            "a@b",
+            "@example.com",
+            "a@.example.com",
+            "a b@example.com",
+            "a@exa mple.com",
+            "a..b@example.com",
+        ] {
             assert!(normalize_email(bad).is_err(), "{bad:?}");
         }
     }

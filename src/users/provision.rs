@@ -25,8 +25,20 @@ impl Provisioning {
         Ok(Self { db, keys, config })
     }
 
-    fn link(&self, page: &str, aud: &str, user: &super::UserRecord, ttl: u64) -> Result<String, Error> {
-        let token = tokens::issue_purpose(&self.keys, aud, &user.user.id.to_string(), user.token_version, ttl)?;
+    fn link(
+        &self,
+        page: &str,
+        aud: &str,
+        user: &super::UserRecord,
+        ttl: u64,
+    ) -> Result<String, Error> {
+        let token = tokens::issue_purpose(
+            &self.keys,
+            aud,
+            &user.user.id.to_string(),
+            user.token_version,
+            ttl,
+        )?;
         Ok(format!("{}/{page}#token={token}", self.config.public_url()))
     }
 
@@ -45,7 +57,9 @@ impl Provisioning {
             .and_then(|(e, _)| e.split('@').next())
             .unwrap_or_default()
             .to_string();
-        let name = normalize_name(name.unwrap_or(&default_name)).map_err(|e| errors.push(e)).ok();
+        let name = normalize_name(name.unwrap_or(&default_name))
+            .map_err(|e| errors.push(e))
+            .ok();
         if let Some(password) = password {
             if let Err(e) = check_password("password", password) {
                 errors.push(e);
@@ -74,7 +88,12 @@ impl Provisioning {
             Ok(user)
         })?;
         let invite = if user.password_hash.is_none() {
-            Some(self.link("accept-invite", audience::INVITE, &user, tokens::INVITE_TTL_SECS)?)
+            Some(self.link(
+                "accept-invite",
+                audience::INVITE,
+                &user,
+                tokens::INVITE_TTL_SECS,
+            )?)
         } else {
             None
         };
@@ -82,7 +101,11 @@ impl Provisioning {
     }
 
     /// Sets a new password (ending every session), or without one returns a reset link.
-    pub fn reset_password(&self, email: &str, password: Option<&str>) -> Result<Option<String>, Error> {
+    pub fn reset_password(
+        &self,
+        email: &str,
+        password: Option<&str>,
+    ) -> Result<Option<String>, Error> {
         let key = email.trim().to_lowercase();
         let user = self
             .db
@@ -90,7 +113,12 @@ impl Provisioning {
             .ok_or_else(|| Error::Config(format!("no user with the email {}", email.trim())))?;
         let Some(password) = password else {
             return self
-                .link("reset-password", audience::PASSWORD_RESET, &user, tokens::PASSWORD_RESET_TTL_SECS)
+                .link(
+                    "reset-password",
+                    audience::PASSWORD_RESET,
+                    &user,
+                    tokens::PASSWORD_RESET_TTL_SECS,
+                )
                 .map(Some);
         };
         check_password("password", password).map_err(|e| Error::Validation(vec![e]))?;
@@ -103,7 +131,10 @@ impl Provisioning {
                 tx,
                 ActorRef::SYSTEM,
                 "user.password_reset",
-                Some(Target { kind: "user", id: id.0 }),
+                Some(Target {
+                    kind: "user",
+                    id: id.0,
+                }),
                 None,
                 &serde_json::json!({ "via": "cli" }),
             )

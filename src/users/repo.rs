@@ -40,12 +40,21 @@ pub fn insert(conn: &Connection, new: &NewUser<'_>) -> Result<UserRecord, Error>
     let result = conn.execute(
         "INSERT INTO users (email, email_key, name, role, password_hash, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-        params![new.email, new.email_key, new.name, new.role, new.password_hash, now],
+        params![
+            new.email,
+            new.email_key,
+            new.name,
+            new.role,
+            new.password_hash,
+            now
+        ],
     );
     match result {
         Ok(_) => {}
         Err(e) if is_unique_violation(&e) => {
-            return Err(Error::Conflict("a user with this email already exists".into()))
+            return Err(Error::Conflict(
+                "a user with this email already exists".into(),
+            ))
         }
         Err(e) => return Err(e.into()),
     }
@@ -160,10 +169,16 @@ pub struct UserChanges {
 pub fn update(conn: &Connection, id: UserId, changes: &UserChanges) -> Result<(), Error> {
     let now = now();
     if let Some(name) = &changes.name {
-        conn.execute("UPDATE users SET name = ?2, updated_at = ?3 WHERE id = ?1", params![id, name, now])?;
+        conn.execute(
+            "UPDATE users SET name = ?2, updated_at = ?3 WHERE id = ?1",
+            params![id, name, now],
+        )?;
     }
     if let Some(role) = changes.role {
-        conn.execute("UPDATE users SET role = ?2, updated_at = ?3 WHERE id = ?1", params![id, role, now])?;
+        conn.execute(
+            "UPDATE users SET role = ?2, updated_at = ?3 WHERE id = ?1",
+            params![id, role, now],
+        )?;
     }
     if let Some(active) = changes.active {
         conn.execute(
@@ -208,10 +223,17 @@ pub fn count_active_admins(conn: &Connection) -> Result<i64, Error> {
 
 /// Admins, active or not: setup is possible only while there are none.
 pub fn count_admins(conn: &Connection) -> Result<i64, Error> {
-    Ok(conn.query_row("SELECT COUNT(*) FROM users WHERE role = 'admin'", [], |r| r.get(0))?)
+    Ok(
+        conn.query_row("SELECT COUNT(*) FROM users WHERE role = 'admin'", [], |r| {
+            r.get(0)
+        })?,
+    )
 }
 
 pub fn record_login(conn: &Connection, id: UserId) -> Result<(), Error> {
-    conn.execute("UPDATE users SET last_login_at = ?2 WHERE id = ?1", params![id, now()])?;
+    conn.execute(
+        "UPDATE users SET last_login_at = ?2 WHERE id = ?1",
+        params![id, now()],
+    )?;
     Ok(())
 }

@@ -124,7 +124,10 @@ pub enum Auth {
 
 impl TestApp {
     pub fn state(&self) -> &helpline::AppState {
-        self.client.rocket().state::<helpline::AppState>().expect("app state")
+        self.client
+            .rocket()
+            .state::<helpline::AppState>()
+            .expect("app state")
     }
 
     /// Creates a user straight in the database (password hashed at the test cost).
@@ -195,7 +198,9 @@ impl TestApp {
         let mut req = self.client.req(method, path.to_string());
         match auth {
             Auth::None => {}
-            Auth::Bearer(token) => req.add_header(Header::new("Authorization", format!("Bearer {token}"))),
+            Auth::Bearer(token) => {
+                req.add_header(Header::new("Authorization", format!("Bearer {token}")));
+            }
             Auth::ApiKey(key) => req.add_header(Header::new("X-API-Key", key.clone())),
         }
         if let Some(body) = body {
