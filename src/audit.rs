@@ -18,11 +18,12 @@ pub struct Target {
     pub id: i64,
 }
 
-/// Who acted, as recorded.
-#[derive(Debug, Clone, Copy, Default)]
+/// Who acted, and in which request, as recorded.
+#[derive(Debug, Clone, Default)]
 pub struct ActorRef {
     pub user_id: Option<UserId>,
     pub api_key_id: Option<ApiKeyId>,
+    pub request_id: Option<String>,
 }
 
 impl From<&Actor> for ActorRef {
@@ -30,6 +31,7 @@ impl From<&Actor> for ActorRef {
         Self {
             user_id: actor.user_id(),
             api_key_id: actor.api_key_id(),
+            request_id: Some(actor.request_id.clone()),
         }
     }
 }
@@ -39,28 +41,35 @@ impl ActorRef {
     pub const SYSTEM: Self = Self {
         user_id: None,
         api_key_id: None,
+        request_id: None,
     };
 
     pub fn user(id: UserId) -> Self {
         Self {
             user_id: Some(id),
-            api_key_id: None,
+            ..Self::default()
         }
+    }
+
+    #[must_use]
+    pub fn in_request(mut self, request_id: &str) -> Self {
+        self.request_id = Some(request_id.to_string());
+        self
     }
 }
 
 /// Records one entry. `details` must never hold secrets.
 pub fn record(
     conn: &Connection,
-    actor: ActorRef,
+    actor: &ActorRef,
     action: &str,
     target: Option<Target>,
     ticket_id: Option<i64>,
     details: &serde_json::Value,
 ) -> Result<(), Error> {
     conn.prepare_cached(
-        "INSERT INTO audit_log (at, actor_user_id, actor_api_key_id, action, target_type, target_id, ticket_id, details)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO audit_log (at, actor_user_id, actor_api_key_id, action, target_type, target_id, ticket_id, details, request_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
     .execute(params![
         now(),
@@ -71,6 +80,7 @@ pub fn record(
         target.map(|t| t.id),
         ticket_id,
         details.to_string(),
+        actor.request_id,
     ])?;
     Ok(())
 }
@@ -85,8 +95,10 @@ pub struct AuditEntry {
     pub target_type: Option<String>,
     pub target_id: Option<i64>,
     pub ticket_id: Option<i64>,
+    /// What changed; for updates, `{"field": {"from": ..., "to": ...}}`.
     #[schema(value_type = Object)]
     pub details: serde_json::Value,
+    pub request_id: Option<String>,
 }
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<AuditEntry> {
@@ -101,6 +113,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<AuditEntry> {
         target_id: row.get(6)?,
         ticket_id: row.get(7)?,
         details: serde_json::from_str(&details).unwrap_or(serde_json::Value::Null),
+        request_id: row.get(9)?,
     })
 }
 
@@ -111,12 +124,14 @@ pub struct AuditFilter {
     pub action: Option<String>,
 }
 
-/// Newest first, one page, with the total matching the filter.
+/// One page in `order` of time, with the total matching the filter.
 pub fn list(
     conn: &Connection,
     filter: &AuditFilter,
     page: Pagination,
+    order: crate::http::query::SortOrder,
 ) -> Result<(Vec<AuditEntry>, i64), Error> {
+    let order = order.sql();
     let mut clauses: Vec<&str> = Vec::new();
     let mut values: Vec<Box<dyn ToSql>> = Vec::new();
     if let Some(ticket) = filter.ticket_id {
@@ -141,8 +156,8 @@ pub fn list(
         .prepare_cached(&format!("SELECT COUNT(*) FROM audit_log {where_sql}"))?
         .query_row(params.as_slice(), |r| r.get(0))?;
     let sql = format!(
-        "SELECT id, at, actor_user_id, actor_api_key_id, action, target_type, target_id, ticket_id, details
-         FROM audit_log {where_sql} ORDER BY id DESC LIMIT {} OFFSET {}",
+        "SELECT id, at, actor_user_id, actor_api_key_id, action, target_type, target_id, ticket_id, details, request_id
+         FROM audit_log {where_sql} ORDER BY id {order} LIMIT {} OFFSET {}",
         page.per_page,
         page.offset()
     );

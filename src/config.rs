@@ -146,6 +146,7 @@ pub struct RateLimitConfig {
     pub password_reset_per_ip: u32,
     pub password_reset_per_account: u32,
     pub api_key_per_ip: u32,
+    pub intake_per_ip: u32,
 }
 
 impl Default for RateLimitConfig {
@@ -158,6 +159,7 @@ impl Default for RateLimitConfig {
             password_reset_per_ip: 10,
             password_reset_per_account: 3,
             api_key_per_ip: 1200,
+            intake_per_ip: 10,
         }
     }
 }

@@ -54,3 +54,15 @@ id_type!(
     /// Id of an API key.
     ApiKeyId
 );
+id_type!(
+    /// Id of a ticket.
+    TicketId
+);
+id_type!(
+    /// Id of a message.
+    MessageId
+);
+id_type!(
+    /// Id of a portal link.
+    PortalTokenId
+);

@@ -12,7 +12,9 @@ pub mod error;
 pub mod http;
 pub mod ids;
 pub mod metrics;
+pub mod portal;
 pub mod settings;
+pub mod tickets;
 pub mod users;
 pub mod web;
 

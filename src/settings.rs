@@ -6,6 +6,18 @@ use utoipa::ToSchema;
 
 use crate::error::{Error, FieldError};
 
+/// How new tickets get an assignee.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AutoAssign {
+    /// New tickets stay unassigned.
+    Off,
+    /// Active agents in turn, fair across restarts.
+    RoundRobin,
+    /// A random active agent.
+    Random,
+}
+
 /// Every runtime setting. A key without a row in the database has its default.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
@@ -24,6 +36,16 @@ pub struct Settings {
     pub whatsapp_number: Option<String>,
     /// Whether `/metrics` answers only to admins (otherwise to anyone).
     pub metrics_require_admin: bool,
+    /// Assignment of new tickets to active agents.
+    pub auto_assign: AutoAssign,
+    /// Whether `POST /api/v1/support/request` needs a valid `X-API-Key`.
+    pub intake_requires_api_key: bool,
+    /// Allowed ticket categories.
+    pub categories: Vec<String>,
+    /// Allowed ticket types.
+    pub types: Vec<String>,
+    /// Default lifetime of portal links, in days (1 to 30).
+    pub portal_token_days: u32,
 }
 
 impl Default for Settings {
@@ -36,6 +58,21 @@ impl Default for Settings {
             phone_number: None,
             whatsapp_number: None,
             metrics_require_admin: false,
+            auto_assign: AutoAssign::Off,
+            intake_requires_api_key: false,
+            categories: vec![
+                "general".into(),
+                "billing".into(),
+                "technical".into(),
+                "account".into(),
+            ],
+            types: vec![
+                "question".into(),
+                "incident".into(),
+                "problem".into(),
+                "task".into(),
+            ],
+            portal_token_days: 7,
         }
     }
 }
@@ -93,12 +130,47 @@ impl Settings {
                 }
             }
         }
+        for (field, list) in [("categories", &self.categories), ("types", &self.types)] {
+            if let Err(message) = check_label_list(list) {
+                errors.push(FieldError::new(field, message));
+            }
+        }
+        if !(1..=30).contains(&self.portal_token_days) {
+            errors.push(FieldError::new(
+                "portal_token_days",
+                "must be between 1 and 30",
+            ));
+        }
         if errors.is_empty() {
             Ok(())
         } else {
             Err(Error::Validation(errors))
         }
     }
+}
+
+/// Categories and types: up to 50 distinct, non-empty names of up to 50 characters.
+fn check_label_list(list: &[String]) -> Result<(), String> {
+    if list.len() > 50 {
+        return Err("at most 50 entries".into());
+    }
+    let mut seen = std::collections::HashSet::new();
+    for label in list {
+        let trimmed = label.trim();
+        if trimmed.is_empty()
+            || trimmed != label
+            || label.chars().count() > 50
+            || label.chars().any(char::is_control)
+        {
+            return Err(format!(
+                "`{label}` must be 1 to 50 characters without surrounding spaces"
+            ));
+        }
+        if !seen.insert(label.to_lowercase()) {
+            return Err(format!("`{label}` appears twice"));
+        }
+    }
+    Ok(())
 }
 
 /// Loads the settings: defaults, overlaid with stored rows. Rows for keys this

@@ -73,7 +73,7 @@ async fn create(
             let (created, key) = api_keys::create(tx, &name, role, by.user_id)?;
             audit::record(
                 tx,
-                by,
+                &by,
                 "api_key.created",
                 Some(Target { kind: "api_key", id: created.id.0 }),
                 None,
@@ -100,7 +100,7 @@ async fn revoke(state: &State<AppState>, admin: Admin, id: ApiKeyId) -> Result<S
             }
             audit::record(
                 tx,
-                by,
+                &by,
                 "api_key.revoked",
                 Some(Target {
                     kind: "api_key",

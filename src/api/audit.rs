@@ -8,7 +8,7 @@ use crate::app::AppState;
 use crate::audit::{self, AuditEntry, AuditFilter};
 use crate::auth::Admin;
 use crate::error::{Error, Problem};
-use crate::http::query::{Page, Pagination};
+use crate::http::query::{Page, Pagination, SortOrder};
 use crate::users::UserId;
 
 pub fn routes() -> Vec<Route> {
@@ -54,7 +54,7 @@ async fn list(
     };
     let (items, total) = state
         .db
-        .read(move |conn| audit::list(conn, &filter, pagination))
+        .read(move |conn| audit::list(conn, &filter, pagination, SortOrder::Desc))
         .await?;
     Ok(Json(Page::new(items, pagination, total)))
 }

@@ -4,8 +4,12 @@
 mod api_keys;
 mod audit;
 mod auth;
+mod intake;
+mod portal;
 mod service;
 mod settings;
+mod ticket_messages;
+mod tickets;
 mod users;
 
 use rocket::{Build, Request, Rocket, Route};
@@ -45,6 +49,31 @@ const RESOURCES: &[Resource] = &[
         base: "/api/v1/api-keys",
         routes: api_keys::routes,
         doc: api_keys::Doc::openapi,
+    },
+    Resource {
+        base: "/api/v1/tickets",
+        routes: tickets::routes,
+        doc: tickets::Doc::openapi,
+    },
+    Resource {
+        base: "/api/v1/tickets",
+        routes: ticket_messages::routes,
+        doc: ticket_messages::Doc::openapi,
+    },
+    Resource {
+        base: "/api/v1/support",
+        routes: intake::routes,
+        doc: intake::Doc::openapi,
+    },
+    Resource {
+        base: "/api/v1/portal-tokens",
+        routes: portal::token_routes,
+        doc: portal::TokenDoc::openapi,
+    },
+    Resource {
+        base: "/api/v1/portal",
+        routes: portal::portal_routes,
+        doc: portal::PortalDoc::openapi,
     },
     Resource {
         base: "/api/v1/settings",

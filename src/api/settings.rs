@@ -61,7 +61,7 @@ async fn replace(
             if !changed.is_empty() {
                 audit::record(
                     tx,
-                    by,
+                    &by,
                     "settings.updated",
                     None,
                     None,

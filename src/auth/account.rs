@@ -123,7 +123,7 @@ pub async fn register(
             repo::record_login(tx, user.user.id)?;
             audit::record(
                 tx,
-                ActorRef::user(user.user.id),
+                &ActorRef::user(user.user.id),
                 "user.registered",
                 Some(Target {
                     kind: "user",
@@ -231,7 +231,7 @@ pub async fn logout_everywhere(state: &AppState, actor: &Actor) -> Result<(), Er
             repo::bump_token_version(tx, user)?;
             audit::record(
                 tx,
-                ActorRef::user(user),
+                &ActorRef::user(user),
                 "user.signed_out_everywhere",
                 Some(Target {
                     kind: "user",
@@ -320,7 +320,7 @@ async fn set_password_with_token(
             };
             audit::record(
                 tx,
-                ActorRef::user(id),
+                &ActorRef::user(id),
                 action,
                 Some(Target {
                     kind: "user",
@@ -411,7 +411,7 @@ pub async fn setup_admin(
             )?;
             audit::record(
                 tx,
-                ActorRef::user(user.user.id),
+                &ActorRef::user(user.user.id),
                 "user.setup_admin",
                 Some(Target {
                     kind: "user",

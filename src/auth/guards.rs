@@ -8,6 +8,7 @@ use rocket::Request;
 use super::{api_keys, sessions, tokens};
 use crate::app::AppState;
 use crate::error::{Error, Problem};
+use crate::http::request_id::RequestId;
 use crate::ids::ApiKeyId;
 use crate::users::{Role, User, UserId};
 
@@ -23,6 +24,8 @@ pub enum Principal {
 pub struct Actor {
     pub principal: Principal,
     pub role: Role,
+    /// The request this actor is making, for the audit log.
+    pub request_id: String,
 }
 
 impl Actor {
@@ -147,6 +150,7 @@ async fn authenticate(req: &Request<'_>) -> Result<Actor, AuthFailure> {
                 session_id,
             },
             role,
+            request_id: RequestId::of(req).to_string(),
         });
     }
     if let Some(presented) = req.headers().get_one("X-API-Key") {
@@ -175,6 +179,7 @@ async fn authenticate(req: &Request<'_>) -> Result<Actor, AuthFailure> {
                 name: key.name,
             },
             role: key.role,
+            request_id: RequestId::of(req).to_string(),
         });
     }
     Err(AuthFailure::Missing)
@@ -203,7 +208,7 @@ impl<'r> FromRequest<'r> for CurrentUser {
             Ok(actor) => Outcome::Success(CurrentUser(actor.clone())),
             Err(failure) => {
                 if matches!(failure, AuthFailure::BadToken | AuthFailure::BadKey) {
-                    tracing::info!(request_id = %crate::http::request_id::RequestId::of(req), "rejected credentials");
+                    tracing::info!(request_id = %RequestId::of(req), "rejected credentials");
                 }
                 fail(req, failure.clone().into_error())
             }

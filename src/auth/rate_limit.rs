@@ -58,6 +58,7 @@ pub struct RateLimits {
     pub password_reset_per_ip: Limiter,
     pub password_reset_per_account: Limiter,
     pub api_key_per_ip: Limiter,
+    pub intake_per_ip: Limiter,
 }
 
 impl RateLimits {
@@ -70,6 +71,7 @@ impl RateLimits {
             password_reset_per_ip: Limiter::per_minute(config.password_reset_per_ip),
             password_reset_per_account: Limiter::per_minute(config.password_reset_per_account),
             api_key_per_ip: Limiter::per_minute(config.api_key_per_ip),
+            intake_per_ip: Limiter::per_minute(config.intake_per_ip),
         }
     }
 
@@ -83,6 +85,7 @@ impl RateLimits {
             &self.password_reset_per_ip,
             &self.password_reset_per_account,
             &self.api_key_per_ip,
+            &self.intake_per_ip,
         ] {
             limiter.retain_recent();
         }

@@ -57,6 +57,16 @@ async fn read<T: DeserializeOwned>(req: &Request<'_>, data: Data<'_>) -> Result<
     parse(&bytes)
 }
 
+/// For `Option<Option<T>>` fields: absent is `None`, `null` is `Some(None)`.
+/// Use with `#[serde(default, deserialize_with = "double_option")]`.
+pub fn double_option<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: serde::Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    serde::Deserialize::deserialize(deserializer).map(Some)
+}
+
 /// Parses a JSON body, telling syntax errors (400) from shape errors (422).
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
@@ -67,8 +77,17 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
         match inner.classify() {
             serde_json::error::Category::Data => {
                 let message = strip_position(&inner.to_string());
-                // The path already ends with the offending field, unknown ones included.
-                let field = if path == "." { String::new() } else { path };
+                // The path ends with the offending field, unknown ones included;
+                // a missing field is named only in the message.
+                let parent = if path == "." { String::new() } else { path };
+                let field = match message
+                    .strip_prefix("missing field `")
+                    .and_then(|r| r.split('`').next())
+                {
+                    Some(name) if parent.is_empty() => name.to_string(),
+                    Some(name) => format!("{parent}.{name}"),
+                    None => parent,
+                };
                 Error::Validation(vec![FieldError::new(field, message)])
             }
             _ => Error::BadRequest(format!("the request body is not valid JSON: {inner}")),
@@ -139,5 +158,8 @@ mod tests {
         assert_eq!(f[0].field, "inner.count");
         let f = fields(parse::<Body>(b"{}").unwrap_err());
         assert!(f[0].message.contains("missing field `name`"), "{f:?}");
+        assert_eq!(f[0].field, "name");
+        let f = fields(parse::<Body>(b"{\"name\":\"a\",\"inner\":{}}").unwrap_err());
+        assert_eq!(f[0].field, "inner.count");
     }
 }

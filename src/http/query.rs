@@ -127,6 +127,16 @@ pub fn parse_bool(field: &str, raw: Option<&str>) -> Result<Option<bool>, Error>
     }
 }
 
+/// Parses an RFC 3339 time into the stored form (UTC, milliseconds, `Z`).
+pub fn parse_time(field: &str, raw: Option<&str>) -> Result<Option<String>, Error> {
+    let Some(raw) = raw.map(str::trim).filter(|r| !r.is_empty()) else {
+        return Ok(None);
+    };
+    time::OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
+        .map(|t| Some(crate::db::format_time(t)))
+        .map_err(|_| Error::validation(field, "must be an RFC 3339 time like 2026-11-22T10:04:05Z"))
+}
+
 /// A `LIKE` pattern matching `text` anywhere, with wildcards in it escaped (`ESCAPE '\'`).
 pub fn like_pattern(text: &str) -> String {
     let escaped = text

@@ -51,7 +51,7 @@ pub async fn create(state: &AppState, actor: &Actor, input: NewAccount) -> Resul
             )?;
             audit::record(
                 tx,
-                by,
+                &by,
                 "user.created",
                 Some(Target { kind: "user", id: user.user.id.0 }),
                 None,
@@ -118,7 +118,7 @@ pub async fn update(
             }
             audit::record(
                 tx,
-                by,
+                &by,
                 "user.updated",
                 Some(Target {
                     kind: "user",
@@ -219,7 +219,7 @@ pub async fn update_me(
                 }
                 audit::record(
                     tx,
-                    ActorRef::user(me),
+                    &ActorRef::user(me),
                     "user.password_changed",
                     Some(Target {
                         kind: "user",

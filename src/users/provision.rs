@@ -79,7 +79,7 @@ impl Provisioning {
             )?;
             audit::record(
                 tx,
-                ActorRef::SYSTEM,
+                &ActorRef::SYSTEM,
                 "user.created",
                 Some(Target { kind: "user", id: user.user.id.0 }),
                 None,
@@ -129,7 +129,7 @@ impl Provisioning {
             repo::set_password(tx, id, &hash)?;
             audit::record(
                 tx,
-                ActorRef::SYSTEM,
+                &ActorRef::SYSTEM,
                 "user.password_reset",
                 Some(Target {
                     kind: "user",

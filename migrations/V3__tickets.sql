@@ -1,0 +1,117 @@
+-- Tickets and their conversations, full-text search, assignment state, portal links.
+
+-- Which request caused an audit entry.
+ALTER TABLE audit_log ADD COLUMN request_id TEXT;
+
+CREATE TABLE tickets (
+    id                INTEGER PRIMARY KEY,
+    subject           TEXT NOT NULL,
+    -- 1 open, 2 in_progress, 3 pending, 4 resolved, 5 closed (lifecycle order, for sorting).
+    status            INTEGER NOT NULL CHECK (status BETWEEN 1 AND 5),
+    -- 1 low, 2 medium, 3 high, 4 urgent.
+    priority          INTEGER NOT NULL CHECK (priority BETWEEN 1 AND 4),
+    category          TEXT,
+    type              TEXT,
+    channel           TEXT NOT NULL CHECK (channel IN ('web', 'email', 'chat', 'phone', 'api', 'portal')),
+    -- JSON array of the tags, for display; ticket_tags is the searchable copy.
+    tags              TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(tags)),
+    requester_id      INTEGER NOT NULL REFERENCES users (id),
+    assignee_id       INTEGER REFERENCES users (id),
+    created_at        TEXT NOT NULL,
+    updated_at        TEXT NOT NULL,
+    first_response_at TEXT,
+    resolved_at       TEXT,
+    closed_at         TEXT,
+    public_count      INTEGER NOT NULL DEFAULT 0,
+    note_count        INTEGER NOT NULL DEFAULT 0
+) STRICT;
+CREATE INDEX tickets_updated_at ON tickets (updated_at);
+CREATE INDEX tickets_created_at ON tickets (created_at);
+CREATE INDEX tickets_status_updated ON tickets (status, updated_at);
+CREATE INDEX tickets_priority_updated ON tickets (priority, updated_at);
+CREATE INDEX tickets_assignee_updated ON tickets (assignee_id, updated_at);
+CREATE INDEX tickets_requester_updated ON tickets (requester_id, updated_at);
+CREATE INDEX tickets_channel_updated ON tickets (channel, updated_at);
+CREATE INDEX tickets_category_updated ON tickets (category, updated_at) WHERE category IS NOT NULL;
+CREATE INDEX tickets_type_updated ON tickets (type, updated_at) WHERE type IS NOT NULL;
+CREATE INDEX tickets_resolved_at ON tickets (resolved_at) WHERE resolved_at IS NOT NULL;
+
+CREATE TABLE ticket_tags (
+    tag       TEXT NOT NULL,
+    ticket_id INTEGER NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+    PRIMARY KEY (tag, ticket_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX ticket_tags_ticket ON ticket_tags (ticket_id);
+
+CREATE TABLE messages (
+    id         INTEGER PRIMARY KEY,
+    ticket_id  INTEGER NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+    author_id  INTEGER REFERENCES users (id),
+    body       TEXT NOT NULL,
+    internal   INTEGER NOT NULL DEFAULT 0 CHECK (internal IN (0, 1)),
+    channel    TEXT NOT NULL CHECK (channel IN ('web', 'email', 'chat', 'phone', 'api', 'portal')),
+    created_at TEXT NOT NULL
+) STRICT;
+CREATE INDEX messages_ticket ON messages (ticket_id, id);
+
+-- Full-text search: subjects (rowid = ticket id) and message bodies (rowid =
+-- message id, body read from messages). Triggers keep both in step inside the
+-- writing transaction, so search is never stale.
+CREATE VIRTUAL TABLE ticket_subject_fts USING fts5 (
+    subject, tokenize = 'porter unicode61 remove_diacritics 2', prefix = '2 3'
+);
+CREATE VIRTUAL TABLE message_fts USING fts5 (
+    body, content = 'messages', content_rowid = 'id',
+    tokenize = 'porter unicode61 remove_diacritics 2', prefix = '2 3'
+);
+
+CREATE TRIGGER tickets_fts_insert AFTER INSERT ON tickets BEGIN
+    INSERT INTO ticket_subject_fts (rowid, subject) VALUES (new.id, new.subject);
+END;
+CREATE TRIGGER tickets_fts_update AFTER UPDATE OF subject ON tickets BEGIN
+    UPDATE ticket_subject_fts SET subject = new.subject WHERE rowid = new.id;
+END;
+CREATE TRIGGER tickets_fts_delete AFTER DELETE ON tickets BEGIN
+    DELETE FROM ticket_subject_fts WHERE rowid = old.id;
+END;
+CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+    INSERT INTO message_fts (rowid, body) VALUES (new.id, new.body);
+END;
+CREATE TRIGGER messages_fts_update AFTER UPDATE OF body ON messages BEGIN
+    INSERT INTO message_fts (message_fts, rowid, body) VALUES ('delete', old.id, old.body);
+    INSERT INTO message_fts (rowid, body) VALUES (new.id, new.body);
+END;
+CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+    INSERT INTO message_fts (message_fts, rowid, body) VALUES ('delete', old.id, old.body);
+END;
+
+-- Round-robin assignment: the agent who got the last ticket. Kept in the
+-- database so fairness survives restarts and concurrent creations.
+CREATE TABLE assignment_state (
+    id            INTEGER PRIMARY KEY CHECK (id = 1),
+    last_agent_id INTEGER
+) STRICT;
+INSERT INTO assignment_state (id, last_agent_id) VALUES (1, NULL);
+
+-- Links that let a requester follow a ticket without an account.
+CREATE TABLE portal_tokens (
+    id           INTEGER PRIMARY KEY,
+    token_hash   TEXT NOT NULL UNIQUE,
+    ticket_id    INTEGER NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+    requester_id INTEGER NOT NULL REFERENCES users (id),
+    created_by   INTEGER REFERENCES users (id),
+    created_at   TEXT NOT NULL,
+    expires_at   TEXT NOT NULL,
+    revoked_at   TEXT,
+    use_count    INTEGER NOT NULL DEFAULT 0,
+    last_used_at TEXT
+) STRICT;
+CREATE INDEX portal_tokens_ticket ON portal_tokens (ticket_id);
+
+-- Tickets opened through a portal link join its scope.
+CREATE TABLE portal_token_tickets (
+    token_id  INTEGER NOT NULL REFERENCES portal_tokens (id) ON DELETE CASCADE,
+    ticket_id INTEGER NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+    PRIMARY KEY (token_id, ticket_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX portal_token_tickets_ticket ON portal_token_tickets (ticket_id);

@@ -1,0 +1,152 @@
+//! `/api/v1/portal-tokens` (agents issue and revoke links) and
+//! `/api/v1/portal/{token}` (the link holder reads, answers, opens tickets).
+
+use rocket::http::Status;
+use rocket::serde::json::Json;
+use rocket::{get, post, routes, Route, State};
+use serde::Deserialize;
+use utoipa::{OpenApi, ToSchema};
+
+use crate::app::AppState;
+use crate::auth::Agent;
+use crate::error::{Error, Problem};
+use crate::http::json::ApiJson;
+use crate::http::request_id::RequestId;
+use crate::ids::{PortalTokenId, TicketId};
+use crate::portal::access::{self, PortalView};
+use crate::portal::IssuedPortalToken;
+use crate::tickets::{Message, TicketWithMessages};
+
+pub fn token_routes() -> Vec<Route> {
+    routes![issue, revoke]
+}
+
+pub fn portal_routes() -> Vec<Route> {
+    routes![view, answer, open_ticket]
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(issue, revoke),
+    components(schemas(IssuedPortalToken, IssuePortalToken, Problem))
+)]
+pub struct TokenDoc;
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(view, answer, open_ticket),
+    components(schemas(
+        PortalView,
+        PortalMessage,
+        PortalTicket,
+        Message,
+        TicketWithMessages,
+        Problem
+    ))
+)]
+pub struct PortalDoc;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IssuePortalToken {
+    pub ticket_id: TicketId,
+    /// 1 to 30; default: the setting `portal_token_days`.
+    pub expires_in_days: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortalMessage {
+    pub body: String,
+    /// Another ticket of the link's scope; default: the link's own ticket.
+    pub ticket_id: Option<TicketId>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortalTicket {
+    pub subject: String,
+    pub body: String,
+}
+
+/// Issues a portal link for a ticket's requester. The token is shown once.
+#[utoipa::path(tag = "portal", request_body = IssuePortalToken, security(("bearer" = []), ("api_key" = [])), responses(
+    (status = 201, body = IssuedPortalToken), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem),
+))]
+#[post("/", data = "<body>")]
+async fn issue(
+    state: &State<AppState>,
+    agent: Agent,
+    body: ApiJson<IssuePortalToken>,
+) -> Result<(Status, Json<IssuedPortalToken>), Error> {
+    let b = body.into_inner();
+    Ok((
+        Status::Created,
+        Json(access::issue(state, &agent.0, b.ticket_id, b.expires_in_days).await?),
+    ))
+}
+
+/// Revokes a portal link at once.
+#[utoipa::path(tag = "portal", params(("id" = i64, Path)), security(("bearer" = []), ("api_key" = [])), responses(
+    (status = 204, description = "revoked"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+))]
+#[post("/<id>/revoke")]
+async fn revoke(state: &State<AppState>, agent: Agent, id: PortalTokenId) -> Result<Status, Error> {
+    access::revoke(state, &agent.0, id).await?;
+    Ok(Status::NoContent)
+}
+
+/// The link's tickets with their public messages. Expired, revoked or unknown links are 404.
+#[utoipa::path(tag = "portal", params(("token" = String, Path)), responses(
+    (status = 200, body = PortalView), (status = 404, body = Problem),
+))]
+#[get("/<token>")]
+async fn view(state: &State<AppState>, token: &str) -> Result<Json<PortalView>, Error> {
+    Ok(Json(access::view(state, token.to_string()).await?))
+}
+
+/// Adds a public message as the requester.
+#[utoipa::path(tag = "portal", params(("token" = String, Path)), request_body = PortalMessage, responses(
+    (status = 201, body = Message), (status = 404, body = Problem), (status = 409, description = "the ticket is closed", body = Problem), (status = 422, body = Problem),
+))]
+#[post("/<token>/messages", data = "<body>")]
+async fn answer(
+    state: &State<AppState>,
+    token: &str,
+    request_id: &RequestId,
+    body: ApiJson<PortalMessage>,
+) -> Result<(Status, Json<Message>), Error> {
+    let b = body.into_inner();
+    let message = access::answer(
+        state,
+        token.to_string(),
+        b.ticket_id,
+        b.body,
+        request_id.as_str(),
+    )
+    .await?;
+    Ok((Status::Created, Json(message)))
+}
+
+/// Opens a new ticket for the same requester.
+#[utoipa::path(tag = "portal", params(("token" = String, Path)), request_body = PortalTicket, responses(
+    (status = 201, body = TicketWithMessages), (status = 404, body = Problem), (status = 422, body = Problem),
+))]
+#[post("/<token>/tickets", data = "<body>")]
+async fn open_ticket(
+    state: &State<AppState>,
+    token: &str,
+    request_id: &RequestId,
+    body: ApiJson<PortalTicket>,
+) -> Result<(Status, Json<TicketWithMessages>), Error> {
+    let b = body.into_inner();
+    let ticket = access::open_ticket(
+        state,
+        token.to_string(),
+        b.subject,
+        b.body,
+        request_id.as_str(),
+    )
+    .await?;
+    Ok((Status::Created, Json(ticket)))
+}

@@ -1,0 +1,170 @@
+//! A ticket's conversation: replies and notes, and the ticket's audit trail.
+
+use rusqlite::Connection;
+use serde_json::json;
+
+use super::model::{Channel, Message};
+use super::repo::{self, NewMessage, TicketState};
+use super::rules;
+use super::service::visible_state;
+use crate::app::AppState;
+use crate::audit::{self, ActorRef, AuditEntry, AuditFilter, Target};
+use crate::auth::Actor;
+use crate::db::now;
+use crate::error::Error;
+use crate::http::query::{Page, Pagination, SortOrder};
+use crate::ids::{MessageId, TicketId};
+use crate::users::UserId;
+
+/// Who writes a message and how it arrived.
+#[derive(Debug, Clone)]
+pub struct Writer {
+    pub author_id: Option<UserId>,
+    pub is_staff: bool,
+    pub channel: Channel,
+    pub by: ActorRef,
+}
+
+/// Adds a message inside the caller's transaction. A closed ticket takes none;
+/// the requester answering a resolved or pending ticket reopens it; the first
+/// public staff reply sets `first_response_at`.
+pub fn reply_in(
+    conn: &Connection,
+    ticket: &TicketState,
+    writer: &Writer,
+    body: &str,
+    internal: bool,
+) -> Result<MessageId, Error> {
+    rules::check_body("body", body).map_err(|e| Error::Validation(vec![e]))?;
+    if ticket.status == super::model::TicketStatus::Closed {
+        return Err(Error::Conflict(
+            "the ticket is closed; reopen it to add messages".into(),
+        ));
+    }
+    if internal && !writer.is_staff {
+        return Err(Error::Forbidden(
+            "only agents and admins write internal notes".into(),
+        ));
+    }
+    let now = now();
+    let id = repo::insert_message(
+        conn,
+        &NewMessage {
+            ticket_id: ticket.id,
+            author_id: writer.author_id,
+            body,
+            internal,
+            channel: writer.channel,
+            now: &now,
+        },
+    )?;
+    let by_requester = !writer.is_staff && writer.author_id == Some(ticket.requester_id);
+    if writer.is_staff && !internal && writer.author_id != Some(ticket.requester_id) {
+        repo::set_first_response(conn, ticket.id, &now)?;
+    }
+    let next = rules::status_after_reply(ticket.status, by_requester, internal);
+    let mut details =
+        json!({ "message_id": id, "internal": internal, "channel": writer.channel.as_str() });
+    if next != ticket.status {
+        repo::set_status(conn, ticket.id, next, &now)?;
+        details["status"] = json!({ "from": ticket.status.as_str(), "to": next.as_str() });
+    }
+    audit::record(
+        conn,
+        &writer.by,
+        "message.created",
+        Some(Target {
+            kind: "message",
+            id: id.0,
+        }),
+        Some(ticket.id.0),
+        &details,
+    )?;
+    Ok(id)
+}
+
+pub async fn reply(
+    state: &AppState,
+    actor: &Actor,
+    id: TicketId,
+    body: String,
+    internal: bool,
+) -> Result<Message, Error> {
+    let actor = actor.clone();
+    state
+        .db
+        .write(move |tx| {
+            let ticket = visible_state(tx, &actor, id)?;
+            let writer = Writer {
+                author_id: actor.user_id(),
+                is_staff: actor.role.is_staff(),
+                channel: if actor.api_key_id().is_some() {
+                    Channel::Api
+                } else {
+                    Channel::Web
+                },
+                by: ActorRef::from(&actor),
+            };
+            let message = reply_in(tx, &ticket, &writer, &body, internal)?;
+            repo::message(tx, message)?.ok_or(Error::NotFound("message"))
+        })
+        .await
+}
+
+pub async fn messages(
+    state: &AppState,
+    actor: &Actor,
+    id: TicketId,
+    page: Pagination,
+) -> Result<Page<Message>, Error> {
+    let actor = actor.clone();
+    let (items, total) = state
+        .db
+        .read(move |conn| {
+            visible_state(conn, &actor, id)?;
+            repo::messages(
+                conn,
+                id,
+                actor.role.is_staff(),
+                page.per_page,
+                page.offset(),
+            )
+        })
+        .await?;
+    Ok(Page::new(items, page, total))
+}
+
+/// The ticket's audit trail, oldest first (for agents and admins; the caller checks).
+pub async fn events(
+    state: &AppState,
+    id: TicketId,
+    page: Pagination,
+) -> Result<Page<AuditEntry>, Error> {
+    let (items, total) = state
+        .db
+        .read(move |conn| {
+            // Deleted tickets keep their trail; only a ticket that never existed is 404.
+            if repo::state(conn, id)?.is_none() && !has_history(conn, id)? {
+                return Err(Error::NotFound("ticket"));
+            }
+            audit::list(
+                conn,
+                &AuditFilter {
+                    ticket_id: Some(id.0),
+                    ..AuditFilter::default()
+                },
+                page,
+                SortOrder::Asc,
+            )
+        })
+        .await?;
+    Ok(Page::new(items, page, total))
+}
+
+fn has_history(conn: &Connection, id: TicketId) -> Result<bool, Error> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM audit_log WHERE ticket_id = ?1)",
+        [id],
+        |r| r.get(0),
+    )?)
+}

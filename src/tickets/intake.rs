@@ -1,0 +1,181 @@
+//! The public support form: anyone (or an integration with a key) opens a
+//! ticket by name and email; the customer is found or created without a password.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::conversation::{reply_in, Writer};
+use super::model::Channel;
+use super::repo;
+use super::service::{create_in, Creation};
+use crate::app::AppState;
+use crate::audit::ActorRef;
+use crate::auth::Actor;
+use crate::error::{Error, FieldError};
+use crate::ids::TicketId;
+use crate::portal;
+use crate::settings;
+use crate::users::{normalize_email, normalize_name, repo as users, Role};
+
+pub struct SupportRequest {
+    pub channel: Channel,
+    pub name: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub subject: String,
+    pub message: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IntakeReceipt {
+    pub ticket_id: TicketId,
+    /// Where the requester follows and answers the ticket, no account needed.
+    pub portal_url: String,
+}
+
+fn check_phone(raw: &str) -> Result<String, FieldError> {
+    let phone = raw.trim();
+    let digits = phone.chars().filter(char::is_ascii_digit).count();
+    let allowed = phone
+        .chars()
+        .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+    if !(5..=20).contains(&digits) || !allowed || phone.len() > 32 {
+        return Err(FieldError::new(
+            "phone",
+            "must be a phone number like +44 20 7946 0958",
+        ));
+    }
+    Ok(phone.to_string())
+}
+
+pub async fn submit(
+    state: &AppState,
+    request: SupportRequest,
+    ip: &str,
+    key: Option<Actor>,
+    request_id: &str,
+) -> Result<IntakeReceipt, Error> {
+    state.rate_limits.intake_per_ip.check(ip)?;
+    let settings = state.db.read(settings::load).await?;
+    if settings.intake_requires_api_key && key.is_none() {
+        return Err(Error::Unauthorized(
+            "this help desk takes support requests with an X-API-Key only".into(),
+        ));
+    }
+    if matches!(request.channel, Channel::Api | Channel::Portal) {
+        return Err(Error::validation(
+            "channel",
+            "must be email, chat, phone or web",
+        ));
+    }
+    let mut errors = Vec::new();
+    let email = normalize_email(&request.email)
+        .map_err(|e| errors.push(e))
+        .ok();
+    let name = normalize_name(&request.name)
+        .map_err(|e| errors.push(e))
+        .ok();
+    let phone = request
+        .phone
+        .as_deref()
+        .filter(|p| !p.trim().is_empty())
+        .map(check_phone)
+        .transpose()
+        .map_err(|e| errors.push(e))
+        .ok()
+        .flatten();
+    let (Some((email, key_email)), Some(name), true) = (email, name, errors.is_empty()) else {
+        return Err(Error::Validation(errors));
+    };
+    let public_url = state.config.public_url();
+    let api_key_id = key.as_ref().and_then(Actor::api_key_id);
+    let request_id = request_id.to_string();
+    state
+        .db
+        .write(move |tx| {
+            let requester = match users::get_by_email(tx, &key_email)? {
+                Some(existing) => existing.user.id,
+                None => {
+                    users::insert(
+                        tx,
+                        &users::NewUser {
+                            email: &email,
+                            email_key: &key_email,
+                            name: &name,
+                            role: Role::Customer,
+                            password_hash: None,
+                        },
+                    )?
+                    .user
+                    .id
+                }
+            };
+            let by = ActorRef {
+                user_id: Some(requester),
+                api_key_id,
+                request_id: Some(request_id),
+            };
+            let creation = Creation {
+                subject: request.subject,
+                body: request.message,
+                priority: None,
+                category: None,
+                kind: None,
+                tags: Vec::new(),
+                requester_id: requester,
+                author_id: Some(requester),
+                channel: request.channel,
+            };
+            let ticket_id =
+                create_in(tx, &settings, &by, &creation).map_err(rename_message_field)?;
+            if let Some(phone) = phone {
+                // Contact details are for the team, not part of the conversation.
+                let ticket = repo::state(tx, ticket_id)?.ok_or(Error::NotFound("ticket"))?;
+                let system = Writer {
+                    author_id: None,
+                    is_staff: true,
+                    channel: request.channel,
+                    by: by.clone(),
+                };
+                reply_in(
+                    tx,
+                    &ticket,
+                    &system,
+                    &format!("Phone number given with the request: {phone}"),
+                    true,
+                )?;
+            }
+            let link = portal::issue(
+                tx,
+                ticket_id,
+                requester,
+                None,
+                settings.portal_token_days,
+                &public_url,
+            )?;
+            Ok(IntakeReceipt {
+                ticket_id,
+                portal_url: link.url,
+            })
+        })
+        .await
+}
+
+/// The form calls the first message `message`, not `body`.
+fn rename_message_field(error: Error) -> Error {
+    match error {
+        Error::Validation(errors) => Error::Validation(
+            errors
+                .into_iter()
+                .map(|e| {
+                    if e.field == "body" {
+                        FieldError::new("message", e.message)
+                    } else {
+                        e
+                    }
+                })
+                .collect(),
+        ),
+        other => other,
+    }
+}

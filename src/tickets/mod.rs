@@ -1,0 +1,14 @@
+//! Tickets and their conversations: the help desk core.
+
+pub mod assign;
+pub mod conversation;
+pub mod intake;
+pub mod list;
+pub mod model;
+pub mod repo;
+pub mod rules;
+pub mod search;
+pub mod service;
+pub mod stats;
+
+pub use model::{Channel, Message, Priority, Ticket, TicketStatus, TicketWithMessages};

@@ -1,0 +1,455 @@
+//! Ticket operations. Each runs in one transaction that checks the rules,
+//! writes, and records the audit entry; a failed rule writes nothing.
+
+use rusqlite::Connection;
+use serde_json::{json, Map, Value};
+
+use super::list::{self, TicketFilter, TicketSort, Viewer};
+use super::model::{Channel, Priority, Ticket, TicketStatus, TicketWithMessages};
+use super::repo::{self, Column, NewMessage, NewTicket, TicketState};
+use super::{assign, rules};
+use crate::app::AppState;
+use crate::audit::{self, ActorRef, Target};
+use crate::auth::Actor;
+use crate::db::now;
+use crate::error::{Error, FieldError};
+use crate::http::query::{Page, Pagination, SortOrder};
+use crate::ids::TicketId;
+use crate::settings::{self, Settings};
+use crate::users::{repo as users, UserId};
+
+/// Everything needed to open a ticket, from any channel.
+#[derive(Debug, Clone)]
+pub struct Creation {
+    pub subject: String,
+    pub body: String,
+    pub priority: Option<Priority>,
+    pub category: Option<String>,
+    pub kind: Option<String>,
+    pub tags: Vec<String>,
+    pub requester_id: UserId,
+    /// Author of the first message (`None`: written by the system).
+    pub author_id: Option<UserId>,
+    pub channel: Channel,
+}
+
+/// Opens a ticket with its first message inside the caller's transaction:
+/// validates, auto-assigns per setting, audits. Returns the new id.
+pub fn create_in(
+    conn: &Connection,
+    settings: &Settings,
+    by: &ActorRef,
+    c: &Creation,
+) -> Result<TicketId, Error> {
+    let mut errors: Vec<FieldError> = Vec::new();
+    let subject = rules::normalize_subject(&c.subject)
+        .map_err(|e| errors.push(e))
+        .ok();
+    if let Err(e) = rules::check_body("body", &c.body) {
+        errors.push(e);
+    }
+    let category = rules::check_label("category", c.category.as_deref(), settings)
+        .map_err(|e| errors.push(e))
+        .ok()
+        .flatten();
+    let kind = rules::check_label("type", c.kind.as_deref(), settings)
+        .map_err(|e| errors.push(e))
+        .ok()
+        .flatten();
+    let tags = rules::normalize_tags(&c.tags)
+        .map_err(|e| errors.push(e))
+        .ok();
+    let (Some(subject), Some(tags), true) = (subject, tags, errors.is_empty()) else {
+        return Err(Error::Validation(errors));
+    };
+    let now = now();
+    let assignee_id = assign::pick(conn, settings.auto_assign)?;
+    let id = repo::insert(
+        conn,
+        &NewTicket {
+            subject: &subject,
+            priority: c.priority.unwrap_or(Priority::Medium),
+            category: category.as_deref(),
+            kind: kind.as_deref(),
+            channel: c.channel,
+            tags: &tags,
+            requester_id: c.requester_id,
+            assignee_id,
+            now: &now,
+        },
+    )?;
+    repo::insert_message(
+        conn,
+        &NewMessage {
+            ticket_id: id,
+            author_id: c.author_id,
+            body: &c.body,
+            internal: false,
+            channel: c.channel,
+            now: &now,
+        },
+    )?;
+    audit::record(
+        conn,
+        by,
+        "ticket.created",
+        Some(Target {
+            kind: "ticket",
+            id: id.0,
+        }),
+        Some(id.0),
+        &json!({ "channel": c.channel.as_str(), "requester_id": c.requester_id, "assignee_id": assignee_id }),
+    )?;
+    Ok(id)
+}
+
+/// The ticket as `actor` may see it, or 404 (also when it exists but is not theirs).
+pub fn visible_state(conn: &Connection, actor: &Actor, id: TicketId) -> Result<TicketState, Error> {
+    match repo::state(conn, id)? {
+        Some(state) if rules::can_view(actor, state.requester_id) => Ok(state),
+        _ => Err(Error::NotFound("ticket")),
+    }
+}
+
+pub fn with_messages(
+    conn: &Connection,
+    id: TicketId,
+    staff: bool,
+) -> Result<TicketWithMessages, Error> {
+    let ticket = repo::get(conn, id, staff)?.ok_or(Error::NotFound("ticket"))?;
+    let (messages, _) = repo::messages(conn, id, staff, u32::MAX, 0)?;
+    Ok(TicketWithMessages { ticket, messages })
+}
+
+/// What the API caller asked to create.
+pub struct CreateRequest {
+    pub subject: String,
+    pub body: String,
+    pub priority: Option<Priority>,
+    pub category: Option<String>,
+    pub kind: Option<String>,
+    pub tags: Option<Vec<String>>,
+    pub requester_id: Option<UserId>,
+}
+
+pub async fn create(
+    state: &AppState,
+    actor: &Actor,
+    input: CreateRequest,
+) -> Result<TicketWithMessages, Error> {
+    let requester_id = match (input.requester_id, actor.user_id()) {
+        (Some(_), _) if !actor.role.is_staff() => {
+            return Err(Error::Forbidden(
+                "only agents and admins open tickets for someone else".into(),
+            ))
+        }
+        (Some(id), _) => id,
+        (None, Some(me)) => me,
+        (None, None) => {
+            return Err(Error::validation(
+                "requester_id",
+                "is required when using an API key",
+            ))
+        }
+    };
+    let author_id = actor.user_id().or(Some(requester_id));
+    let channel = if actor.api_key_id().is_some() {
+        Channel::Api
+    } else {
+        Channel::Web
+    };
+    let by = ActorRef::from(actor);
+    let creation = Creation {
+        subject: input.subject,
+        body: input.body,
+        priority: input.priority,
+        category: input.category,
+        kind: input.kind,
+        tags: input.tags.unwrap_or_default(),
+        requester_id,
+        author_id,
+        channel,
+    };
+    let staff = actor.role.is_staff();
+    state
+        .db
+        .write(move |tx| {
+            if users::get(tx, requester_id)?.is_none() {
+                return Err(Error::validation("requester_id", "no such user"));
+            }
+            let settings = settings::load(tx)?;
+            let id = create_in(tx, &settings, &by, &creation)?;
+            with_messages(tx, id, staff)
+        })
+        .await
+}
+
+pub async fn get(
+    state: &AppState,
+    actor: &Actor,
+    id: TicketId,
+) -> Result<TicketWithMessages, Error> {
+    let actor = actor.clone();
+    state
+        .db
+        .read(move |conn| {
+            visible_state(conn, &actor, id)?;
+            with_messages(conn, id, actor.role.is_staff())
+        })
+        .await
+}
+
+/// Whose tickets `actor` lists: staff all, a user their own; a customer API key has no one's.
+pub fn viewer(actor: &Actor) -> Result<Viewer, Error> {
+    if actor.role.is_staff() {
+        return Ok(Viewer::Staff);
+    }
+    actor.user_id().map(Viewer::Requester).ok_or_else(|| {
+        Error::Forbidden("a customer API key has no tickets; sign in as the customer".into())
+    })
+}
+
+pub async fn list(
+    state: &AppState,
+    actor: &Actor,
+    filter: TicketFilter,
+    sort: (TicketSort, SortOrder),
+    page: Pagination,
+) -> Result<Page<Ticket>, Error> {
+    let viewer = viewer(actor)?;
+    let (items, total) = state
+        .db
+        .read(move |conn| list::list(conn, &filter, viewer, sort, page))
+        .await?;
+    Ok(Page::new(items, page, total))
+}
+
+/// Requested changes; `None` leaves a field alone, `Some(None)` clears it.
+#[derive(Debug, Default, Clone)]
+pub struct Changes {
+    pub subject: Option<String>,
+    pub status: Option<TicketStatus>,
+    pub priority: Option<Priority>,
+    pub category: Option<Option<String>>,
+    pub kind: Option<Option<String>>,
+    pub tags: Option<Vec<String>>,
+    pub assignee_id: Option<Option<UserId>>,
+}
+
+impl Changes {
+    fn only_status(&self) -> bool {
+        self.subject.is_none()
+            && self.priority.is_none()
+            && self.category.is_none()
+            && self.kind.is_none()
+            && self.tags.is_none()
+            && self.assignee_id.is_none()
+    }
+}
+
+fn diff(details: &mut Map<String, Value>, field: &str, from: Value, to: Value) {
+    details.insert(field.to_string(), json!({ "from": from, "to": to }));
+}
+
+/// Applies `changes` inside the caller's transaction; audits what really changed.
+pub fn apply_in(
+    conn: &Connection,
+    actor: &Actor,
+    id: TicketId,
+    changes: &Changes,
+) -> Result<(), Error> {
+    let current = visible_state(conn, actor, id)?;
+    let staff = actor.role.is_staff();
+    if !staff && !changes.only_status() {
+        return Err(Error::Forbidden(
+            "a requester may only close or reopen their ticket".into(),
+        ));
+    }
+    let settings = settings::load(conn)?;
+    let now = now();
+    let mut details = Map::new();
+    let mut errors = Vec::new();
+
+    if let Some(subject) = &changes.subject {
+        match rules::normalize_subject(subject) {
+            Ok(subject) if subject != current.subject => {
+                repo::set(conn, id, Column::Subject, &subject)?;
+                diff(
+                    &mut details,
+                    "subject",
+                    current.subject.clone().into(),
+                    subject.into(),
+                );
+            }
+            Ok(_) => {}
+            Err(e) => errors.push(e),
+        }
+    }
+    if let Some(priority) = changes.priority.filter(|p| *p != current.priority) {
+        repo::set(conn, id, Column::Priority, &priority)?;
+        diff(
+            &mut details,
+            "priority",
+            current.priority.as_str().into(),
+            priority.as_str().into(),
+        );
+    }
+    for (field, column, requested, old) in [
+        (
+            "category",
+            Column::Category,
+            &changes.category,
+            &current.category,
+        ),
+        ("type", Column::Type, &changes.kind, &current.kind),
+    ] {
+        if let Some(requested) = requested {
+            match rules::check_label(field, requested.as_deref(), &settings) {
+                Ok(value) if &value != old => {
+                    repo::set(conn, id, column, &value)?;
+                    diff(&mut details, field, json!(old), json!(value));
+                }
+                Ok(_) => {}
+                Err(e) => errors.push(e),
+            }
+        }
+    }
+    if let Some(tags) = &changes.tags {
+        match rules::normalize_tags(tags) {
+            Ok(tags) if tags != current.tags => {
+                repo::set_tags(conn, id, &tags)?;
+                diff(&mut details, "tags", json!(current.tags), json!(tags));
+            }
+            Ok(_) => {}
+            Err(e) => errors.push(e),
+        }
+    }
+    if let Some(assignee) = changes.assignee_id.filter(|a| *a != current.assignee_id) {
+        if let Some(user) = assignee {
+            match assign::check_assignee(conn, user) {
+                Ok(()) => {}
+                Err(Error::Validation(mut e)) => errors.append(&mut e),
+                Err(e) => return Err(e),
+            }
+        }
+        if errors.is_empty() {
+            repo::set(conn, id, Column::Assignee, &assignee)?;
+            diff(
+                &mut details,
+                "assignee_id",
+                json!(current.assignee_id),
+                json!(assignee),
+            );
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Error::Validation(errors));
+    }
+    if let Some(to) = changes.status.filter(|s| *s != current.status) {
+        rules::check_transition(current.status, to, staff)?;
+        repo::set_status(conn, id, to, &now)?;
+        diff(
+            &mut details,
+            "status",
+            current.status.as_str().into(),
+            to.as_str().into(),
+        );
+    }
+    if details.is_empty() {
+        return Ok(());
+    }
+    repo::touch(conn, id, &now)?;
+    let action = match (details.len(), details.keys().next().map(String::as_str)) {
+        (1, Some("status")) => "ticket.status_changed",
+        (1, Some("assignee_id")) => "ticket.assigned",
+        _ => "ticket.updated",
+    };
+    audit::record(
+        conn,
+        &ActorRef::from(actor),
+        action,
+        Some(Target {
+            kind: "ticket",
+            id: id.0,
+        }),
+        Some(id.0),
+        &details.into(),
+    )
+}
+
+pub async fn update(
+    state: &AppState,
+    actor: &Actor,
+    id: TicketId,
+    changes: Changes,
+) -> Result<Ticket, Error> {
+    let actor = actor.clone();
+    state
+        .db
+        .write(move |tx| {
+            apply_in(tx, &actor, id, &changes)?;
+            repo::get(tx, id, actor.role.is_staff())?.ok_or(Error::NotFound("ticket"))
+        })
+        .await
+}
+
+pub async fn set_status(
+    state: &AppState,
+    actor: &Actor,
+    id: TicketId,
+    to: TicketStatus,
+) -> Result<Ticket, Error> {
+    update(
+        state,
+        actor,
+        id,
+        Changes {
+            status: Some(to),
+            ..Changes::default()
+        },
+    )
+    .await
+}
+
+pub async fn assign(
+    state: &AppState,
+    actor: &Actor,
+    id: TicketId,
+    assignee: Option<UserId>,
+    priority: Option<Priority>,
+) -> Result<Ticket, Error> {
+    update(
+        state,
+        actor,
+        id,
+        Changes {
+            assignee_id: Some(assignee),
+            priority,
+            ..Changes::default()
+        },
+    )
+    .await
+}
+
+/// Deletes a ticket and its conversation for good (admins); the audit log keeps the record.
+pub async fn delete(state: &AppState, actor: &Actor, id: TicketId) -> Result<(), Error> {
+    let by = ActorRef::from(actor);
+    state
+        .db
+        .write(move |tx| {
+            let current = repo::state(tx, id)?.ok_or(Error::NotFound("ticket"))?;
+            repo::delete(tx, id)?;
+            audit::record(
+                tx,
+                &by,
+                "ticket.deleted",
+                Some(Target {
+                    kind: "ticket",
+                    id: id.0,
+                }),
+                Some(id.0),
+                &json!({ "subject": current.subject, "requester_id": current.requester_id }),
+            )
+        })
+        .await
+}
