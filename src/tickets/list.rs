@@ -5,7 +5,7 @@ use rusqlite::{types::ToSql, Connection};
 
 use super::model::{Channel, Priority, Ticket, TicketStatus};
 use super::repo::{ticket_from_row, TICKET_SELECT};
-use super::search::SearchQuery;
+use super::search::{Combine, SearchQuery};
 use crate::error::Error;
 use crate::http::query::{Pagination, SortOrder};
 use crate::ids::TicketId;
@@ -71,8 +71,7 @@ fn build(
     let mut with = String::new();
     let mut from = "tickets t".to_string();
 
-    if let Some(SearchQuery::Text(fts)) = &filter.search {
-        // Subject matches weigh double; bm25 is lower for better matches.
+    if let Some(SearchQuery::Text(search)) = &filter.search {
         let (own_subject, own_message, notes) = match viewer {
             Viewer::Staff => ("", "", ""),
             Viewer::Requester(_) => (
@@ -81,24 +80,47 @@ fn build(
                 " AND m.internal = 0",
             ),
         };
+        let mut push_pair = |params: &mut Vec<Box<dyn ToSql>>, expr: &str| {
+            params.push(Box::new(expr.to_string()));
+            if let Viewer::Requester(me) = viewer {
+                params.push(Box::new(me));
+            }
+            params.push(Box::new(expr.to_string()));
+            if let Viewer::Requester(me) = viewer {
+                params.push(Box::new(me));
+            }
+        };
+        // Tickets matching one term: by subject, or by a message the viewer may see.
+        let docs = |combine: &str| {
+            format!(
+                "SELECT rowid AS ticket_id{combine} FROM ticket_subject_fts WHERE ticket_subject_fts MATCH ?{own_subject}
+                 UNION ALL
+                 SELECT m.ticket_id{} FROM message_fts JOIN messages m ON m.id = message_fts.rowid
+                 WHERE message_fts MATCH ?{notes}{own_message}",
+                if combine.is_empty() { "" } else { ", bm25(message_fts) AS score" }
+            )
+        };
+        // Terms combine over whole tickets, left to right, as set operations.
+        let mut matched = String::new();
+        for (how, term) in &search.terms {
+            let op = match how {
+                Combine::And => " INTERSECT ",
+                Combine::Or => " UNION ",
+                Combine::Not => " EXCEPT ",
+            };
+            if !matched.is_empty() {
+                matched.push_str(op);
+            }
+            matched.push_str(&format!("SELECT ticket_id FROM ({})", docs("")));
+            push_pair(&mut params, term);
+        }
+        // Subject matches weigh double; bm25 is lower for better matches.
         with = format!(
-            "WITH hits AS (SELECT ticket_id, MIN(score) AS score FROM (
-                SELECT rowid AS ticket_id, bm25(ticket_subject_fts) * 2.0 AS score
-                  FROM ticket_subject_fts WHERE ticket_subject_fts MATCH ?{own_subject}
-                UNION ALL
-                SELECT m.ticket_id, bm25(message_fts) AS score
-                  FROM message_fts JOIN messages m ON m.id = message_fts.rowid
-                  WHERE message_fts MATCH ?{notes}{own_message}
-             ) GROUP BY ticket_id) "
+            "WITH matched AS ({matched}),
+             hits AS (SELECT ticket_id, SUM(score) AS score FROM ({}) WHERE ticket_id IN matched GROUP BY ticket_id) ",
+            docs(", bm25(ticket_subject_fts) * 2.0 AS score")
         );
-        params.push(Box::new(fts.clone()));
-        if let Viewer::Requester(me) = viewer {
-            params.push(Box::new(me));
-        }
-        params.push(Box::new(fts.clone()));
-        if let Viewer::Requester(me) = viewer {
-            params.push(Box::new(me));
-        }
+        push_pair(&mut params, &search.ranking_expression());
         from = "hits h JOIN tickets t ON t.id = h.ticket_id".into();
     }
 
