@@ -51,6 +51,18 @@ enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Fill the database with generated users, tickets and conversations.
+    Demo {
+        /// How many tickets to generate.
+        #[arg(long, default_value_t = 1000)]
+        tickets: u64,
+        /// Seed of the generator: the same seed gives the same data.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Add demo data even when the database already holds tickets.
+        #[arg(long)]
+        force: bool,
+    },
     /// Print the version.
     Version,
 }
@@ -153,6 +165,21 @@ fn run(cli: Cli) -> Result<(), Error> {
             println!("backup written to {}", file.display());
             Ok(())
         }
+        Command::Demo {
+            tickets,
+            seed,
+            force,
+        } => {
+            let config = Config::from_env(cli.config.as_deref(), &overrides)?;
+            run_demo(
+                &config,
+                helpline::demo::DemoOptions {
+                    tickets,
+                    seed,
+                    force,
+                },
+            )
+        }
         Command::User(command) => {
             let config = Config::from_env(cli.config.as_deref(), &overrides)?;
             let provisioning = Provisioning::open(config)?;
@@ -173,6 +200,32 @@ fn run(cli: Cli) -> Result<(), Error> {
             })
         }
     }
+}
+
+fn run_demo(config: &Config, options: helpline::demo::DemoOptions) -> Result<(), Error> {
+    let seed = options.seed;
+    let report = helpline::demo::fill(config, &options, |done, total| {
+        let percent = (done * 100).checked_div(total).unwrap_or(100);
+        let filled = usize::try_from(percent / 4).unwrap_or(25);
+        eprint!(
+            "\r[{}{}] {done}/{total} tickets",
+            "#".repeat(filled),
+            " ".repeat(25 - filled)
+        );
+    })?;
+    eprintln!();
+    let secs = report.elapsed.as_secs_f64().max(0.001);
+    let rate = u32::try_from(report.tickets).map_or(f64::MAX, f64::from) / secs;
+    println!(
+        "generated {} users, {} tickets and {} messages in {secs:.1} s ({rate:.0} tickets/s)",
+        report.users, report.tickets, report.messages
+    );
+    println!(
+        "sign in as admin-{seed}@demo.example (or agent0-{seed}@demo.example, customer0-{seed}@demo.example) \
+         with the password \"{}\"",
+        helpline::demo::DEMO_PASSWORD
+    );
+    Ok(())
 }
 
 fn run_user_command(provisioning: &Provisioning, command: UserCommand) -> Result<(), Error> {

@@ -21,6 +21,7 @@ pub enum AutoAssign {
 /// Every runtime setting. A key without a row in the database has its default.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
+#[allow(clippy::struct_excessive_bools)] // settings are switches by nature
 pub struct Settings {
     /// Name of the help desk, shown in the web UI and in emails.
     pub helpdesk_name: String,

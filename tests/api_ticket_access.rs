@@ -265,7 +265,7 @@ async fn no_internal_note_reaches_a_customer_by_any_route() {
     let token = portal["token"].as_str().unwrap().to_string();
 
     let views = [
-        (format!("{base}"), a.clone()),
+        (base.clone(), a.clone()),
         (format!("{base}/messages"), a.clone()),
         ("/api/v1/tickets".to_string(), a.clone()),
         ("/api/v1/tickets?q=secretnote".to_string(), a.clone()),

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{json, problem, Auth, TestApp};
+use common::{problem, Auth, TestApp};
 use helpline::users::Role;
 use rocket::http::Method::{Get, Patch, Post, Put};
 use serde_json::{json, Value};
@@ -379,7 +379,7 @@ async fn staff_open_tickets_for_customers_and_keys_must_name_them() {
             Post,
             "/api/v1/tickets",
             &d.agent,
-            Some(json!({ "subject": "x", "body": "y", "requester_id": 424242 })),
+            Some(json!({ "subject": "x", "body": "y", "requester_id": 424_242 })),
         )
         .await;
     assert_eq!(status, 422);

@@ -211,6 +211,7 @@ async fn intake_can_require_an_api_key() {
 }
 
 #[rocket::async_test]
+#[allow(clippy::too_many_lines)] // one story: issue, use, extend, refuse, revoke, expire
 async fn portal_links_answer_open_tickets_and_expire_or_revoke() {
     let app = TestApp::new().await;
     let (_, agent, _) = app.signed_in("agent@example.com", Role::Agent).await;

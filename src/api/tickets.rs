@@ -45,7 +45,7 @@ pub struct Doc;
 #[derive(Debug, Default, FromForm, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct TicketQuery {
-    /// One status or several, comma-separated: open, in_progress, pending, resolved, closed.
+    /// One status or several, comma-separated: `open`, `in_progress`, `pending`, `resolved`, `closed`.
     status: Option<String>,
     /// One priority or several, comma-separated: low, medium, high, urgent.
     priority: Option<String>,
@@ -66,7 +66,7 @@ pub struct TicketQuery {
     created_after: Option<String>,
     /// RFC 3339 time.
     updated_after: Option<String>,
-    /// created_at, updated_at, priority or status; `-field` descending. Default
+    /// `created_at`, `updated_at`, `priority` or `status`; `-field` descending. Default
     /// `-updated_at`, or best match first when searching.
     sort: Option<String>,
     page: Option<String>,
@@ -85,15 +85,14 @@ fn list_of<T: Copy>(
     };
     let mut values = Vec::new();
     for part in raw.split(',').map(str::trim) {
-        match parse(part) {
-            Some(v) => values.push(v),
-            None => {
-                errors.push(FieldError::new(
-                    field,
-                    format!("`{part}` is not one of {names}"),
-                ));
-                break;
-            }
+        if let Some(v) = parse(part) {
+            values.push(v);
+        } else {
+            errors.push(FieldError::new(
+                field,
+                format!("`{part}` is not one of {names}"),
+            ));
+            break;
         }
     }
     values

@@ -48,20 +48,15 @@ fn check_phone(raw: &str) -> Result<String, FieldError> {
     Ok(phone.to_string())
 }
 
-pub async fn submit(
-    state: &AppState,
-    request: SupportRequest,
-    ip: &str,
-    key: Option<Actor>,
-    request_id: &str,
-) -> Result<IntakeReceipt, Error> {
-    state.rate_limits.intake_per_ip.check(ip)?;
-    let settings = state.db.read(settings::load).await?;
-    if settings.intake_requires_api_key && key.is_none() {
-        return Err(Error::Unauthorized(
-            "this help desk takes support requests with an X-API-Key only".into(),
-        ));
-    }
+/// Who is asking, checked.
+struct Contact {
+    email: String,
+    key_email: String,
+    name: String,
+    phone: Option<String>,
+}
+
+fn check_contact(request: &SupportRequest) -> Result<Contact, Error> {
     if matches!(request.channel, Channel::Api | Channel::Portal) {
         return Err(Error::validation(
             "channel",
@@ -87,6 +82,35 @@ pub async fn submit(
     let (Some((email, key_email)), Some(name), true) = (email, name, errors.is_empty()) else {
         return Err(Error::Validation(errors));
     };
+    Ok(Contact {
+        email,
+        key_email,
+        name,
+        phone,
+    })
+}
+
+pub async fn submit(
+    state: &AppState,
+    request: SupportRequest,
+    ip: &str,
+    key: Option<Actor>,
+    request_id: &str,
+) -> Result<IntakeReceipt, Error> {
+    state.rate_limits.intake_per_ip.check(ip)?;
+    let settings = state.db.read(settings::load).await?;
+    if settings.intake_requires_api_key && key.is_none() {
+        return Err(Error::Unauthorized(
+            "this help desk takes support requests with an X-API-Key only".into(),
+        ));
+    }
+    let contact = check_contact(&request)?;
+    let Contact {
+        email,
+        key_email,
+        name,
+        phone,
+    } = contact;
     let public_url = state.config.public_url();
     let api_key_id = key.as_ref().and_then(Actor::api_key_id);
     let request_id = request_id.to_string();

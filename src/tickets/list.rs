@@ -1,11 +1,13 @@
 //! Listing tickets: filters, sorts, full-text search and pagination, all as
 //! parameterised SQL built from an allow-list.
 
+use std::fmt::Write as _;
+
 use rusqlite::{types::ToSql, Connection};
 
 use super::model::{Channel, Priority, Ticket, TicketStatus};
 use super::repo::{ticket_from_row, TICKET_SELECT};
-use super::search::{Combine, SearchQuery};
+use super::search::{Combine, SearchQuery, TextSearch};
 use crate::error::Error;
 use crate::http::query::{Pagination, SortOrder};
 use crate::ids::TicketId;
@@ -72,55 +74,7 @@ fn build(
     let mut from = "tickets t".to_string();
 
     if let Some(SearchQuery::Text(search)) = &filter.search {
-        let (own_subject, own_message, notes) = match viewer {
-            Viewer::Staff => ("", "", ""),
-            Viewer::Requester(_) => (
-                " AND rowid IN (SELECT id FROM tickets WHERE requester_id = ?)",
-                " AND m.ticket_id IN (SELECT id FROM tickets WHERE requester_id = ?)",
-                " AND m.internal = 0",
-            ),
-        };
-        let mut push_pair = |params: &mut Vec<Box<dyn ToSql>>, expr: &str| {
-            params.push(Box::new(expr.to_string()));
-            if let Viewer::Requester(me) = viewer {
-                params.push(Box::new(me));
-            }
-            params.push(Box::new(expr.to_string()));
-            if let Viewer::Requester(me) = viewer {
-                params.push(Box::new(me));
-            }
-        };
-        // Tickets matching one term: by subject, or by a message the viewer may see.
-        let docs = |combine: &str| {
-            format!(
-                "SELECT rowid AS ticket_id{combine} FROM ticket_subject_fts WHERE ticket_subject_fts MATCH ?{own_subject}
-                 UNION ALL
-                 SELECT m.ticket_id{} FROM message_fts JOIN messages m ON m.id = message_fts.rowid
-                 WHERE message_fts MATCH ?{notes}{own_message}",
-                if combine.is_empty() { "" } else { ", bm25(message_fts) AS score" }
-            )
-        };
-        // Terms combine over whole tickets, left to right, as set operations.
-        let mut matched = String::new();
-        for (how, term) in &search.terms {
-            let op = match how {
-                Combine::And => " INTERSECT ",
-                Combine::Or => " UNION ",
-                Combine::Not => " EXCEPT ",
-            };
-            if !matched.is_empty() {
-                matched.push_str(op);
-            }
-            matched.push_str(&format!("SELECT ticket_id FROM ({})", docs("")));
-            push_pair(&mut params, term);
-        }
-        // Subject matches weigh double; bm25 is lower for better matches.
-        with = format!(
-            "WITH matched AS ({matched}),
-             hits AS (SELECT ticket_id, SUM(score) AS score FROM ({}) WHERE ticket_id IN matched GROUP BY ticket_id) ",
-            docs(", bm25(ticket_subject_fts) * 2.0 AS score")
-        );
-        push_pair(&mut params, &search.ranking_expression());
+        with = search_cte(search, viewer, &mut params);
         from = "hits h JOIN tickets t ON t.id = h.ticket_id".into();
     }
 
@@ -209,6 +163,64 @@ fn build(
         count_sql: format!("{with}SELECT COUNT(*) FROM {from}{where_sql}"),
         params,
     }
+}
+
+/// `WITH matched AS (...), hits AS (...)`: the tickets matching a text search
+/// and their scores, limited to what `viewer` may see.
+fn search_cte(search: &TextSearch, viewer: Viewer, params: &mut Vec<Box<dyn ToSql>>) -> String {
+    let (own_subject, own_message, notes) = match viewer {
+        Viewer::Staff => ("", "", ""),
+        Viewer::Requester(_) => (
+            " AND rowid IN (SELECT id FROM tickets WHERE requester_id = ?)",
+            " AND m.ticket_id IN (SELECT id FROM tickets WHERE requester_id = ?)",
+            " AND m.internal = 0",
+        ),
+    };
+    let push_pair = |params: &mut Vec<Box<dyn ToSql>>, expr: &str| {
+        for _ in 0..2 {
+            params.push(Box::new(expr.to_string()));
+            if let Viewer::Requester(me) = viewer {
+                params.push(Box::new(me));
+            }
+        }
+    };
+    // Tickets matching one term: by subject, or by a message the viewer may see.
+    let docs = |scored: bool| {
+        let (subject_score, message_score) = if scored {
+            (
+                ", bm25(ticket_subject_fts) * 2.0 AS score",
+                ", bm25(message_fts) AS score",
+            )
+        } else {
+            ("", "")
+        };
+        format!(
+            "SELECT rowid AS ticket_id{subject_score} FROM ticket_subject_fts WHERE ticket_subject_fts MATCH ?{own_subject}
+             UNION ALL
+             SELECT m.ticket_id{message_score} FROM message_fts JOIN messages m ON m.id = message_fts.rowid
+             WHERE message_fts MATCH ?{notes}{own_message}"
+        )
+    };
+    // Terms combine over whole tickets, left to right, as set operations.
+    let mut matched = String::new();
+    for (how, term) in &search.terms {
+        if !matched.is_empty() {
+            matched.push_str(match how {
+                Combine::And => " INTERSECT ",
+                Combine::Or => " UNION ",
+                Combine::Not => " EXCEPT ",
+            });
+        }
+        let _ = write!(matched, "SELECT ticket_id FROM ({})", docs(false));
+        push_pair(params, term);
+    }
+    push_pair(params, &search.ranking_expression());
+    // Subject matches weigh double; bm25 is lower for better matches.
+    format!(
+        "WITH matched AS ({matched}),
+         hits AS (SELECT ticket_id, SUM(score) AS score FROM ({}) WHERE ticket_id IN matched GROUP BY ticket_id) ",
+        docs(true)
+    )
 }
 
 fn placeholders(n: usize) -> String {

@@ -31,8 +31,7 @@ pub fn check_transition(from: TicketStatus, to: TicketStatus, by_staff: bool) ->
     }
     if !by_staff {
         return match (from, to) {
-            (_, Closed) => Ok(()),
-            (Resolved | Closed, Open) => Ok(()),
+            (_, Closed) | (Resolved | Closed, Open) => Ok(()),
             _ => Err(Error::Forbidden(
                 "a requester may only close their ticket or reopen it".into(),
             )),

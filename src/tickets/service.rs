@@ -269,79 +269,14 @@ pub fn apply_in(
     let now = now();
     let mut details = Map::new();
     let mut errors = Vec::new();
-
-    if let Some(subject) = &changes.subject {
-        match rules::normalize_subject(subject) {
-            Ok(subject) if subject != current.subject => {
-                repo::set(conn, id, Column::Subject, &subject)?;
-                diff(
-                    &mut details,
-                    "subject",
-                    current.subject.clone().into(),
-                    subject.into(),
-                );
-            }
-            Ok(_) => {}
-            Err(e) => errors.push(e),
-        }
-    }
-    if let Some(priority) = changes.priority.filter(|p| *p != current.priority) {
-        repo::set(conn, id, Column::Priority, &priority)?;
-        diff(
-            &mut details,
-            "priority",
-            current.priority.as_str().into(),
-            priority.as_str().into(),
-        );
-    }
-    for (field, column, requested, old) in [
-        (
-            "category",
-            Column::Category,
-            &changes.category,
-            &current.category,
-        ),
-        ("type", Column::Type, &changes.kind, &current.kind),
-    ] {
-        if let Some(requested) = requested {
-            match rules::check_label(field, requested.as_deref(), &settings) {
-                Ok(value) if &value != old => {
-                    repo::set(conn, id, column, &value)?;
-                    diff(&mut details, field, json!(old), json!(value));
-                }
-                Ok(_) => {}
-                Err(e) => errors.push(e),
-            }
-        }
-    }
-    if let Some(tags) = &changes.tags {
-        match rules::normalize_tags(tags) {
-            Ok(tags) if tags != current.tags => {
-                repo::set_tags(conn, id, &tags)?;
-                diff(&mut details, "tags", json!(current.tags), json!(tags));
-            }
-            Ok(_) => {}
-            Err(e) => errors.push(e),
-        }
-    }
-    if let Some(assignee) = changes.assignee_id.filter(|a| *a != current.assignee_id) {
-        if let Some(user) = assignee {
-            match assign::check_assignee(conn, user) {
-                Ok(()) => {}
-                Err(Error::Validation(mut e)) => errors.append(&mut e),
-                Err(e) => return Err(e),
-            }
-        }
-        if errors.is_empty() {
-            repo::set(conn, id, Column::Assignee, &assignee)?;
-            diff(
-                &mut details,
-                "assignee_id",
-                json!(current.assignee_id),
-                json!(assignee),
-            );
-        }
-    }
+    apply_fields(
+        conn,
+        &current,
+        changes,
+        &settings,
+        &mut details,
+        &mut errors,
+    )?;
     if !errors.is_empty() {
         return Err(Error::Validation(errors));
     }
@@ -375,6 +310,92 @@ pub fn apply_in(
         Some(id.0),
         &details.into(),
     )
+}
+
+/// Applies every field change but the status; problems go to `errors`.
+fn apply_fields(
+    conn: &Connection,
+    current: &TicketState,
+    changes: &Changes,
+    settings: &Settings,
+    details: &mut Map<String, Value>,
+    errors: &mut Vec<FieldError>,
+) -> Result<(), Error> {
+    let id = current.id;
+
+    if let Some(subject) = &changes.subject {
+        match rules::normalize_subject(subject) {
+            Ok(subject) if subject != current.subject => {
+                repo::set(conn, id, Column::Subject, &subject)?;
+                diff(
+                    details,
+                    "subject",
+                    current.subject.clone().into(),
+                    subject.into(),
+                );
+            }
+            Ok(_) => {}
+            Err(e) => errors.push(e),
+        }
+    }
+    if let Some(priority) = changes.priority.filter(|p| *p != current.priority) {
+        repo::set(conn, id, Column::Priority, &priority)?;
+        diff(
+            details,
+            "priority",
+            current.priority.as_str().into(),
+            priority.as_str().into(),
+        );
+    }
+    for (field, column, requested, old) in [
+        (
+            "category",
+            Column::Category,
+            &changes.category,
+            &current.category,
+        ),
+        ("type", Column::Type, &changes.kind, &current.kind),
+    ] {
+        if let Some(requested) = requested {
+            match rules::check_label(field, requested.as_deref(), settings) {
+                Ok(value) if &value != old => {
+                    repo::set(conn, id, column, &value)?;
+                    diff(details, field, json!(old), json!(value));
+                }
+                Ok(_) => {}
+                Err(e) => errors.push(e),
+            }
+        }
+    }
+    if let Some(tags) = &changes.tags {
+        match rules::normalize_tags(tags) {
+            Ok(tags) if tags != current.tags => {
+                repo::set_tags(conn, id, &tags)?;
+                diff(details, "tags", json!(current.tags), json!(tags));
+            }
+            Ok(_) => {}
+            Err(e) => errors.push(e),
+        }
+    }
+    if let Some(assignee) = changes.assignee_id.filter(|a| *a != current.assignee_id) {
+        if let Some(user) = assignee {
+            match assign::check_assignee(conn, user) {
+                Ok(()) => {}
+                Err(Error::Validation(mut e)) => errors.append(&mut e),
+                Err(e) => return Err(e),
+            }
+        }
+        if errors.is_empty() {
+            repo::set(conn, id, Column::Assignee, &assignee)?;
+            diff(
+                details,
+                "assignee_id",
+                json!(current.assignee_id),
+                json!(assignee),
+            );
+        }
+    }
+    Ok(())
 }
 
 pub async fn update(

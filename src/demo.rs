@@ -1,0 +1,371 @@
+//! Demo data: realistic users, tickets and conversations from a fixed seed,
+//! written in large transactions so a newcomer (or a benchmark) has data at once.
+
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use rusqlite::{params, Connection};
+
+use crate::config::Config;
+use crate::db::{format_time, Db};
+use crate::error::Error;
+use crate::ids::TicketId;
+use crate::tickets::repo::{self as tickets, NewMessage, NewTicket};
+use crate::tickets::{Channel, Priority, TicketStatus};
+use crate::users::{repo as users, Role, UserId};
+
+/// The password of every demo account.
+pub const DEMO_PASSWORD: &str = "helpline demo";
+const BATCH: u64 = 5_000;
+const AGENTS: usize = 8;
+
+pub struct DemoOptions {
+    pub tickets: u64,
+    pub seed: u64,
+    /// Add to a database that already holds tickets.
+    pub force: bool,
+}
+
+#[derive(Debug)]
+pub struct DemoReport {
+    pub users: u64,
+    pub tickets: u64,
+    pub messages: u64,
+    pub elapsed: Duration,
+}
+
+const PRODUCTS: &[&str] = &[
+    "router",
+    "printer",
+    "laptop",
+    "invoice",
+    "mobile app",
+    "dashboard",
+    "account",
+    "subscription",
+    "headset",
+    "VPN",
+];
+const PROBLEMS: &[&str] = &[
+    "does not start",
+    "is very slow",
+    "shows an error",
+    "keeps disconnecting",
+    "was charged twice",
+    "cannot be found",
+    "stopped syncing",
+    "asks for a password again",
+    "crashes on launch",
+    "looks wrong after the update",
+];
+const OPENERS: &[&str] = &[
+    "Hello,",
+    "Hi team,",
+    "Good morning,",
+    "Hi,",
+    "Dear support,",
+];
+const DETAILS: &[&str] = &[
+    "It started yesterday after the update.",
+    "I already tried restarting it twice.",
+    "This happens every morning around 9.",
+    "My colleague has the same issue.",
+    "The error code is E-4012.",
+    "It worked fine last week.",
+    "I attached a screenshot.",
+];
+const AGENT_REPLIES: &[&str] = &[
+    "Thanks for reaching out. Could you tell us which version you are using?",
+    "Sorry for the trouble. I have reset the configuration on our side; please try again.",
+    "We have found the cause and a fix is rolling out today.",
+    "I have refunded the duplicate charge; it shows in 3 to 5 days.",
+    "Could you send us the exact error message?",
+    "Please clear the cache and sign in again, that should solve it.",
+];
+const CUSTOMER_REPLIES: &[&str] = &[
+    "Thanks, that worked!",
+    "It still happens, unfortunately.",
+    "Version 4.2.1.",
+    "Here is the message: connection refused.",
+    "Great, thank you for the quick help.",
+];
+const FIRST: &[&str] = &[
+    "Ada", "Ben", "Chloe", "David", "Emma", "Farid", "Grace", "Hugo", "Ines", "Jonas", "Kira",
+    "Liam", "Maya", "Noah", "Olga", "Pablo",
+];
+const LAST: &[&str] = &[
+    "Smith", "Garcia", "Müller", "Rossi", "Dubois", "Kowalski", "Tanaka", "Okafor", "Silva",
+    "Jensen", "Novak", "Byrne",
+];
+const TAGS: &[&str] = &[
+    "vip",
+    "billing",
+    "bug",
+    "feature-request",
+    "outage",
+    "onboarding",
+    "refund",
+    "mobile",
+];
+
+fn pick<'a>(rng: &mut StdRng, items: &[&'a str]) -> &'a str {
+    items[rng.gen_range(0..items.len())]
+}
+
+/// Fills the database of `config` with generated data, calling `progress(done, total)` as it goes.
+pub fn fill(
+    config: &Config,
+    options: &DemoOptions,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<DemoReport, Error> {
+    let started = Instant::now();
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| Error::io(format!("creating {}", config.data_dir.display()), e))?;
+    let db = Db::open(&config.database_path(), &config.database)?;
+    let existing: i64 =
+        db.read_now(|c| Ok(c.query_row("SELECT COUNT(*) FROM tickets", [], |r| r.get(0))?))?;
+    if existing > 0 && !options.force {
+        return Err(Error::Conflict(format!(
+            "the database already holds {existing} tickets; use --force to add demo data anyway"
+        )));
+    }
+    let mut rng = StdRng::seed_from_u64(options.seed);
+    let hash = bcrypt::hash(DEMO_PASSWORD, config.bcrypt_cost.min(10))
+        .map_err(|e| Error::Internal(format!("hashing the demo password: {e}")))?;
+    let customers = (options.tickets / 5).clamp(10, 20_000);
+    let run = options.seed;
+    let (agents, customer_ids) = db.write_now(|tx| {
+        let mut agents = Vec::new();
+        let add = |email: String, name: String, role: Role| -> Result<UserId, Error> {
+            let record = users::insert(
+                tx,
+                &users::NewUser {
+                    email: &email,
+                    email_key: &email.to_lowercase(),
+                    name: &name,
+                    role,
+                    password_hash: Some(&hash),
+                },
+            )?;
+            Ok(record.user.id)
+        };
+        add(
+            format!("admin-{run}@demo.example"),
+            "Demo Admin".into(),
+            Role::Admin,
+        )?;
+        for i in 0..AGENTS {
+            agents.push(add(
+                format!("agent{i}-{run}@demo.example"),
+                format!(
+                    "{} {} (agent)",
+                    FIRST[i % FIRST.len()],
+                    LAST[i % LAST.len()]
+                ),
+                Role::Agent,
+            )?);
+        }
+        let mut ids = Vec::new();
+        for i in 0..customers {
+            let name = format!("{} {}", pick(&mut rng, FIRST), pick(&mut rng, LAST));
+            ids.push(add(
+                format!("customer{i}-{run}@demo.example"),
+                name,
+                Role::Customer,
+            )?);
+        }
+        Ok((agents, ids))
+    })?;
+
+    let now = time::OffsetDateTime::now_utc();
+    let mut messages = 0u64;
+    let mut done = 0u64;
+    progress(0, options.tickets);
+    while done < options.tickets {
+        let batch = BATCH.min(options.tickets - done);
+        messages += db.write_now(|tx| {
+            let mut written = 0;
+            for _ in 0..batch {
+                written += one_ticket(tx, &mut rng, now, &agents, &customer_ids)?;
+            }
+            Ok(written)
+        })?;
+        done += batch;
+        progress(done, options.tickets);
+    }
+    Ok(DemoReport {
+        users: 1 + AGENTS as u64 + customers,
+        tickets: options.tickets,
+        messages,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// The ticket a conversation is generated for.
+struct Thread<'a> {
+    id: TicketId,
+    channel: Channel,
+    requester: UserId,
+    agent: UserId,
+    product: &'a str,
+}
+
+/// Replies after the first message, alternating agent and customer, with some
+/// internal notes. Returns (messages written incl. the first, first response, last time).
+fn follow_ups(
+    tx: &Connection,
+    rng: &mut StdRng,
+    thread: &Thread<'_>,
+    created: time::OffsetDateTime,
+    now: time::OffsetDateTime,
+) -> Result<(u64, Option<String>, time::OffsetDateTime), Error> {
+    let Thread {
+        id,
+        channel,
+        requester,
+        agent,
+        product,
+    } = *thread;
+    let mut at = created;
+    let mut first_response: Option<String> = None;
+    let replies = rng.gen_range(0..6);
+    let mut written = 1;
+    for i in 0..replies {
+        at += time::Duration::seconds(rng.gen_range(120..2 * 86_400));
+        if at > now {
+            break;
+        }
+        let stamp = format_time(at);
+        let from_agent = i % 2 == 0;
+        let internal = from_agent && rng.gen_bool(0.15);
+        let (author, body) = if from_agent {
+            (
+                agent,
+                if internal {
+                    format!(
+                        "Note: checked the {product} logs, {}",
+                        pick(rng, DETAILS).to_lowercase()
+                    )
+                } else {
+                    pick(rng, AGENT_REPLIES).to_string()
+                },
+            )
+        } else {
+            (requester, pick(rng, CUSTOMER_REPLIES).to_string())
+        };
+        tickets::insert_message(
+            tx,
+            &NewMessage {
+                ticket_id: id,
+                author_id: Some(author),
+                body: &body,
+                internal,
+                channel,
+                now: &stamp,
+            },
+        )?;
+        written += 1;
+        if from_agent && !internal && first_response.is_none() {
+            first_response = Some(stamp);
+        }
+    }
+    Ok((written, first_response, at))
+}
+
+fn one_ticket(
+    tx: &Connection,
+    rng: &mut StdRng,
+    now: time::OffsetDateTime,
+    agents: &[UserId],
+    customers: &[UserId],
+) -> Result<u64, Error> {
+    let requester = customers[rng.gen_range(0..customers.len())];
+    let agent = agents[rng.gen_range(0..agents.len())];
+    let product = pick(rng, PRODUCTS);
+    let subject = format!("The {product} {}", pick(rng, PROBLEMS));
+    let created = now - time::Duration::seconds(rng.gen_range(600..365 * 86_400));
+    let priority = match rng.gen_range(0..100) {
+        0..=19 => Priority::Low,
+        20..=69 => Priority::Medium,
+        70..=91 => Priority::High,
+        _ => Priority::Urgent,
+    };
+    let status = match rng.gen_range(0..100) {
+        0..=14 => TicketStatus::Open,
+        15..=24 => TicketStatus::InProgress,
+        25..=34 => TicketStatus::Pending,
+        35..=59 => TicketStatus::Resolved,
+        _ => TicketStatus::Closed,
+    };
+    let channel = [
+        Channel::Web,
+        Channel::Email,
+        Channel::Email,
+        Channel::Chat,
+        Channel::Phone,
+        Channel::Portal,
+    ][rng.gen_range(0..6)];
+    let tags: Vec<String> = (0..rng.gen_range(0..3))
+        .map(|_| pick(rng, TAGS).to_string())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let category = ["general", "billing", "technical", "account"][rng.gen_range(0..4)];
+    let assigned = status != TicketStatus::Open || rng.gen_bool(0.4);
+    let created_at = format_time(created);
+    let id: TicketId = tickets::insert(
+        tx,
+        &NewTicket {
+            subject: &subject,
+            priority,
+            category: Some(category),
+            kind: Some(["question", "incident", "problem", "task"][rng.gen_range(0..4)]),
+            channel,
+            tags: &tags,
+            requester_id: requester,
+            assignee_id: assigned.then_some(agent),
+            now: &created_at,
+        },
+    )?;
+    let first = format!(
+        "{}\n\nThe {product} {}. {}",
+        pick(rng, OPENERS),
+        pick(rng, PROBLEMS),
+        pick(rng, DETAILS)
+    );
+    tickets::insert_message(
+        tx,
+        &NewMessage {
+            ticket_id: id,
+            author_id: Some(requester),
+            body: &first,
+            internal: false,
+            channel,
+            now: &created_at,
+        },
+    )?;
+    let thread = Thread {
+        id,
+        channel,
+        requester,
+        agent,
+        product,
+    };
+    let (written, first_response, at) = follow_ups(tx, rng, &thread, created, now)?;
+    let last = format_time(at.min(now));
+    let done_at =
+        matches!(status, TicketStatus::Resolved | TicketStatus::Closed).then(|| last.clone());
+    tx.prepare_cached(
+        "UPDATE tickets SET status = ?2, first_response_at = ?3, resolved_at = ?4, closed_at = ?5, updated_at = ?6 WHERE id = ?1",
+    )?
+    .execute(params![
+        id,
+        status,
+        first_response,
+        done_at,
+        (status == TicketStatus::Closed).then(|| last.clone()),
+        last
+    ])?;
+    Ok(written)
+}
