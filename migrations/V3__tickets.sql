@@ -28,6 +28,9 @@ CREATE TABLE tickets (
 CREATE INDEX tickets_updated_at ON tickets (updated_at);
 CREATE INDEX tickets_created_at ON tickets (created_at);
 CREATE INDEX tickets_status_updated ON tickets (status, updated_at);
+-- Covering indexes for the statistics (counts by priority and assignee of unfinished work).
+CREATE INDEX tickets_status_priority ON tickets (status, priority);
+CREATE INDEX tickets_status_assignee ON tickets (status, assignee_id);
 CREATE INDEX tickets_priority_updated ON tickets (priority, updated_at);
 CREATE INDEX tickets_assignee_updated ON tickets (assignee_id, updated_at);
 CREATE INDEX tickets_requester_updated ON tickets (requester_id, updated_at);
@@ -55,14 +58,16 @@ CREATE TABLE messages (
 CREATE INDEX messages_ticket ON messages (ticket_id, id);
 
 -- Full-text search: subjects (rowid = ticket id) and message bodies (rowid =
--- message id, body read from messages). Triggers keep both in step inside the
--- writing transaction, so search is never stale.
+-- message id). The message index keeps no copy of the text, only the ticket
+-- and the internal flag beside it, so a search needs no lookup in messages.
+-- Triggers keep both in step inside the writing transaction: never stale.
 CREATE VIRTUAL TABLE ticket_subject_fts USING fts5 (
-    subject, tokenize = 'porter unicode61 remove_diacritics 2', prefix = '2 3'
+    subject, tokenize = 'porter unicode61 remove_diacritics 2', prefix = '3'
 );
 CREATE VIRTUAL TABLE message_fts USING fts5 (
-    body, content = 'messages', content_rowid = 'id',
-    tokenize = 'porter unicode61 remove_diacritics 2', prefix = '2 3'
+    body, ticket_id UNINDEXED, internal UNINDEXED,
+    content = '', contentless_delete = 1, contentless_unindexed = 1,
+    tokenize = 'porter unicode61 remove_diacritics 2', prefix = '3'
 );
 
 CREATE TRIGGER tickets_fts_insert AFTER INSERT ON tickets BEGIN
@@ -75,14 +80,14 @@ CREATE TRIGGER tickets_fts_delete AFTER DELETE ON tickets BEGIN
     DELETE FROM ticket_subject_fts WHERE rowid = old.id;
 END;
 CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
-    INSERT INTO message_fts (rowid, body) VALUES (new.id, new.body);
+    INSERT INTO message_fts (rowid, body, ticket_id, internal) VALUES (new.id, new.body, new.ticket_id, new.internal);
 END;
-CREATE TRIGGER messages_fts_update AFTER UPDATE OF body ON messages BEGIN
-    INSERT INTO message_fts (message_fts, rowid, body) VALUES ('delete', old.id, old.body);
-    INSERT INTO message_fts (rowid, body) VALUES (new.id, new.body);
+CREATE TRIGGER messages_fts_update AFTER UPDATE OF body, internal ON messages BEGIN
+    DELETE FROM message_fts WHERE rowid = old.id;
+    INSERT INTO message_fts (rowid, body, ticket_id, internal) VALUES (new.id, new.body, new.ticket_id, new.internal);
 END;
 CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
-    INSERT INTO message_fts (message_fts, rowid, body) VALUES ('delete', old.id, old.body);
+    DELETE FROM message_fts WHERE rowid = old.id;
 END;
 
 -- Round-robin assignment: the agent who got the last ticket. Kept in the

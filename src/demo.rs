@@ -219,7 +219,7 @@ fn follow_ups(
     thread: &Thread<'_>,
     created: time::OffsetDateTime,
     now: time::OffsetDateTime,
-) -> Result<(u64, Option<String>, time::OffsetDateTime), Error> {
+) -> Result<Conversation, Error> {
     let Thread {
         id,
         channel,
@@ -231,6 +231,7 @@ fn follow_ups(
     let mut first_response: Option<String> = None;
     let replies = rng.gen_range(0..6);
     let mut written = 1;
+    let mut notes = 0;
     for i in 0..replies {
         at += time::Duration::seconds(rng.gen_range(120..2 * 86_400));
         if at > now {
@@ -254,7 +255,7 @@ fn follow_ups(
         } else {
             (requester, pick(rng, CUSTOMER_REPLIES).to_string())
         };
-        tickets::insert_message(
+        add_message(
             tx,
             &NewMessage {
                 ticket_id: id,
@@ -266,11 +267,34 @@ fn follow_ups(
             },
         )?;
         written += 1;
+        notes += u64::from(internal);
         if from_agent && !internal && first_response.is_none() {
             first_response = Some(stamp);
         }
     }
-    Ok((written, first_response, at))
+    Ok(Conversation {
+        written,
+        notes,
+        first_response,
+        last: at,
+    })
+}
+
+/// What `follow_ups` wrote.
+struct Conversation {
+    written: u64,
+    notes: u64,
+    first_response: Option<String>,
+    last: time::OffsetDateTime,
+}
+
+/// Inserts a message; the ticket's counts are set once per ticket afterwards.
+fn add_message(tx: &Connection, m: &NewMessage<'_>) -> Result<(), Error> {
+    tx.prepare_cached(
+        "INSERT INTO messages (ticket_id, author_id, body, internal, channel, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![m.ticket_id, m.author_id, m.body, m.internal, m.channel, m.now])?;
+    Ok(())
 }
 
 fn one_ticket(
@@ -334,7 +358,7 @@ fn one_ticket(
         pick(rng, PROBLEMS),
         pick(rng, DETAILS)
     );
-    tickets::insert_message(
+    add_message(
         tx,
         &NewMessage {
             ticket_id: id,
@@ -352,12 +376,18 @@ fn one_ticket(
         agent,
         product,
     };
-    let (written, first_response, at) = follow_ups(tx, rng, &thread, created, now)?;
+    let Conversation {
+        written,
+        notes,
+        first_response,
+        last: at,
+    } = follow_ups(tx, rng, &thread, created, now)?;
     let last = format_time(at.min(now));
     let done_at =
         matches!(status, TicketStatus::Resolved | TicketStatus::Closed).then(|| last.clone());
     tx.prepare_cached(
-        "UPDATE tickets SET status = ?2, first_response_at = ?3, resolved_at = ?4, closed_at = ?5, updated_at = ?6 WHERE id = ?1",
+        "UPDATE tickets SET status = ?2, first_response_at = ?3, resolved_at = ?4, closed_at = ?5, updated_at = ?6,
+             public_count = ?7, note_count = ?8 WHERE id = ?1",
     )?
     .execute(params![
         id,
@@ -365,7 +395,9 @@ fn one_ticket(
         first_response,
         done_at,
         (status == TicketStatus::Closed).then(|| last.clone()),
-        last
+        last,
+        i64::try_from(written - notes).unwrap_or(i64::MAX),
+        i64::try_from(notes).unwrap_or(i64::MAX),
     ])?;
     Ok(written)
 }

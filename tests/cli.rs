@@ -304,17 +304,26 @@ fn user_create_and_reset_password_from_the_command_line() {
 fn demo_fills_deterministically_and_refuses_a_used_database() {
     let counts = |dir: &Path| -> (i64, i64, String) {
         let conn = rusqlite::Connection::open(dir.join("data/helpline.db")).unwrap();
-        let tickets = conn.query_row("SELECT COUNT(*) FROM tickets", [], |r| r.get(0)).unwrap();
-        let messages = conn.query_row("SELECT COUNT(*) FROM messages", [], |r| r.get(0)).unwrap();
+        let tickets = conn
+            .query_row("SELECT COUNT(*) FROM tickets", [], |r| r.get(0))
+            .unwrap();
+        let messages = conn
+            .query_row("SELECT COUNT(*) FROM messages", [], |r| r.get(0))
+            .unwrap();
         let sample = conn
-            .query_row("SELECT subject || '|' || status || '|' || tags FROM tickets WHERE id = 77", [], |r| r.get(0))
+            .query_row(
+                "SELECT subject || '|' || status || '|' || tags FROM tickets WHERE id = 77",
+                [],
+                |r| r.get(0),
+            )
             .unwrap();
         (tickets, messages, sample)
     };
     let one = tempfile::tempdir().unwrap();
     let two = tempfile::tempdir().unwrap();
     for dir in [&one, &two] {
-        let (ok, out, err) = run(helpline(dir.path()).args(["demo", "--tickets", "300", "--seed", "7"]));
+        let (ok, out, err) =
+            run(helpline(dir.path()).args(["demo", "--tickets", "300", "--seed", "7"]));
         assert!(ok, "{err}");
         assert!(out.contains("300 tickets"), "{out}");
         assert!(err.contains("300/300"), "progress is shown: {err}");
@@ -322,12 +331,17 @@ fn demo_fills_deterministically_and_refuses_a_used_database() {
     let (tickets, messages, sample) = counts(one.path());
     assert_eq!(tickets, 300);
     assert!(messages >= 300);
-    assert_eq!(counts(two.path()), (tickets, messages, sample), "same seed, same data");
+    assert_eq!(
+        counts(two.path()),
+        (tickets, messages, sample),
+        "same seed, same data"
+    );
 
     let (ok, _, err) = run(helpline(one.path()).args(["demo", "--tickets", "10"]));
     assert!(!ok);
     assert!(err.contains("--force"), "{err}");
-    let (ok, _, err) = run(helpline(one.path()).args(["demo", "--tickets", "10", "--force", "--seed", "8"]));
+    let (ok, _, err) =
+        run(helpline(one.path()).args(["demo", "--tickets", "10", "--force", "--seed", "8"]));
     assert!(ok, "{err}");
     assert_eq!(counts(one.path()).0, 310);
 
@@ -344,7 +358,11 @@ fn demo_fills_deterministically_and_refuses_a_used_database() {
         .unwrap();
     assert_eq!(broken, 0);
     let found: i64 = conn
-        .query_row("SELECT COUNT(*) FROM ticket_subject_fts WHERE ticket_subject_fts MATCH 'printer'", [], |r| r.get(0))
+        .query_row(
+            "SELECT COUNT(*) FROM ticket_subject_fts WHERE ticket_subject_fts MATCH 'printer'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert!(found > 0, "demo tickets are searchable");
 }

@@ -172,8 +172,8 @@ fn search_cte(search: &TextSearch, viewer: Viewer, params: &mut Vec<Box<dyn ToSq
         Viewer::Staff => ("", "", ""),
         Viewer::Requester(_) => (
             " AND rowid IN (SELECT id FROM tickets WHERE requester_id = ?)",
-            " AND m.ticket_id IN (SELECT id FROM tickets WHERE requester_id = ?)",
-            " AND m.internal = 0",
+            " AND ticket_id IN (SELECT id FROM tickets WHERE requester_id = ?)",
+            " AND internal = 0",
         ),
     };
     let push_pair = |params: &mut Vec<Box<dyn ToSql>>, expr: &str| {
@@ -197,7 +197,7 @@ fn search_cte(search: &TextSearch, viewer: Viewer, params: &mut Vec<Box<dyn ToSq
         format!(
             "SELECT rowid AS ticket_id{subject_score} FROM ticket_subject_fts WHERE ticket_subject_fts MATCH ?{own_subject}
              UNION ALL
-             SELECT m.ticket_id{message_score} FROM message_fts JOIN messages m ON m.id = message_fts.rowid
+             SELECT ticket_id{message_score} FROM message_fts
              WHERE message_fts MATCH ?{notes}{own_message}"
         )
     };
@@ -217,8 +217,8 @@ fn search_cte(search: &TextSearch, viewer: Viewer, params: &mut Vec<Box<dyn ToSq
     push_pair(params, &search.ranking_expression());
     // Subject matches weigh double; bm25 is lower for better matches.
     format!(
-        "WITH matched AS ({matched}),
-         hits AS (SELECT ticket_id, SUM(score) AS score FROM ({}) WHERE ticket_id IN matched GROUP BY ticket_id) ",
+        "WITH matched AS MATERIALIZED ({matched}),
+         hits AS MATERIALIZED (SELECT ticket_id, SUM(score) AS score FROM ({}) WHERE ticket_id IN matched GROUP BY ticket_id) ",
         docs(true)
     )
 }
