@@ -62,12 +62,12 @@ CREATE INDEX messages_ticket ON messages (ticket_id, id);
 -- and the internal flag beside it, so a search needs no lookup in messages.
 -- Triggers keep both in step inside the writing transaction: never stale.
 CREATE VIRTUAL TABLE ticket_subject_fts USING fts5 (
-    subject, tokenize = 'porter unicode61 remove_diacritics 2', prefix = '3'
+    subject, tokenize = 'porter unicode61 remove_diacritics 2'
 );
 CREATE VIRTUAL TABLE message_fts USING fts5 (
     body, ticket_id UNINDEXED, internal UNINDEXED,
     content = '', contentless_delete = 1, contentless_unindexed = 1,
-    tokenize = 'porter unicode61 remove_diacritics 2', prefix = '3'
+    tokenize = 'porter unicode61 remove_diacritics 2'
 );
 
 CREATE TRIGGER tickets_fts_insert AFTER INSERT ON tickets BEGIN

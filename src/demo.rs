@@ -11,7 +11,6 @@ use crate::config::Config;
 use crate::db::{format_time, Db};
 use crate::error::Error;
 use crate::ids::TicketId;
-use crate::tickets::repo::{self as tickets, NewMessage, NewTicket};
 use crate::tickets::{Channel, Priority, TicketStatus};
 use crate::users::{repo as users, Role, UserId};
 
@@ -185,6 +184,8 @@ pub fn fill(
     while done < options.tickets {
         let batch = BATCH.min(options.tickets - done);
         messages += db.write_now(|tx| {
+            // Big batches touch many pages; keep them in memory instead of spilling mid-transaction.
+            tx.execute_batch("PRAGMA cache_size = -262144;")?;
             let mut written = 0;
             for _ in 0..batch {
                 written += one_ticket(tx, &mut rng, now, &agents, &customer_ids)?;
@@ -202,101 +203,66 @@ pub fn fill(
     })
 }
 
-/// The ticket a conversation is generated for.
-struct Thread<'a> {
-    id: TicketId,
-    channel: Channel,
-    requester: UserId,
-    agent: UserId,
-    product: &'a str,
+/// One generated message.
+struct Draft {
+    author: UserId,
+    body: String,
+    internal: bool,
+    at: time::OffsetDateTime,
 }
 
-/// Replies after the first message, alternating agent and customer, with some
-/// internal notes. Returns (messages written incl. the first, first response, last time).
-fn follow_ups(
-    tx: &Connection,
+/// A conversation: the customer's first message, then replies alternating
+/// agent and customer, some of the agent's as internal notes.
+fn conversation(
     rng: &mut StdRng,
-    thread: &Thread<'_>,
+    requester: UserId,
+    agent: UserId,
+    product: &str,
     created: time::OffsetDateTime,
     now: time::OffsetDateTime,
-) -> Result<Conversation, Error> {
-    let Thread {
-        id,
-        channel,
-        requester,
-        agent,
-        product,
-    } = *thread;
+) -> Vec<Draft> {
+    let first = format!(
+        "{}\n\nThe {product} {}. {}",
+        pick(rng, OPENERS),
+        pick(rng, PROBLEMS),
+        pick(rng, DETAILS)
+    );
+    let mut drafts = vec![Draft {
+        author: requester,
+        body: first,
+        internal: false,
+        at: created,
+    }];
     let mut at = created;
-    let mut first_response: Option<String> = None;
-    let replies = rng.gen_range(0..6);
-    let mut written = 1;
-    let mut notes = 0;
-    for i in 0..replies {
+    for i in 0..rng.gen_range(0..6) {
         at += time::Duration::seconds(rng.gen_range(120..2 * 86_400));
         if at > now {
             break;
         }
-        let stamp = format_time(at);
         let from_agent = i % 2 == 0;
         let internal = from_agent && rng.gen_bool(0.15);
-        let (author, body) = if from_agent {
-            (
+        let (author, body) = match (from_agent, internal) {
+            (true, true) => (
                 agent,
-                if internal {
-                    format!(
-                        "Note: checked the {product} logs, {}",
-                        pick(rng, DETAILS).to_lowercase()
-                    )
-                } else {
-                    pick(rng, AGENT_REPLIES).to_string()
-                },
-            )
-        } else {
-            (requester, pick(rng, CUSTOMER_REPLIES).to_string())
+                format!(
+                    "Note: checked the {product} logs, {}",
+                    pick(rng, DETAILS).to_lowercase()
+                ),
+            ),
+            (true, false) => (agent, pick(rng, AGENT_REPLIES).to_string()),
+            (false, _) => (requester, pick(rng, CUSTOMER_REPLIES).to_string()),
         };
-        add_message(
-            tx,
-            &NewMessage {
-                ticket_id: id,
-                author_id: Some(author),
-                body: &body,
-                internal,
-                channel,
-                now: &stamp,
-            },
-        )?;
-        written += 1;
-        notes += u64::from(internal);
-        if from_agent && !internal && first_response.is_none() {
-            first_response = Some(stamp);
-        }
+        drafts.push(Draft {
+            author,
+            body,
+            internal,
+            at,
+        });
     }
-    Ok(Conversation {
-        written,
-        notes,
-        first_response,
-        last: at,
-    })
+    drafts
 }
 
-/// What `follow_ups` wrote.
-struct Conversation {
-    written: u64,
-    notes: u64,
-    first_response: Option<String>,
-    last: time::OffsetDateTime,
-}
-
-/// Inserts a message; the ticket's counts are set once per ticket afterwards.
-fn add_message(tx: &Connection, m: &NewMessage<'_>) -> Result<(), Error> {
-    tx.prepare_cached(
-        "INSERT INTO messages (ticket_id, author_id, body, internal, channel, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![m.ticket_id, m.author_id, m.body, m.internal, m.channel, m.now])?;
-    Ok(())
-}
-
+/// Writes one ticket with its final state in one insert, then its messages.
 fn one_ticket(
     tx: &Connection,
     rng: &mut StdRng,
@@ -336,68 +302,61 @@ fn one_ticket(
         .into_iter()
         .collect();
     let category = ["general", "billing", "technical", "account"][rng.gen_range(0..4)];
-    let assigned = status != TicketStatus::Open || rng.gen_bool(0.4);
-    let created_at = format_time(created);
-    let id: TicketId = tickets::insert(
-        tx,
-        &NewTicket {
-            subject: &subject,
-            priority,
-            category: Some(category),
-            kind: Some(["question", "incident", "problem", "task"][rng.gen_range(0..4)]),
-            channel,
-            tags: &tags,
-            requester_id: requester,
-            assignee_id: assigned.then_some(agent),
-            now: &created_at,
-        },
-    )?;
-    let first = format!(
-        "{}\n\nThe {product} {}. {}",
-        pick(rng, OPENERS),
-        pick(rng, PROBLEMS),
-        pick(rng, DETAILS)
-    );
-    add_message(
-        tx,
-        &NewMessage {
-            ticket_id: id,
-            author_id: Some(requester),
-            body: &first,
-            internal: false,
-            channel,
-            now: &created_at,
-        },
-    )?;
-    let thread = Thread {
-        id,
-        channel,
-        requester,
-        agent,
-        product,
-    };
-    let Conversation {
-        written,
-        notes,
-        first_response,
-        last: at,
-    } = follow_ups(tx, rng, &thread, created, now)?;
-    let last = format_time(at.min(now));
-    let done_at =
+    let kind = ["question", "incident", "problem", "task"][rng.gen_range(0..4)];
+    let assignee = (status != TicketStatus::Open || rng.gen_bool(0.4)).then_some(agent);
+    let drafts = conversation(rng, requester, agent, product, created, now);
+
+    let first_response = drafts
+        .iter()
+        .find(|d| d.author == agent && !d.internal)
+        .map(|d| format_time(d.at));
+    let last = format_time(drafts.last().map_or(created, |d| d.at));
+    let done =
         matches!(status, TicketStatus::Resolved | TicketStatus::Closed).then(|| last.clone());
+    let closed = (status == TicketStatus::Closed).then(|| last.clone());
+    let notes = drafts.iter().filter(|d| d.internal).count();
+    let public = drafts.len() - notes;
     tx.prepare_cached(
-        "UPDATE tickets SET status = ?2, first_response_at = ?3, resolved_at = ?4, closed_at = ?5, updated_at = ?6,
-             public_count = ?7, note_count = ?8 WHERE id = ?1",
+        "INSERT INTO tickets (subject, status, priority, category, type, channel, tags, requester_id, assignee_id,
+             created_at, updated_at, first_response_at, resolved_at, closed_at, public_count, note_count)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
     )?
     .execute(params![
-        id,
+        subject,
         status,
-        first_response,
-        done_at,
-        (status == TicketStatus::Closed).then(|| last.clone()),
+        priority,
+        category,
+        kind,
+        channel,
+        serde_json::to_string(&tags).unwrap_or_else(|_| "[]".into()),
+        requester,
+        assignee,
+        format_time(created),
         last,
-        i64::try_from(written - notes).unwrap_or(i64::MAX),
+        first_response,
+        done,
+        closed,
+        i64::try_from(public).unwrap_or(i64::MAX),
         i64::try_from(notes).unwrap_or(i64::MAX),
     ])?;
-    Ok(written)
+    let id = TicketId(tx.last_insert_rowid());
+    let mut tag_rows =
+        tx.prepare_cached("INSERT INTO ticket_tags (tag, ticket_id) VALUES (?1, ?2)")?;
+    for tag in &tags {
+        tag_rows.execute(params![tag, id])?;
+    }
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO messages (ticket_id, author_id, body, internal, channel, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for draft in &drafts {
+        insert.execute(params![
+            id,
+            draft.author,
+            draft.body,
+            draft.internal,
+            channel,
+            format_time(draft.at)
+        ])?;
+    }
+    Ok(drafts.len() as u64)
 }

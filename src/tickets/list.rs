@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use rusqlite::{types::ToSql, Connection};
 
 use super::model::{Channel, Priority, Ticket, TicketStatus};
-use super::repo::{ticket_from_row, TICKET_SELECT};
+use super::repo::{ticket_from_row, ticket_from_row_at, TICKET_SELECT};
 use super::search::{Combine, SearchQuery, TextSearch};
 use crate::error::Error;
 use crate::http::query::{Pagination, SortOrder};
@@ -158,9 +158,34 @@ fn build(
     let limit = page.map_or(String::new(), |p| {
         format!(" LIMIT {} OFFSET {}", p.per_page, p.offset())
     });
+    let count_sql = format!("{with}SELECT COUNT(*) FROM {from}{where_sql}");
+    if with.is_empty() {
+        return Built {
+            sql: format!("{select}{where_sql} ORDER BY {order_by}{limit}"),
+            count_sql,
+            params,
+        };
+    }
+    // A text search picks its page (and counts all matches) first, then reads
+    // requester and assignee for the page's rows only.
+    let page_cte = format!(
+        "{}, page AS (SELECT t.id AS id, h.score AS score, COUNT(*) OVER () AS total
+            FROM {from}{where_sql} ORDER BY {order_by}{limit}) ",
+        with.trim_end()
+    );
+    let outer = TICKET_SELECT
+        .replacen("SELECT t.id,", "SELECT t.id, page.total,", 1)
+        .replacen(
+            "FROM tickets t",
+            "FROM page JOIN tickets t ON t.id = page.id",
+            1,
+        );
     Built {
-        sql: format!("{with}{select}{where_sql} ORDER BY {order_by}{limit}"),
-        count_sql: format!("{with}SELECT COUNT(*) FROM {from}{where_sql}"),
+        sql: format!(
+            "{page_cte}{outer} ORDER BY {}",
+            order_by.replace("h.score", "page.score")
+        ),
+        count_sql,
         params,
     }
 }
@@ -201,6 +226,14 @@ fn search_cte(search: &TextSearch, viewer: Viewer, params: &mut Vec<Box<dyn ToSq
              WHERE message_fts MATCH ?{notes}{own_message}"
         )
     };
+    if search.terms.len() == 1 {
+        // One term: every scored ticket matches.
+        push_pair(params, &search.terms[0].1);
+        return format!(
+            "WITH hits AS MATERIALIZED (SELECT ticket_id, SUM(score) AS score FROM ({}) GROUP BY ticket_id) ",
+            docs(true)
+        );
+    }
     // Terms combine over whole tickets, left to right, as set operations.
     let mut matched = String::new();
     for (how, term) in &search.terms {
@@ -215,10 +248,13 @@ fn search_cte(search: &TextSearch, viewer: Viewer, params: &mut Vec<Box<dyn ToSq
         push_pair(params, term);
     }
     push_pair(params, &search.ranking_expression());
-    // Subject matches weigh double; bm25 is lower for better matches.
+    // Subject matches weigh double; bm25 is lower for better matches. Both sets
+    // are materialised so that no filter is pushed into the FTS scans (which
+    // would then run once per ticket).
     format!(
         "WITH matched AS MATERIALIZED ({matched}),
-         hits AS MATERIALIZED (SELECT ticket_id, SUM(score) AS score FROM ({}) WHERE ticket_id IN matched GROUP BY ticket_id) ",
+         scores AS MATERIALIZED (SELECT ticket_id, SUM(score) AS score FROM ({}) GROUP BY ticket_id),
+         hits AS (SELECT s.ticket_id, s.score FROM scores s WHERE s.ticket_id IN matched) ",
         docs(true)
     )
 }
@@ -237,11 +273,32 @@ pub fn list(
 ) -> Result<(Vec<Ticket>, i64), Error> {
     let built = build(filter, viewer, sort, Some(page));
     let params: Vec<&dyn ToSql> = built.params.iter().map(AsRef::as_ref).collect();
+    let with_notes = matches!(viewer, Viewer::Staff);
+    if matches!(filter.search, Some(SearchQuery::Text(_))) {
+        // A text search computes its matches once: the page carries the total
+        // (a separate count would search again).
+        let mut total = None;
+        let items = conn
+            .prepare_cached(&built.sql)?
+            .query_map(params.as_slice(), |r| {
+                total.get_or_insert(r.get::<_, i64>(1)?);
+                ticket_from_row_at(r, 1, with_notes)
+            })?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(search_error)?;
+        let total = match total {
+            Some(total) => total,
+            None => conn
+                .prepare_cached(&built.count_sql)?
+                .query_row(params.as_slice(), |r| r.get(0))
+                .map_err(search_error)?,
+        };
+        return Ok((items, total));
+    }
     let total: i64 = conn
         .prepare_cached(&built.count_sql)?
         .query_row(params.as_slice(), |r| r.get(0))
         .map_err(search_error)?;
-    let with_notes = matches!(viewer, Viewer::Staff);
     let items = conn
         .prepare_cached(&built.sql)?
         .query_map(params.as_slice(), |r| ticket_from_row(r, with_notes))?

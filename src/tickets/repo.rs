@@ -18,36 +18,46 @@ pub(super) const TICKET_SELECT: &str =
 
 /// Reads a ticket row; `with_notes` decides whether notes count as messages.
 pub(super) fn ticket_from_row(row: &Row<'_>, with_notes: bool) -> rusqlite::Result<Ticket> {
-    let tags: String = row.get(7)?;
-    let assignee = match row.get::<_, Option<UserId>>(11)? {
+    ticket_from_row_at(row, 0, with_notes)
+}
+
+/// Reads a ticket whose columns follow `skip` extra columns after the id.
+pub(super) fn ticket_from_row_at(
+    row: &Row<'_>,
+    skip: usize,
+    with_notes: bool,
+) -> rusqlite::Result<Ticket> {
+    let at = |i: usize| if i == 0 { 0 } else { i + skip };
+    let tags: String = row.get(at(7))?;
+    let assignee = match row.get::<_, Option<UserId>>(at(11))? {
         Some(id) => Some(Assignee {
             id,
-            name: row.get(12)?,
+            name: row.get(at(12))?,
         }),
         None => None,
     };
-    let public: i64 = row.get(18)?;
-    let notes: i64 = row.get(19)?;
+    let public: i64 = row.get(at(18))?;
+    let notes: i64 = row.get(at(19))?;
     Ok(Ticket {
-        id: row.get(0)?,
-        subject: row.get(1)?,
-        status: row.get(2)?,
-        priority: row.get(3)?,
-        category: row.get(4)?,
-        kind: row.get(5)?,
-        channel: row.get(6)?,
+        id: row.get(at(0))?,
+        subject: row.get(at(1))?,
+        status: row.get(at(2))?,
+        priority: row.get(at(3))?,
+        category: row.get(at(4))?,
+        kind: row.get(at(5))?,
+        channel: row.get(at(6))?,
         tags: serde_json::from_str(&tags).unwrap_or_default(),
         requester: Requester {
-            id: row.get(8)?,
-            name: row.get(9)?,
-            email: row.get(10)?,
+            id: row.get(at(8))?,
+            name: row.get(at(9))?,
+            email: row.get(at(10))?,
         },
         assignee,
-        created_at: row.get(13)?,
-        updated_at: row.get(14)?,
-        first_response_at: row.get(15)?,
-        resolved_at: row.get(16)?,
-        closed_at: row.get(17)?,
+        created_at: row.get(at(13))?,
+        updated_at: row.get(at(14))?,
+        first_response_at: row.get(at(15))?,
+        resolved_at: row.get(at(16))?,
+        closed_at: row.get(at(17))?,
         message_count: if with_notes { public + notes } else { public },
     })
 }
