@@ -145,15 +145,7 @@ fn build(
     } else {
         format!(" WHERE {}", clauses.join(" AND "))
     };
-    let order = sort.1.sql();
-    let order_by = match sort.0 {
-        TicketSort::CreatedAt => format!("t.created_at {order}, t.id {order}"),
-        TicketSort::UpdatedAt => format!("t.updated_at {order}, t.id {order}"),
-        TicketSort::Priority => format!("t.priority {order}, t.updated_at DESC, t.id DESC"),
-        TicketSort::Status => format!("t.status {order}, t.updated_at DESC, t.id DESC"),
-        TicketSort::Relevance if with.is_empty() => format!("t.updated_at {order}, t.id {order}"),
-        TicketSort::Relevance => "h.score ASC, t.id DESC".to_string(),
-    };
+    let order_by = order_clause(sort, !with.is_empty());
     let select = TICKET_SELECT.replacen("FROM tickets t", &format!("FROM {from}"), 1);
     let limit = page.map_or(String::new(), |p| {
         format!(" LIMIT {} OFFSET {}", p.per_page, p.offset())
@@ -257,6 +249,19 @@ fn search_cte(search: &TextSearch, viewer: Viewer, params: &mut Vec<Box<dyn ToSq
          hits AS (SELECT s.ticket_id, s.score FROM scores s WHERE s.ticket_id IN matched) ",
         docs(true)
     )
+}
+
+/// The ORDER BY of a list; relevance needs a text search (else most recent first).
+fn order_clause(sort: (TicketSort, SortOrder), searching: bool) -> String {
+    let order = sort.1.sql();
+    match sort.0 {
+        TicketSort::CreatedAt => format!("t.created_at {order}, t.id {order}"),
+        TicketSort::UpdatedAt => format!("t.updated_at {order}, t.id {order}"),
+        TicketSort::Priority => format!("t.priority {order}, t.updated_at DESC, t.id DESC"),
+        TicketSort::Status => format!("t.status {order}, t.updated_at DESC, t.id DESC"),
+        TicketSort::Relevance if !searching => format!("t.updated_at {order}, t.id {order}"),
+        TicketSort::Relevance => "h.score ASC, t.id DESC".to_string(),
+    }
 }
 
 fn placeholders(n: usize) -> String {
