@@ -78,67 +78,7 @@ fn build(
         from = "hits h JOIN tickets t ON t.id = h.ticket_id".into();
     }
 
-    if let Viewer::Requester(me) = viewer {
-        clauses.push("t.requester_id = ?".into());
-        params.push(Box::new(me));
-    }
-    if let Some(SearchQuery::Ticket(id)) = filter.search {
-        clauses.push("t.id = ?".into());
-        params.push(Box::new(id));
-    }
-    if !filter.statuses.is_empty() {
-        clauses.push(format!(
-            "t.status IN ({})",
-            placeholders(filter.statuses.len())
-        ));
-        for s in &filter.statuses {
-            params.push(Box::new(*s));
-        }
-    }
-    if !filter.priorities.is_empty() {
-        clauses.push(format!(
-            "t.priority IN ({})",
-            placeholders(filter.priorities.len())
-        ));
-        for p in &filter.priorities {
-            params.push(Box::new(*p));
-        }
-    }
-    if let Some(id) = filter.assignee_id {
-        clauses.push("t.assignee_id = ?".into());
-        params.push(Box::new(id));
-    }
-    if filter.unassigned {
-        clauses.push("t.assignee_id IS NULL".into());
-    }
-    if let Some(id) = filter.requester_id {
-        clauses.push("t.requester_id = ?".into());
-        params.push(Box::new(id));
-    }
-    if let Some(category) = &filter.category {
-        clauses.push("t.category = ?".into());
-        params.push(Box::new(category.clone()));
-    }
-    if let Some(kind) = &filter.kind {
-        clauses.push("t.type = ?".into());
-        params.push(Box::new(kind.clone()));
-    }
-    if let Some(tag) = &filter.tag {
-        clauses.push("t.id IN (SELECT ticket_id FROM ticket_tags WHERE tag = ?)".into());
-        params.push(Box::new(tag.clone()));
-    }
-    if let Some(channel) = filter.channel {
-        clauses.push("t.channel = ?".into());
-        params.push(Box::new(channel));
-    }
-    if let Some(after) = &filter.created_after {
-        clauses.push("t.created_at > ?".into());
-        params.push(Box::new(after.clone()));
-    }
-    if let Some(after) = &filter.updated_after {
-        clauses.push("t.updated_at > ?".into());
-        params.push(Box::new(after.clone()));
-    }
+    push_filters(filter, viewer, &mut clauses, &mut params);
 
     let where_sql = if clauses.is_empty() {
         String::new()
@@ -249,6 +189,76 @@ fn search_cte(search: &TextSearch, viewer: Viewer, params: &mut Vec<Box<dyn ToSq
          hits AS (SELECT s.ticket_id, s.score FROM scores s WHERE s.ticket_id IN matched) ",
         docs(true)
     )
+}
+
+/// The WHERE conditions of `filter` (and of the viewer's own scope), with their values.
+fn push_filters(
+    filter: &TicketFilter,
+    viewer: Viewer,
+    clauses: &mut Vec<String>,
+    params: &mut Vec<Box<dyn ToSql>>,
+) {
+    if let Viewer::Requester(me) = viewer {
+        clauses.push("t.requester_id = ?".into());
+        params.push(Box::new(me));
+    }
+    if let Some(SearchQuery::Ticket(id)) = filter.search {
+        clauses.push("t.id = ?".into());
+        params.push(Box::new(id));
+    }
+    if !filter.statuses.is_empty() {
+        clauses.push(format!(
+            "t.status IN ({})",
+            placeholders(filter.statuses.len())
+        ));
+        for s in &filter.statuses {
+            params.push(Box::new(*s));
+        }
+    }
+    if !filter.priorities.is_empty() {
+        clauses.push(format!(
+            "t.priority IN ({})",
+            placeholders(filter.priorities.len())
+        ));
+        for p in &filter.priorities {
+            params.push(Box::new(*p));
+        }
+    }
+    if let Some(id) = filter.assignee_id {
+        clauses.push("t.assignee_id = ?".into());
+        params.push(Box::new(id));
+    }
+    if filter.unassigned {
+        clauses.push("t.assignee_id IS NULL".into());
+    }
+    if let Some(id) = filter.requester_id {
+        clauses.push("t.requester_id = ?".into());
+        params.push(Box::new(id));
+    }
+    if let Some(category) = &filter.category {
+        clauses.push("t.category = ?".into());
+        params.push(Box::new(category.clone()));
+    }
+    if let Some(kind) = &filter.kind {
+        clauses.push("t.type = ?".into());
+        params.push(Box::new(kind.clone()));
+    }
+    if let Some(tag) = &filter.tag {
+        clauses.push("t.id IN (SELECT ticket_id FROM ticket_tags WHERE tag = ?)".into());
+        params.push(Box::new(tag.clone()));
+    }
+    if let Some(channel) = filter.channel {
+        clauses.push("t.channel = ?".into());
+        params.push(Box::new(channel));
+    }
+    if let Some(after) = &filter.created_after {
+        clauses.push("t.created_at > ?".into());
+        params.push(Box::new(after.clone()));
+    }
+    if let Some(after) = &filter.updated_after {
+        clauses.push("t.updated_at > ?".into());
+        params.push(Box::new(after.clone()));
+    }
 }
 
 /// The ORDER BY of a list; relevance needs a text search (else most recent first).
