@@ -50,6 +50,21 @@ fn issue_pair(
     })
 }
 
+/// Records the sign-in and starts a session for an active user, inside the
+/// caller's transaction: (user as now stored, session id, refresh token).
+fn begin_session(
+    conn: &rusqlite::Connection,
+    id: UserId,
+    ttl: u64,
+) -> Result<(UserRecord, String, String), Error> {
+    repo::record_login(conn, id)?;
+    let user = repo::get(conn, id)?
+        .filter(|u| u.user.active)
+        .ok_or_else(invalid_credentials)?;
+    let (sid, refresh) = sessions::create(conn, &user, ttl)?;
+    Ok((user, sid, refresh))
+}
+
 fn invalid_credentials() -> Error {
     Error::Unauthorized("invalid email or password".into())
 }
@@ -120,7 +135,6 @@ pub async fn register(
                     password_hash: Some(&hash),
                 },
             )?;
-            repo::record_login(tx, user.user.id)?;
             audit::record(
                 tx,
                 &ActorRef::user(user.user.id),
@@ -132,9 +146,7 @@ pub async fn register(
                 None,
                 &serde_json::json!({ "email": user.user.email }),
             )?;
-            let (sid, refresh) = sessions::create(tx, &user, ttl)?;
-            let user = repo::get(tx, user.user.id)?.ok_or(Error::NotFound("user"))?;
-            Ok((user, sid, refresh))
+            begin_session(tx, user.user.id, ttl)
         })
         .await?;
     issue_pair(state, user, &session_id, refresh)
@@ -166,17 +178,7 @@ pub async fn login(
     };
     let ttl = state.config.refresh_token_ttl_secs;
     let id = user.user.id;
-    let (user, session_id, refresh) = state
-        .db
-        .write(move |tx| {
-            repo::record_login(tx, id)?;
-            let user = repo::get(tx, id)?
-                .filter(|u| u.user.active)
-                .ok_or_else(invalid_credentials)?;
-            let (sid, refresh) = sessions::create(tx, &user, ttl)?;
-            Ok((user, sid, refresh))
-        })
-        .await?;
+    let (user, session_id, refresh) = state.db.write(move |tx| begin_session(tx, id, ttl)).await?;
     issue_pair(state, user, &session_id, refresh)
 }
 
@@ -356,15 +358,7 @@ pub async fn accept_invite(
 async fn start_session(state: &AppState, user: UserRecord) -> Result<TokenPair, Error> {
     let ttl = state.config.refresh_token_ttl_secs;
     let id = user.user.id;
-    let (user, sid, refresh) = state
-        .db
-        .write(move |tx| {
-            repo::record_login(tx, id)?;
-            let user = repo::get(tx, id)?.ok_or(Error::NotFound("user"))?;
-            let (sid, refresh) = sessions::create(tx, &user, ttl)?;
-            Ok((user, sid, refresh))
-        })
-        .await?;
+    let (user, sid, refresh) = state.db.write(move |tx| begin_session(tx, id, ttl)).await?;
     issue_pair(state, user, &sid, refresh)
 }
 
