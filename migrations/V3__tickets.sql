@@ -28,9 +28,6 @@ CREATE TABLE tickets (
 CREATE INDEX tickets_updated_at ON tickets (updated_at);
 CREATE INDEX tickets_created_at ON tickets (created_at);
 CREATE INDEX tickets_status_updated ON tickets (status, updated_at);
--- Covering indexes for the statistics (counts by priority and assignee of unfinished work).
-CREATE INDEX tickets_status_priority ON tickets (status, priority);
-CREATE INDEX tickets_status_assignee ON tickets (status, assignee_id);
 CREATE INDEX tickets_priority_updated ON tickets (priority, updated_at);
 CREATE INDEX tickets_assignee_updated ON tickets (assignee_id, updated_at);
 CREATE INDEX tickets_requester_updated ON tickets (requester_id, updated_at);
@@ -38,6 +35,34 @@ CREATE INDEX tickets_channel_updated ON tickets (channel, updated_at);
 CREATE INDEX tickets_category_updated ON tickets (category, updated_at) WHERE category IS NOT NULL;
 CREATE INDEX tickets_type_updated ON tickets (type, updated_at) WHERE type IS NOT NULL;
 CREATE INDEX tickets_resolved_at ON tickets (resolved_at) WHERE resolved_at IS NOT NULL;
+
+-- Ticket counts by status, priority and assignee (0: unassigned), kept by
+-- triggers in the writing transaction, so statistics never count a million rows.
+CREATE TABLE ticket_counts (
+    status      INTEGER NOT NULL,
+    priority    INTEGER NOT NULL,
+    assignee_id INTEGER NOT NULL,
+    n           INTEGER NOT NULL,
+    PRIMARY KEY (status, priority, assignee_id)
+) STRICT, WITHOUT ROWID;
+CREATE TRIGGER tickets_count_insert AFTER INSERT ON tickets BEGIN
+    INSERT INTO ticket_counts (status, priority, assignee_id, n)
+    VALUES (new.status, new.priority, COALESCE(new.assignee_id, 0), 1)
+    ON CONFLICT (status, priority, assignee_id) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER tickets_count_delete AFTER DELETE ON tickets BEGIN
+    UPDATE ticket_counts SET n = n - 1
+    WHERE status = old.status AND priority = old.priority AND assignee_id = COALESCE(old.assignee_id, 0);
+END;
+CREATE TRIGGER tickets_count_update AFTER UPDATE OF status, priority, assignee_id ON tickets
+WHEN old.status IS NOT new.status OR old.priority IS NOT new.priority OR old.assignee_id IS NOT new.assignee_id
+BEGIN
+    UPDATE ticket_counts SET n = n - 1
+    WHERE status = old.status AND priority = old.priority AND assignee_id = COALESCE(old.assignee_id, 0);
+    INSERT INTO ticket_counts (status, priority, assignee_id, n)
+    VALUES (new.status, new.priority, COALESCE(new.assignee_id, 0), 1)
+    ON CONFLICT (status, priority, assignee_id) DO UPDATE SET n = n + 1;
+END;
 
 CREATE TABLE ticket_tags (
     tag       TEXT NOT NULL,

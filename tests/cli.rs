@@ -357,6 +357,17 @@ fn demo_fills_deterministically_and_refuses_a_used_database() {
         )
         .unwrap();
     assert_eq!(broken, 0);
+    let miscounted: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM (SELECT status, priority, COALESCE(assignee_id, 0) AS a, COUNT(*) AS n FROM tickets GROUP BY 1, 2, 3) t
+             FULL JOIN (SELECT * FROM ticket_counts WHERE n != 0) c
+               ON c.status = t.status AND c.priority = t.priority AND c.assignee_id = t.a
+             WHERE c.n IS NOT t.n",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(miscounted, 0, "ticket_counts agrees with the tickets");
     let found: i64 = conn
         .query_row(
             "SELECT COUNT(*) FROM ticket_subject_fts WHERE ticket_subject_fts MATCH 'printer'",

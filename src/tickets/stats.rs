@@ -1,4 +1,5 @@
-//! Ticket statistics, computed by SQL over indexes.
+//! Ticket statistics: counts from the trigger-kept `ticket_counts`, medians by
+//! SQL over the chosen window.
 
 use std::collections::BTreeMap;
 
@@ -44,7 +45,8 @@ pub fn compute(conn: &Connection, since: &str) -> Result<TicketStats, Error> {
         .iter()
         .map(|s| (s.as_str().to_string(), 0))
         .collect();
-    let mut stmt = conn.prepare_cached("SELECT status, COUNT(*) FROM tickets GROUP BY status")?;
+    let mut stmt =
+        conn.prepare_cached("SELECT status, SUM(n) FROM ticket_counts GROUP BY status")?;
     for row in stmt.query_map([], |r| {
         Ok((r.get::<_, TicketStatus>(0)?, r.get::<_, i64>(1)?))
     })? {
@@ -57,7 +59,7 @@ pub fn compute(conn: &Connection, since: &str) -> Result<TicketStats, Error> {
         .map(|p| (p.as_str().to_string(), 0))
         .collect();
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT priority, COUNT(*) FROM tickets WHERE status IN {UNFINISHED} GROUP BY priority"
+        "SELECT priority, SUM(n) FROM ticket_counts WHERE status IN {UNFINISHED} GROUP BY priority"
     ))?;
     for row in stmt.query_map([], |r| Ok((r.get::<_, Priority>(0)?, r.get::<_, i64>(1)?)))? {
         let (priority, count) = row?;
@@ -66,8 +68,9 @@ pub fn compute(conn: &Connection, since: &str) -> Result<TicketStats, Error> {
 
     let by_assignee = conn
         .prepare_cached(&format!(
-            "SELECT t.assignee_id, u.name, COUNT(*) FROM tickets t JOIN users u ON u.id = t.assignee_id
-             WHERE t.status IN {UNFINISHED} GROUP BY t.assignee_id ORDER BY COUNT(*) DESC, t.assignee_id"
+            "SELECT c.assignee_id, u.name, SUM(c.n) AS count FROM ticket_counts c JOIN users u ON u.id = c.assignee_id
+             WHERE c.status IN {UNFINISHED} AND c.assignee_id != 0
+             GROUP BY c.assignee_id HAVING count > 0 ORDER BY count DESC, c.assignee_id"
         ))?
         .query_map([], |r| Ok(AssigneeCount { assignee_id: r.get(0)?, name: r.get(1)?, count: r.get(2)? }))?
         .collect::<Result<Vec<_>, _>>()?;
