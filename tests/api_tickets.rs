@@ -533,9 +533,9 @@ async fn admins_delete_tickets_and_the_trail_remains() {
     );
     let found = d.ok(Get, "/api/v1/tickets?q=spam", &d.admin, None).await;
     assert_eq!(found["total"], 0, "search forgets deleted tickets");
-    let stats = d.ok(Get, "/api/v1/tickets/stats", &d.admin, None).await;
+    let counts = d.ok(Get, "/api/v1/tickets/stats", &d.admin, None).await;
     assert_eq!(
-        stats["by_status"]["open"], 0,
+        counts["by_status"]["open"], 0,
         "counts forget deleted tickets"
     );
 }
