@@ -145,7 +145,7 @@ pub struct RateLimitConfig {
     pub refresh_per_ip: u32,
     pub password_reset_per_ip: u32,
     pub password_reset_per_account: u32,
-    pub api_key_per_ip: u32,
+    pub api_key_failures_per_ip: u32,
     pub intake_per_ip: u32,
 }
 
@@ -158,7 +158,7 @@ impl Default for RateLimitConfig {
             refresh_per_ip: 60,
             password_reset_per_ip: 10,
             password_reset_per_account: 3,
-            api_key_per_ip: 1200,
+            api_key_failures_per_ip: 60,
             intake_per_ip: 10,
         }
     }

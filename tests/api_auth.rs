@@ -916,3 +916,41 @@ async fn account_changes_are_audited() {
     .await;
     assert_eq!(only["total"], 1);
 }
+
+#[rocket::async_test]
+async fn made_up_api_keys_are_limited_but_valid_ones_are_not() {
+    let app = TestApp::with(|c| c.rate_limits.api_key_failures_per_ip = 2, Vec::new()).await;
+    let valid = Auth::ApiKey(app.api_key(Role::Agent).await);
+    for _ in 0..2 {
+        problem(
+            app.call(
+                Get,
+                "/api/v1/users",
+                &Auth::ApiKey("hlk_guess".into()),
+                None,
+            )
+            .await,
+            401,
+        )
+        .await;
+    }
+    let res = app
+        .call(
+            Get,
+            "/api/v1/users",
+            &Auth::ApiKey("hlk_guess".into()),
+            None,
+        )
+        .await;
+    assert!(res.headers().get_one("Retry-After").is_some());
+    problem(res, 429).await;
+    for _ in 0..20 {
+        assert_eq!(
+            app.call(Get, "/api/v1/users", &valid, None)
+                .await
+                .status()
+                .code,
+            200
+        );
+    }
+}

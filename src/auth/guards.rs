@@ -154,19 +154,22 @@ async fn authenticate(req: &Request<'_>) -> Result<Actor, AuthFailure> {
         });
     }
     if let Some(presented) = req.headers().get_one("X-API-Key") {
-        let ip = client_ip(req);
-        state
-            .rate_limits
-            .api_key_per_ip
-            .check(&ip)
-            .map_err(|e| AuthFailure::from_error(&e))?;
         let presented = presented.trim().to_string();
-        let key = state
+        let found = state
             .db
             .read(move |conn| api_keys::find_live(conn, &presented))
             .await
-            .map_err(|e| AuthFailure::from_error(&e))?
-            .ok_or(AuthFailure::BadKey)?;
+            .map_err(|e| AuthFailure::from_error(&e))?;
+        // Only failed lookups count against the client: integrations are not
+        // throttled, floods of made-up keys are.
+        let Some(key) = found else {
+            state
+                .rate_limits
+                .api_key_failures_per_ip
+                .check(&client_ip(req))
+                .map_err(|e| AuthFailure::from_error(&e))?;
+            return Err(AuthFailure::BadKey);
+        };
         if api_keys::needs_touch(&key) {
             let id = key.id;
             if let Err(e) = state.db.write(move |tx| api_keys::touch(tx, id)).await {

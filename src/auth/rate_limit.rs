@@ -57,7 +57,7 @@ pub struct RateLimits {
     pub refresh_per_ip: Limiter,
     pub password_reset_per_ip: Limiter,
     pub password_reset_per_account: Limiter,
-    pub api_key_per_ip: Limiter,
+    pub api_key_failures_per_ip: Limiter,
     pub intake_per_ip: Limiter,
 }
 
@@ -70,7 +70,7 @@ impl RateLimits {
             refresh_per_ip: Limiter::per_minute(config.refresh_per_ip),
             password_reset_per_ip: Limiter::per_minute(config.password_reset_per_ip),
             password_reset_per_account: Limiter::per_minute(config.password_reset_per_account),
-            api_key_per_ip: Limiter::per_minute(config.api_key_per_ip),
+            api_key_failures_per_ip: Limiter::per_minute(config.api_key_failures_per_ip),
             intake_per_ip: Limiter::per_minute(config.intake_per_ip),
         }
     }
@@ -84,7 +84,7 @@ impl RateLimits {
             &self.refresh_per_ip,
             &self.password_reset_per_ip,
             &self.password_reset_per_account,
-            &self.api_key_per_ip,
+            &self.api_key_failures_per_ip,
             &self.intake_per_ip,
         ] {
             limiter.retain_recent();
