@@ -28,6 +28,9 @@ CREATE TABLE tickets (
 CREATE INDEX tickets_updated_at ON tickets (updated_at);
 CREATE INDEX tickets_created_at ON tickets (created_at);
 CREATE INDEX tickets_status_updated ON tickets (status, updated_at);
+-- Queues sorted by priority (open work, unassigned work) read in index order.
+CREATE INDEX tickets_status_priority ON tickets (status, priority, updated_at);
+CREATE INDEX tickets_assignee_priority ON tickets (assignee_id, priority, updated_at);
 CREATE INDEX tickets_priority_updated ON tickets (priority, updated_at);
 CREATE INDEX tickets_assignee_updated ON tickets (assignee_id, updated_at);
 CREATE INDEX tickets_requester_updated ON tickets (requester_id, updated_at);

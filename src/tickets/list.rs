@@ -55,6 +55,13 @@ impl TicketSort {
     ];
 }
 
+/// The tag filter for a page: a probe per ticket lets the page stop early in
+/// the sort order's index.
+const TAG_PROBE: &str =
+    "EXISTS (SELECT 1 FROM ticket_tags g WHERE g.tag = ? AND g.ticket_id = t.id)";
+/// The same filter for counting: starts from the tag's own index.
+const TAG_SET: &str = "t.id IN (SELECT ticket_id FROM ticket_tags WHERE tag = ?)";
+
 /// A query and its parameters, in binding order.
 struct Built {
     sql: String,
@@ -90,7 +97,10 @@ fn build(
     let limit = page.map_or(String::new(), |p| {
         format!(" LIMIT {} OFFSET {}", p.per_page, p.offset())
     });
-    let count_sql = format!("{with}SELECT COUNT(*) FROM {from}{where_sql}");
+    let count_sql = format!(
+        "{with}SELECT COUNT(*) FROM {from}{}",
+        where_sql.replacen(TAG_PROBE, TAG_SET, 1)
+    );
     if with.is_empty() {
         return Built {
             sql: format!("{select}{where_sql} ORDER BY {order_by}{limit}"),
@@ -244,7 +254,7 @@ fn push_filters(
         params.push(Box::new(kind.clone()));
     }
     if let Some(tag) = &filter.tag {
-        clauses.push("t.id IN (SELECT ticket_id FROM ticket_tags WHERE tag = ?)".into());
+        clauses.push(TAG_PROBE.into());
         params.push(Box::new(tag.clone()));
     }
     if let Some(channel) = filter.channel {
