@@ -37,7 +37,9 @@ CREATE INDEX tickets_requester_updated ON tickets (requester_id, updated_at);
 CREATE INDEX tickets_channel_updated ON tickets (channel, updated_at);
 CREATE INDEX tickets_category_updated ON tickets (category, updated_at) WHERE category IS NOT NULL;
 CREATE INDEX tickets_type_updated ON tickets (type, updated_at) WHERE type IS NOT NULL;
-CREATE INDEX tickets_resolved_at ON tickets (resolved_at) WHERE resolved_at IS NOT NULL;
+-- Covering indexes for the response and resolution medians over a window.
+CREATE INDEX tickets_resolved_at ON tickets (resolved_at, created_at) WHERE resolved_at IS NOT NULL;
+CREATE INDEX tickets_first_response ON tickets (created_at, first_response_at) WHERE first_response_at IS NOT NULL;
 
 -- Ticket counts by status, priority and assignee (0: unassigned), kept by
 -- triggers in the writing transaction, so statistics never count a million rows.
