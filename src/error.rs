@@ -278,7 +278,9 @@ impl<'r> Responder<'r, 'static> for Error {
 /// Every error Rocket raises itself (no route, failing guard, panic) ends here.
 #[catch(default)]
 pub fn default_catcher(status: Status, req: &Request<'_>) -> Problem {
-    if let Some(problem) = Problem::take_stashed(req) {
+    // A guard that failed left its problem; a different status means something
+    // else failed later (an optional guard's problem is not the answer then).
+    if let Some(problem) = Problem::take_stashed(req).filter(|p| p.status == status.code) {
         return problem;
     }
     match status.code {
