@@ -146,18 +146,14 @@ pub fn list(
         clauses.push("action = ?");
         values.push(Box::new(action.clone()));
     }
-    let where_sql = if clauses.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", clauses.join(" AND "))
-    };
+    let where_sql = crate::db::where_clause(&clauses);
     let params: Vec<&dyn ToSql> = values.iter().map(AsRef::as_ref).collect();
     let total: i64 = conn
-        .prepare_cached(&format!("SELECT COUNT(*) FROM audit_log {where_sql}"))?
+        .prepare_cached(&format!("SELECT COUNT(*) FROM audit_log{where_sql}"))?
         .query_row(params.as_slice(), |r| r.get(0))?;
     let sql = format!(
         "SELECT id, at, actor_user_id, actor_api_key_id, action, target_type, target_id, ticket_id, details, request_id
-         FROM audit_log {where_sql} ORDER BY id {order} LIMIT {} OFFSET {}",
+         FROM audit_log{where_sql} ORDER BY id {order} LIMIT {} OFFSET {}",
         page.per_page,
         page.offset()
     );

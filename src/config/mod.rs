@@ -111,12 +111,6 @@ impl Default for SmtpConfig {
     }
 }
 
-impl SmtpConfig {
-    pub fn effective_port(&self) -> u16 {
-        self.port.unwrap_or_else(|| self.security.default_port())
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseConfig {

@@ -197,3 +197,10 @@ fn collect_keys(value: &serde_json::Value, prefix: &str, out: &mut Vec<String>) 
         }
     }
 }
+
+#[test]
+fn smtp_ports_default_by_security() {
+    assert_eq!(SmtpSecurity::None.default_port(), 25);
+    assert_eq!(SmtpSecurity::Starttls.default_port(), 587);
+    assert_eq!(SmtpSecurity::Tls.default_port(), 465);
+}

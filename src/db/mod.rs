@@ -171,6 +171,16 @@ fn manager(path: &Path, config: &DatabaseConfig, read_only: bool) -> SqliteConne
         })
 }
 
+/// ` WHERE a AND b` from fixed condition fragments (values are bound separately),
+/// or nothing when there are none.
+pub fn where_clause<S: AsRef<str>>(clauses: &[S]) -> String {
+    if clauses.is_empty() {
+        return String::new();
+    }
+    let joined: Vec<&str> = clauses.iter().map(AsRef::as_ref).collect();
+    format!(" WHERE {}", joined.join(" AND "))
+}
+
 /// Current time as stored in the database: RFC 3339 UTC with milliseconds and `Z`.
 pub fn now() -> String {
     format_time(time::OffsetDateTime::now_utc())

@@ -10,7 +10,6 @@ use super::repo::{ticket_from_row, ticket_from_row_at, TICKET_SELECT};
 use super::search::{Combine, SearchQuery, TextSearch};
 use crate::error::Error;
 use crate::http::query::{Pagination, SortOrder};
-use crate::ids::TicketId;
 use crate::users::UserId;
 
 #[derive(Debug, Default, Clone)]
@@ -87,11 +86,7 @@ fn build(
 
     push_filters(filter, viewer, &mut clauses, &mut params);
 
-    let where_sql = if clauses.is_empty() {
-        String::new()
-    } else {
-        format!(" WHERE {}", clauses.join(" AND "))
-    };
+    let where_sql = crate::db::where_clause(&clauses);
     let order_by = order_clause(sort, !with.is_empty());
     let select = TICKET_SELECT.replacen("FROM tickets t", &format!("FROM {from}"), 1);
     let limit = page.map_or(String::new(), |p| {
@@ -219,7 +214,7 @@ fn push_filters(
     if !filter.statuses.is_empty() {
         clauses.push(format!(
             "t.status IN ({})",
-            placeholders(filter.statuses.len())
+            bind_markers(filter.statuses.len())
         ));
         for s in &filter.statuses {
             params.push(Box::new(*s));
@@ -228,7 +223,7 @@ fn push_filters(
     if !filter.priorities.is_empty() {
         clauses.push(format!(
             "t.priority IN ({})",
-            placeholders(filter.priorities.len())
+            bind_markers(filter.priorities.len())
         ));
         for p in &filter.priorities {
             params.push(Box::new(*p));
@@ -284,7 +279,8 @@ fn order_clause(sort: (TicketSort, SortOrder), searching: bool) -> String {
     }
 }
 
-fn placeholders(n: usize) -> String {
+/// `?, ?, ?` for an `IN (...)` list of `n` bound values.
+fn bind_markers(n: usize) -> String {
     vec!["?"; n].join(", ")
 }
 
@@ -365,25 +361,4 @@ pub fn explain(
     let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {}", built.sql))?;
     let rows = stmt.query_map(params.as_slice(), |r| r.get::<_, String>(3))?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
-}
-
-/// Visible-ticket check used before acting on one ticket by id.
-pub fn exists_for(conn: &Connection, id: TicketId, viewer: Viewer) -> Result<bool, Error> {
-    let found: Option<i64> = match viewer {
-        Viewer::Staff => conn.query_row("SELECT 1 FROM tickets WHERE id = ?1", [id], |r| r.get(0)),
-        Viewer::Requester(me) => conn.query_row(
-            "SELECT 1 FROM tickets WHERE id = ?1 AND requester_id = ?2",
-            rusqlite::params![id, me],
-            |r| r.get(0),
-        ),
-    }
-    .map(Some)
-    .or_else(|e| {
-        if matches!(e, rusqlite::Error::QueryReturnedNoRows) {
-            Ok(None)
-        } else {
-            Err(e)
-        }
-    })?;
-    Ok(found.is_some())
 }

@@ -17,11 +17,6 @@ pub fn can_view(actor: &Actor, requester: UserId) -> bool {
     actor.role.is_staff() || actor.user_id() == Some(requester)
 }
 
-/// Whether `actor` is the ticket's requester (and not acting as staff).
-pub fn is_requester_only(actor: &Actor, requester: UserId) -> bool {
-    !actor.role.is_staff() && actor.user_id() == Some(requester)
-}
-
 /// Checks a status change. Staff may make any allowed transition; the
 /// requester may only close their ticket or reopen it.
 pub fn check_transition(from: TicketStatus, to: TicketStatus, by_staff: bool) -> Result<(), Error> {

@@ -135,19 +135,15 @@ pub fn list(
         values.push(Box::new(pattern.clone()));
         values.push(Box::new(pattern));
     }
-    let where_sql = if clauses.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", clauses.join(" AND "))
-    };
+    let where_sql = crate::db::where_clause(&clauses);
     let params: Vec<&dyn ToSql> = values.iter().map(AsRef::as_ref).collect();
     let total: i64 = conn
-        .prepare_cached(&format!("SELECT COUNT(*) FROM users {where_sql}"))?
+        .prepare_cached(&format!("SELECT COUNT(*) FROM users{where_sql}"))?
         .query_row(params.as_slice(), |r| r.get(0))?;
 
     let (column, order) = (sort.0.column(), sort.1.sql());
     let sql = format!(
-        "SELECT {COLUMNS} FROM users {where_sql} ORDER BY {column} {order}, id {order} LIMIT {} OFFSET {}",
+        "SELECT {COLUMNS} FROM users{where_sql} ORDER BY {column} {order}, id {order} LIMIT {} OFFSET {}",
         page.per_page,
         page.offset()
     );
