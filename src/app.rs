@@ -22,14 +22,18 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::error::Error;
 use crate::http::{cors::Cors, security::SecurityHeaders, telemetry::Telemetry};
+use crate::mail::Mailer;
 use crate::metrics::Metrics;
+use crate::notify::delivery::Delivery;
 use crate::{api, web};
 
 /// Everything a request handler may need, given to Rocket with `.manage()`.
 pub struct AppState {
     pub config: Config,
     pub db: Db,
-    pub keys: JwtKeys,
+    pub keys: Arc<JwtKeys>,
+    /// The outbox worker and the mail transport.
+    pub delivery: Arc<Delivery>,
     pub hasher: PasswordHasher,
     pub rate_limits: Arc<RateLimits>,
     pub metrics: Arc<Metrics>,
@@ -38,10 +42,22 @@ pub struct AppState {
 }
 
 /// Builds an [`App`]: `App::builder().config(cfg).build()?`.
-#[derive(Default)]
 pub struct AppBuilder {
     config: Option<Config>,
     extra_routes: Vec<(String, Vec<rocket::Route>)>,
+    mailer: Option<Arc<dyn Mailer>>,
+    background_delivery: bool,
+}
+
+impl Default for AppBuilder {
+    fn default() -> Self {
+        Self {
+            config: None,
+            extra_routes: Vec::new(),
+            mailer: None,
+            background_delivery: true,
+        }
+    }
 }
 
 impl AppBuilder {
@@ -59,6 +75,21 @@ impl AppBuilder {
         self
     }
 
+    /// Sends mail through `mailer` instead of the transport the config names.
+    #[must_use]
+    pub fn mailer(mut self, mailer: Arc<dyn Mailer>) -> Self {
+        self.mailer = Some(mailer);
+        self
+    }
+
+    /// Whether the server delivers the outbox in the background (default
+    /// true). Without it, `state().delivery.drain_once()` sends what is due.
+    #[must_use]
+    pub fn background_delivery(mut self, on: bool) -> Self {
+        self.background_delivery = on;
+        self
+    }
+
     /// Validates the config, prepares the data directory, opens and migrates
     /// the database and loads the signing key.
     pub fn build(self) -> Result<App, Error> {
@@ -66,7 +97,7 @@ impl AppBuilder {
         config.validate()?;
         create_data_dir(&config.data_dir)?;
         let db = Db::open(&config.database_path(), &config.database)?;
-        let keys = JwtKeys::load(config.jwt_secret.as_ref(), &config.data_dir)?;
+        let keys = Arc::new(JwtKeys::load(config.jwt_secret.as_ref(), &config.data_dir)?);
         if db.read_now(crate::users::repo::count_admins)? == 0 {
             let token = tokens::issue_purpose(
                 &keys,
@@ -86,12 +117,24 @@ impl AppBuilder {
             .map_err(|e| Error::Internal(format!("serializing the OpenAPI document: {e}")))?;
         let hasher = PasswordHasher::new(config.bcrypt_cost);
         let rate_limits = Arc::new(RateLimits::new(&config.rate_limits));
+        let mailer = match self.mailer {
+            Some(m) => m,
+            None => crate::mail::from_config(&config)?,
+        };
+        let delivery = Arc::new(Delivery::new(
+            &config,
+            db.clone(),
+            Arc::clone(&keys),
+            mailer,
+        )?);
         Ok(App {
             extra_routes: self.extra_routes,
+            background_delivery: self.background_delivery,
             state: AppState {
                 config,
                 db,
                 keys,
+                delivery,
                 hasher,
                 rate_limits,
                 metrics: Arc::new(Metrics::new()),
@@ -105,6 +148,7 @@ impl AppBuilder {
 pub struct App {
     state: AppState,
     extra_routes: Vec<(String, Vec<rocket::Route>)>,
+    background_delivery: bool,
 }
 
 impl App {
@@ -157,7 +201,8 @@ impl App {
             ..rocket::Config::release_default()
         };
         let cors = Cors::new(config.cors_origins.clone());
-        let maintenance = AdHoc::on_liftoff("maintenance", |rocket| {
+        let background_delivery = self.background_delivery;
+        let maintenance = AdHoc::on_liftoff("maintenance", move |rocket| {
             Box::pin(async move {
                 if let Some(state) = rocket.state::<AppState>() {
                     tokio::spawn(maintenance(
@@ -165,6 +210,9 @@ impl App {
                         Arc::clone(&state.rate_limits),
                         rocket.shutdown(),
                     ));
+                    if background_delivery {
+                        tokio::spawn(Arc::clone(&state.delivery).run(rocket.shutdown()));
+                    }
                 }
             })
         });

@@ -42,6 +42,8 @@ pub struct UpdateUser {
     pub name: Option<String>,
     pub role: Option<Role>,
     pub active: Option<bool>,
+    /// Whether the user gets notification emails.
+    pub email_notifications: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -51,6 +53,8 @@ pub struct UpdateMe {
     /// A new password; needs `current_password`.
     pub password: Option<String>,
     pub current_password: Option<String>,
+    /// Turns notification emails on or off (links for password resets still arrive).
+    pub email_notifications: Option<bool>,
 }
 
 /// Lists users (agents and admins). Filters: `role`, `active`, `q` (name or email).
@@ -125,7 +129,7 @@ fn me(user: CurrentUser) -> Result<Json<User>, Error> {
     Ok(Json(user.0.require_user()?.clone()))
 }
 
-/// Changes one's own name or password (the password needs `current_password`;
+/// Changes one's own name, notification choice or password (the password needs `current_password`;
 /// other sessions end, this one stays).
 #[utoipa::path(tag = "users", security(("bearer" = [])), request_body = UpdateMe, responses(
     (status = 200, body = User), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem),
@@ -141,6 +145,7 @@ async fn update_me(
         name: b.name,
         password: b.password,
         current_password: b.current_password,
+        email_notifications: b.email_notifications,
     };
     Ok(Json(manage::update_me(state, &user.0, changes).await?))
 }
@@ -180,6 +185,7 @@ async fn update(
         name: b.name,
         role: b.role,
         active: b.active,
+        email_notifications: b.email_notifications,
     };
     Ok(Json(manage::update(state, &admin.0, id, changes).await?))
 }

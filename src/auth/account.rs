@@ -282,13 +282,20 @@ pub async fn request_password_reset(
     let key = email.trim().to_lowercase();
     state.rate_limits.password_reset_per_ip.check(ip)?;
     state.rate_limits.password_reset_per_account.check(&key)?;
-    let found = state
+    let sent = state
         .db
-        .read(move |conn| repo::get_by_email(conn, &key))
+        .write(
+            move |tx| match repo::get_by_email(tx, &key)?.filter(|u| u.user.active) {
+                Some(user) => {
+                    crate::notify::password_reset(tx, &user)?;
+                    Ok(true)
+                }
+                None => Ok(false),
+            },
+        )
         .await?;
-    if let Some(user) = found.filter(|u| u.user.active) {
-        let url = password_reset_link(state, &user)?;
-        tracing::info!(email = %user.user.email, link = %url, "password reset requested; send this link to the user");
+    if sent {
+        state.delivery.wake();
     } else {
         tracing::info!("password reset requested for an unknown or inactive account");
     }

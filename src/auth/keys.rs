@@ -18,6 +18,9 @@ pub const SECRET_FILE: &str = "secret.key";
 pub struct JwtKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    /// Key for the short MACs in mail addresses and Message-IDs, derived from
+    /// the same secret so that they stay valid across restarts.
+    mail_key: Vec<u8>,
 }
 
 impl JwtKeys {
@@ -31,9 +34,28 @@ impl JwtKeys {
         let keys = Self {
             encoding: EncodingKey::from_secret(&secret),
             decoding: DecodingKey::from_secret(&secret),
+            mail_key: hmac_sha256(&secret, b"helpline mail identifiers").to_vec(),
         };
         keys.self_check()?;
         Ok(keys)
+    }
+
+    /// A 64-bit MAC of `data` in lower-case hex (16 characters): short enough
+    /// for an email address, long enough that nobody guesses one.
+    pub fn mail_mac(&self, data: &str) -> String {
+        hex::encode(&hmac_sha256(&self.mail_key, data.as_bytes())[..8])
+    }
+
+    /// Checks a MAC made by [`JwtKeys::mail_mac`] in constant time.
+    pub fn verify_mail_mac(&self, data: &str, mac: &str) -> bool {
+        use hmac::Mac as _;
+        let Ok(bytes) = hex::decode(mac) else {
+            return false;
+        };
+        let mut m = hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.mail_key)
+            .expect("HMAC takes keys of any length");
+        m.update(data.as_bytes());
+        bytes.len() == 8 && m.verify_truncated_left(&bytes).is_ok()
     }
 
     pub fn sign<T: Serialize>(&self, claims: &T) -> Result<String, Error> {
@@ -152,6 +174,14 @@ fn warn_if_readable_by_others(path: &Path) {
 
 #[cfg(not(unix))]
 fn warn_if_readable_by_others(_path: &Path) {}
+
+fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
+    use hmac::Mac as _;
+    let mut m =
+        hmac::Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
+    m.update(data);
+    m.finalize().into_bytes().into()
+}
 
 #[cfg(test)]
 mod tests {

@@ -111,6 +111,35 @@ impl Default for SmtpConfig {
     }
 }
 
+/// Addressing, templates and delivery of email (the transport is `[smtp]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailConfig {
+    /// Reply-To of notifications; `{token}` becomes the ticket's reply token.
+    /// Default: the `smtp.from` address with `+{token}` after its local part.
+    pub reply_address: Option<String>,
+    /// Folder whose `<name>.txt` / `<name>.html` files replace the built-in templates.
+    pub templates_dir: Option<PathBuf>,
+    /// Delivery attempts before a notification is `dead`.
+    pub max_attempts: u32,
+    /// Delay before the first retry; each further retry waits twice as long (plus jitter).
+    pub retry_base_secs: u64,
+    /// How long a worker may hold a notification it is sending before another takes it.
+    pub lease_secs: u64,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self {
+            reply_address: None,
+            templates_dir: None,
+            max_attempts: 8,
+            retry_base_secs: 60,
+            lease_secs: 300,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseConfig {
@@ -174,6 +203,7 @@ pub struct Config {
     #[serde(deserialize_with = "string_or_list")]
     pub cors_origins: Vec<String>,
     pub smtp: SmtpConfig,
+    pub mail: MailConfig,
     pub jwt_secret: Option<Secret>,
     pub access_token_ttl_secs: u64,
     pub refresh_token_ttl_secs: u64,
@@ -197,6 +227,7 @@ impl Default for Config {
             body_limit: ByteUnit::Mebibyte(1),
             cors_origins: Vec::new(),
             smtp: SmtpConfig::default(),
+            mail: MailConfig::default(),
             jwt_secret: None,
             access_token_ttl_secs: 15 * 60,
             refresh_token_ttl_secs: 30 * 24 * 3600,
@@ -382,6 +413,39 @@ impl Config {
         }
         if self.smtp.timeout_secs == 0 || self.smtp.timeout_secs > 600 {
             bad("smtp.timeout_secs", "must be between 1 and 600".into());
+        }
+        if let Some(reply) = &self.mail.reply_address {
+            let ok = reply.contains("{token}")
+                && reply
+                    .rsplit_once('@')
+                    .is_some_and(|(l, d)| !l.is_empty() && d.contains('.'))
+                && !reply.contains(char::is_whitespace);
+            if !ok {
+                bad(
+                    "mail.reply_address",
+                    format!("`{reply}` must be an address with `{{token}}` in it, like support+{{token}}@example.com"),
+                );
+            }
+        }
+        if let Some(dir) = &self.mail.templates_dir {
+            if !dir.is_dir() {
+                bad(
+                    "mail.templates_dir",
+                    format!("{} is not a directory", dir.display()),
+                );
+            }
+        }
+        if !(1..=100).contains(&self.mail.max_attempts) {
+            bad("mail.max_attempts", "must be between 1 and 100".into());
+        }
+        if !(1..=86_400).contains(&self.mail.retry_base_secs) {
+            bad("mail.retry_base_secs", "must be between 1 and 86400".into());
+        }
+        if self.mail.lease_secs <= self.smtp.timeout_secs || self.mail.lease_secs > 86_400 {
+            bad(
+                "mail.lease_secs",
+                "must be longer than smtp.timeout_secs and at most 86400".into(),
+            );
         }
     }
 

@@ -15,6 +15,7 @@ use crate::db::now;
 use crate::error::{Error, FieldError};
 use crate::http::query::{Page, Pagination, SortOrder};
 use crate::ids::TicketId;
+use crate::notify;
 use crate::settings::{self, Settings};
 use crate::users::{repo as users, UserId};
 
@@ -78,7 +79,7 @@ pub fn create_in(
             now: &now,
         },
     )?;
-    repo::insert_message(
+    let first_message = repo::insert_message(
         conn,
         &NewMessage {
             ticket_id: id,
@@ -100,6 +101,7 @@ pub fn create_in(
         Some(id.0),
         &json!({ "channel": c.channel.as_str(), "requester_id": c.requester_id, "assignee_id": assignee_id }),
     )?;
+    notify::ticket_created(conn, id, first_message, by.user_id)?;
     Ok(id)
 }
 
@@ -274,6 +276,7 @@ pub fn apply_in(
         &current,
         changes,
         &settings,
+        actor.user_id(),
         &mut details,
         &mut errors,
     )?;
@@ -283,6 +286,7 @@ pub fn apply_in(
     if let Some(to) = changes.status.filter(|s| *s != current.status) {
         rules::check_transition(current.status, to, staff)?;
         repo::set_status(conn, id, to, &now)?;
+        notify::status_changed(conn, &current, to, actor.user_id())?;
         diff(
             &mut details,
             "status",
@@ -318,6 +322,7 @@ fn apply_fields(
     current: &TicketState,
     changes: &Changes,
     settings: &Settings,
+    actor: Option<UserId>,
     details: &mut Map<String, Value>,
     errors: &mut Vec<FieldError>,
 ) -> Result<(), Error> {
@@ -387,6 +392,9 @@ fn apply_fields(
         }
         if errors.is_empty() {
             repo::set(conn, id, Column::Assignee, &assignee)?;
+            if let Some(user) = assignee {
+                notify::assigned(conn, id, user, actor)?;
+            }
             diff(
                 details,
                 "assignee_id",

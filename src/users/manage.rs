@@ -4,10 +4,10 @@ use super::repo::{self, UserChanges};
 use super::{check_password, normalize_email, normalize_name, Role, User, UserId, UserRecord};
 use crate::app::AppState;
 use crate::audit::{self, ActorRef, Target};
-use crate::auth::account;
 use crate::auth::guards::Actor;
 use crate::auth::sessions;
 use crate::error::{Error, FieldError};
+use crate::notify;
 
 /// A user may be seen by staff, and by themselves.
 pub fn can_view(actor: &Actor, id: UserId) -> bool {
@@ -57,20 +57,14 @@ pub async fn create(state: &AppState, actor: &Actor, input: NewAccount) -> Resul
                 None,
                 &serde_json::json!({ "email": user.user.email, "role": role.as_str(), "invited": hash.is_none() }),
             )?;
+            if user.password_hash.is_none() {
+                notify::invite(tx, &user)?;
+            }
             Ok(user)
         })
         .await?;
-    if user.password_hash.is_none() {
-        announce_invite(state, &user)?;
-    }
+    state.delivery.wake();
     Ok(user.user)
-}
-
-/// Until mail delivery exists, the invite link goes to the log for the admin to pass on.
-fn announce_invite(state: &AppState, user: &UserRecord) -> Result<(), Error> {
-    let url = account::invite_link(state, user)?;
-    tracing::info!(email = %user.user.email, link = %url, "invite link issued; send it to the user");
-    Ok(())
 }
 
 fn last_admin_guard(
@@ -116,6 +110,9 @@ pub async fn update(
             if let Some(active) = changes.active {
                 details.insert("active".into(), active.into());
             }
+            if let Some(on) = changes.email_notifications {
+                details.insert("email_notifications".into(), on.into());
+            }
             audit::record(
                 tx,
                 &by,
@@ -151,6 +148,7 @@ pub struct ProfileChanges {
     pub name: Option<String>,
     pub password: Option<String>,
     pub current_password: Option<String>,
+    pub email_notifications: Option<bool>,
 }
 
 /// Changes one's own name or password. A password change needs the current
@@ -202,16 +200,15 @@ pub async fn update_me(
     state
         .db
         .write(move |tx| {
-            if let Some(name) = &name {
-                repo::update(
-                    tx,
-                    me,
-                    &UserChanges {
-                        name: Some(name.clone()),
-                        ..UserChanges::default()
-                    },
-                )?;
-            }
+            repo::update(
+                tx,
+                me,
+                &UserChanges {
+                    name: name.clone(),
+                    email_notifications: changes.email_notifications,
+                    ..UserChanges::default()
+                },
+            )?;
             if let Some(hash) = &new_hash {
                 let version = repo::set_password(tx, me, hash)?;
                 if let Some(sid) = &session_id {

@@ -66,6 +66,8 @@ pub struct User {
     pub name: String,
     pub role: Role,
     pub active: bool,
+    /// Whether the user gets notification emails (agents may turn them off).
+    pub email_notifications: bool,
     pub created_at: String,
     pub last_login_at: Option<String>,
 }

@@ -8,7 +8,7 @@ use crate::error::Error;
 use crate::http::query::{like_pattern, Pagination, SortOrder};
 
 const COLUMNS: &str =
-    "id, email, name, role, active, created_at, last_login_at, password_hash, token_version";
+    "id, email, name, role, active, created_at, last_login_at, password_hash, token_version, email_notifications";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<UserRecord> {
     Ok(UserRecord {
@@ -18,6 +18,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<UserRecord> {
             name: row.get(2)?,
             role: row.get(3)?,
             active: row.get(4)?,
+            email_notifications: row.get(9)?,
             created_at: row.get(5)?,
             last_login_at: row.get(6)?,
         },
@@ -159,6 +160,7 @@ pub struct UserChanges {
     pub name: Option<String>,
     pub role: Option<Role>,
     pub active: Option<bool>,
+    pub email_notifications: Option<bool>,
 }
 
 /// Applies changes; deactivation also ends every session.
@@ -174,6 +176,12 @@ pub fn update(conn: &Connection, id: UserId, changes: &UserChanges) -> Result<()
         conn.execute(
             "UPDATE users SET role = ?2, updated_at = ?3 WHERE id = ?1",
             params![id, role, now],
+        )?;
+    }
+    if let Some(on) = changes.email_notifications {
+        conn.execute(
+            "UPDATE users SET email_notifications = ?2, updated_at = ?3 WHERE id = ?1",
+            params![id, on, now],
         )?;
     }
     if let Some(active) = changes.active {

@@ -1,0 +1,228 @@
+//! How our mail is recognised: Message-IDs that carry the ticket id and a MAC,
+//! reply addresses with a ticket reply token, and the `[#id]` subject tag.
+
+use lettre::message::Mailbox;
+
+use crate::auth::JwtKeys;
+use crate::config::Config;
+use crate::error::Error;
+use crate::ids::TicketId;
+
+/// Our sender address and the shape of our reply addresses.
+#[derive(Debug, Clone)]
+pub struct MailIdentity {
+    pub from: Mailbox,
+    /// Domain of our Message-IDs.
+    pub domain: String,
+    /// Reply address with `{token}` in it.
+    reply_pattern: String,
+}
+
+impl MailIdentity {
+    pub fn new(config: &Config) -> Result<Self, Error> {
+        let from: Mailbox = config.smtp.from.parse().map_err(|e| {
+            Error::Config(format!(
+                "`smtp.from`: `{}` is not an address like `Support <support@example.com>` ({e})",
+                config.smtp.from
+            ))
+        })?;
+        let domain = from.email.domain().to_string();
+        let reply_pattern =
+            config.mail.reply_address.clone().unwrap_or_else(|| {
+                format!("{}+{{token}}@{}", from.email.user(), from.email.domain())
+            });
+        Ok(Self {
+            from,
+            domain,
+            reply_pattern,
+        })
+    }
+
+    /// The virtual first message of a ticket's thread; every mail about the
+    /// ticket references it, so mail clients keep them together.
+    pub fn thread_root(&self, keys: &JwtKeys, ticket: TicketId) -> String {
+        self.message_id_with(keys, "root", ticket)
+    }
+
+    /// A new unique Message-ID (without angle brackets) about `ticket`.
+    pub fn new_message_id(&self, keys: &JwtKeys, ticket: Option<TicketId>) -> String {
+        let nonce = uuid::Uuid::new_v4().simple().to_string();
+        match ticket {
+            Some(ticket) => self.message_id_with(keys, &nonce, ticket),
+            None => format!("hl.{nonce}@{}", self.domain),
+        }
+    }
+
+    fn message_id_with(&self, keys: &JwtKeys, nonce: &str, ticket: TicketId) -> String {
+        let mac = keys.mail_mac(&format!("msgid:{nonce}:{}", ticket.0));
+        format!("hl.{nonce}.t{}.{mac}@{}", ticket.0, self.domain)
+    }
+
+    /// The reply address for `ticket`, e.g. `support+t42-0123456789abcdef@example.com`.
+    pub fn reply_address(&self, keys: &JwtKeys, ticket: TicketId) -> String {
+        self.reply_pattern
+            .replace("{token}", &reply_token(keys, ticket))
+    }
+
+    /// Whether `address` is one of ours (the sender or a reply address): mail
+    /// from it is a loop.
+    pub fn is_own_address(&self, address: &str) -> bool {
+        let address = address.trim().to_ascii_lowercase();
+        if address == self.from.email.to_string().to_ascii_lowercase() {
+            return true;
+        }
+        let pattern = self.reply_pattern.to_ascii_lowercase();
+        let (prefix, suffix) = pattern.split_once("{token}").unwrap_or((&pattern, ""));
+        address.len() > prefix.len() + suffix.len()
+            && address.starts_with(prefix)
+            && address.ends_with(suffix)
+    }
+}
+
+/// `t<ticket>-<mac>`: names the ticket; the MAC stops anyone from making one up.
+pub fn reply_token(keys: &JwtKeys, ticket: TicketId) -> String {
+    format!(
+        "t{}-{}",
+        ticket.0,
+        keys.mail_mac(&format!("reply:{}", ticket.0))
+    )
+}
+
+/// Finds a valid reply token anywhere in an address's local part.
+pub fn ticket_of_reply_address(keys: &JwtKeys, address: &str) -> Option<TicketId> {
+    let local = address.rsplit_once('@').map_or(address, |(l, _)| l);
+    let local = local.to_ascii_lowercase();
+    local
+        .match_indices('t')
+        .find_map(|(i, _)| parse_reply_token(keys, &local[i..]))
+}
+
+fn parse_reply_token(keys: &JwtKeys, s: &str) -> Option<TicketId> {
+    let rest = s.strip_prefix('t')?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    let rest = rest[digits.len()..].strip_prefix('-')?;
+    let mac = rest.get(..16)?;
+    let id: i64 = digits.parse().ok()?;
+    keys.verify_mail_mac(&format!("reply:{id}"), mac)
+        .then_some(TicketId(id))
+}
+
+/// The ticket named by one of our Message-IDs (with or without brackets), if the MAC holds.
+pub fn ticket_of_message_id(keys: &JwtKeys, message_id: &str) -> Option<TicketId> {
+    let id = message_id
+        .trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>');
+    let (local, _) = id.rsplit_once('@')?;
+    let mut parts = local.split('.');
+    let (Some("hl"), Some(nonce), Some(ticket), Some(mac), None) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return None;
+    };
+    let ticket: i64 = ticket.strip_prefix('t')?.parse().ok()?;
+    keys.verify_mail_mac(&format!("msgid:{nonce}:{ticket}"), mac)
+        .then_some(TicketId(ticket))
+}
+
+/// `[#42] subject`: the tag mail clients keep when people answer.
+pub fn tagged_subject(ticket: TicketId, subject: &str) -> String {
+    format!("[#{}] {subject}", ticket.0)
+}
+
+/// The ticket id in a `[#42]` tag anywhere in a subject.
+pub fn ticket_of_subject(subject: &str) -> Option<TicketId> {
+    subject.match_indices("[#").find_map(|(i, _)| {
+        let rest = &subject[i + 2..];
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        if digits.is_empty() || !rest[digits.len()..].starts_with(']') {
+            return None;
+        }
+        digits.parse().ok().map(TicketId)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> JwtKeys {
+        let dir = tempfile::tempdir().unwrap();
+        JwtKeys::load(
+            Some(&crate::config::Secret::new(
+                "a-test-secret-that-is-long-enough-1234",
+            )),
+            dir.path(),
+        )
+        .unwrap()
+    }
+
+    fn identity(reply: Option<&str>) -> MailIdentity {
+        let mut config = Config::default();
+        config.smtp.from = "Support <support@example.com>".into();
+        config.mail.reply_address = reply.map(String::from);
+        MailIdentity::new(&config).unwrap()
+    }
+
+    #[test]
+    fn message_ids_name_their_ticket_and_cannot_be_forged() {
+        let keys = keys();
+        let id = identity(None);
+        let mid = id.new_message_id(&keys, Some(TicketId(42)));
+        assert!(mid.ends_with("@example.com"));
+        assert_eq!(ticket_of_message_id(&keys, &mid), Some(TicketId(42)));
+        assert_eq!(
+            ticket_of_message_id(&keys, &format!("<{mid}>")),
+            Some(TicketId(42))
+        );
+        let root = id.thread_root(&keys, TicketId(7));
+        assert_eq!(ticket_of_message_id(&keys, &root), Some(TicketId(7)));
+        assert_ne!(mid, id.new_message_id(&keys, Some(TicketId(42))));
+        let forged = mid.replace(".t42.", ".t43.");
+        assert_eq!(ticket_of_message_id(&keys, &forged), None);
+        assert_eq!(ticket_of_message_id(&keys, "CAF=abc@mail.gmail.com"), None);
+    }
+
+    #[test]
+    fn reply_addresses_carry_a_verifiable_token() {
+        let keys = keys();
+        let id = identity(None);
+        let address = id.reply_address(&keys, TicketId(42));
+        assert!(address.starts_with("support+t42-"), "{address}");
+        assert!(address.ends_with("@example.com"));
+        assert_eq!(ticket_of_reply_address(&keys, &address), Some(TicketId(42)));
+        assert_eq!(
+            ticket_of_reply_address(&keys, &address.to_uppercase()),
+            Some(TicketId(42))
+        );
+        assert_eq!(
+            ticket_of_reply_address(&keys, &address.replace("t42-", "t41-")),
+            None
+        );
+        assert_eq!(ticket_of_reply_address(&keys, "support@example.com"), None);
+        assert!(id.is_own_address(&address));
+        assert!(id.is_own_address("SUPPORT@example.com"));
+        assert!(!id.is_own_address("someone@example.com"));
+
+        let custom = identity(Some("reply-{token}@in.example.com"));
+        let address = custom.reply_address(&keys, TicketId(9));
+        assert!(address.starts_with("reply-t9-"), "{address}");
+        assert_eq!(ticket_of_reply_address(&keys, &address), Some(TicketId(9)));
+    }
+
+    #[test]
+    fn subject_tags() {
+        assert_eq!(tagged_subject(TicketId(5), "Printer"), "[#5] Printer");
+        assert_eq!(ticket_of_subject("Re: [#5] Printer"), Some(TicketId(5)));
+        assert_eq!(
+            ticket_of_subject("AW: Re: [#123] x [#9]"),
+            Some(TicketId(123))
+        );
+        assert_eq!(ticket_of_subject("[#] nothing [#x1]"), None);
+        assert_eq!(ticket_of_subject("no tag"), None);
+    }
+}

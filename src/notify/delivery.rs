@@ -1,0 +1,523 @@
+//! The outbox worker: claims due notifications, renders them (links are made
+//! here, so they never rest in the database), sends them through the
+//! `Mailer`, and records the outcome with backoff and dead letters.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lettre::message::header::{HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart};
+use rand::Rng as _;
+use rusqlite::{params, Connection, OptionalExtension};
+use serde_json::{json, Value};
+
+use super::outbox::{self, Claimed};
+use super::Kind;
+use crate::auth::tokens::{self, audience};
+use crate::auth::JwtKeys;
+use crate::config::{Config, MailConfig};
+use crate::db::{now, Db};
+use crate::error::Error;
+use crate::ids::{PortalTokenId, TicketId};
+use crate::mail::identity::tagged_subject;
+use crate::mail::templates::{Rendered, Templates};
+use crate::mail::{Email, MailIdentity, Mailer, SendError};
+use crate::tickets::repo as tickets;
+use crate::users::repo as users;
+use crate::{portal, settings};
+
+/// Rows taken per claim; each is sent before the next claim.
+const BATCH: u32 = 20;
+/// Longest wait between retries, whatever the attempt count.
+const MAX_BACKOFF_SECS: u64 = 6 * 3600;
+
+/// What one `drain_once` did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct DrainReport {
+    pub sent: usize,
+    /// Failed, to be retried later.
+    pub retrying: usize,
+    /// Given up.
+    pub dead: usize,
+}
+
+pub struct Delivery {
+    db: Db,
+    mailer: Arc<dyn Mailer>,
+    templates: Templates,
+    identity: MailIdentity,
+    keys: Arc<JwtKeys>,
+    public_url: String,
+    config: MailConfig,
+    wake: tokio::sync::Notify,
+}
+
+/// A mail ready to go, and the portal link made for it (revoked if it does not go).
+struct Composed {
+    email: Email,
+    subject: String,
+    portal_token: Option<PortalTokenId>,
+}
+
+enum ComposeError {
+    /// Nothing to send any more (ticket deleted, recipient gone): dead at once.
+    Gone(String),
+    Failed(Error),
+}
+
+impl From<Error> for ComposeError {
+    fn from(e: Error) -> Self {
+        Self::Failed(e)
+    }
+}
+
+impl Delivery {
+    pub fn new(
+        config: &Config,
+        db: Db,
+        keys: Arc<JwtKeys>,
+        mailer: Arc<dyn Mailer>,
+    ) -> Result<Self, Error> {
+        Ok(Self {
+            db,
+            mailer,
+            templates: Templates::load(config.mail.templates_dir.as_deref())?,
+            identity: MailIdentity::new(config)?,
+            keys,
+            public_url: config.public_url(),
+            config: config.mail.clone(),
+            wake: tokio::sync::Notify::new(),
+        })
+    }
+
+    pub fn identity(&self) -> &MailIdentity {
+        &self.identity
+    }
+
+    pub fn mailer(&self) -> &Arc<dyn Mailer> {
+        &self.mailer
+    }
+
+    /// Asks the worker to look for due rows now (after a commit that enqueued some).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Sends every row due now; returns what happened. Tests drive delivery with it.
+    pub async fn drain_once(self: &Arc<Self>) -> Result<DrainReport, Error> {
+        let mut report = DrainReport::default();
+        loop {
+            let lease = self.config.lease_secs;
+            let claimed = self
+                .db
+                .write(move |tx| outbox::claim_due(tx, lease, BATCH))
+                .await?;
+            if claimed.is_empty() {
+                return Ok(report);
+            }
+            for row in claimed {
+                match self.deliver(row).await? {
+                    Outcome::Sent => report.sent += 1,
+                    Outcome::Retrying => report.retrying += 1,
+                    Outcome::Dead => report.dead += 1,
+                }
+            }
+        }
+    }
+
+    async fn deliver(self: &Arc<Self>, row: Claimed) -> Result<Outcome, Error> {
+        let id = row.id;
+        let attempts = row.attempts;
+        let this = Arc::clone(self);
+        let composed = self
+            .db
+            .write(move |tx| match this.compose(tx, &row) {
+                Ok(c) => Ok(Ok(c)),
+                Err(ComposeError::Gone(why)) => Ok(Err(why)),
+                Err(ComposeError::Failed(e)) => Err(e),
+            })
+            .await;
+        let composed = match composed {
+            Ok(Ok(c)) => c,
+            Ok(Err(why)) => {
+                tracing::warn!(notification = id, reason = %why, "notification dropped");
+                self.db
+                    .write(move |tx| outbox::mark_failed(tx, id, &why, None, None))
+                    .await?;
+                return Ok(Outcome::Dead);
+            }
+            Err(e) => {
+                // A rendering or database problem: count it as a failed attempt.
+                let error = SendError::transient(format!("could not compose the message: {e}"));
+                return self.record_failure(id, attempts, &error, None, None).await;
+            }
+        };
+        match self.mailer.send(&composed.email).await {
+            Ok(()) => {
+                let subject = composed.subject;
+                self.db
+                    .write(move |tx| outbox::mark_sent(tx, id, &subject))
+                    .await?;
+                tracing::info!(notification = id, "notification sent");
+                Ok(Outcome::Sent)
+            }
+            Err(error) => {
+                self.record_failure(
+                    id,
+                    attempts,
+                    &error,
+                    Some(composed.subject),
+                    composed.portal_token,
+                )
+                .await
+            }
+        }
+    }
+
+    async fn record_failure(
+        &self,
+        id: i64,
+        attempts: u32,
+        error: &SendError,
+        subject: Option<String>,
+        portal_token: Option<PortalTokenId>,
+    ) -> Result<Outcome, Error> {
+        let give_up = error.permanent || attempts >= self.config.max_attempts;
+        let retry_at = (!give_up).then(|| {
+            time::OffsetDateTime::now_utc()
+                + time::Duration::seconds(
+                    i64::try_from(backoff_secs(self.config.retry_base_secs, attempts))
+                        .unwrap_or(i64::MAX / 2),
+                )
+        });
+        let hint = error.hint.clone();
+        self.db
+            .write(move |tx| {
+                if let Some(token) = portal_token {
+                    portal::revoke(tx, token)?;
+                }
+                outbox::mark_failed(tx, id, &hint, subject.as_deref(), retry_at)
+            })
+            .await?;
+        if give_up {
+            tracing::warn!(notification = id, attempts, error = %error, "notification dead");
+            Ok(Outcome::Dead)
+        } else {
+            tracing::warn!(notification = id, attempts, error = %error, "notification failed; will retry");
+            Ok(Outcome::Retrying)
+        }
+    }
+
+    fn compose(&self, conn: &Connection, row: &Claimed) -> Result<Composed, ComposeError> {
+        let kind = Kind::parse(&row.kind)
+            .ok_or_else(|| ComposeError::Gone(format!("unknown kind {}", row.kind)))?;
+        let settings = settings::load(conn)?;
+        let recipient =
+            match row.recipient_id {
+                Some(id) => Some(users::get(conn, id)?.filter(|u| u.user.active).ok_or_else(
+                    || ComposeError::Gone("the recipient's account is gone or deactivated".into()),
+                )?),
+                None => None,
+            };
+        let recipient_name = recipient
+            .as_ref()
+            .map_or_else(|| row.to_address.clone(), |u| u.user.name.clone());
+        let mut context = json!({
+            "helpdesk_name": settings.helpdesk_name,
+            "base_url": self.public_url,
+            "recipient": { "name": recipient_name, "email": row.to_address },
+        });
+        let (ticket_id, portal_token) = match row.ticket_id {
+            Some(id) => (
+                Some(id),
+                self.ticket_context(conn, row, kind, id, &settings, &mut context)?,
+            ),
+            None => (None, None),
+        };
+        if let Some(status) = row.params.get("status").and_then(Value::as_str) {
+            context["status"] = json!(status);
+            context["status_label"] = json!(status.replace('_', " "));
+        }
+        if matches!(kind, Kind::PasswordReset | Kind::Invite) {
+            let user = recipient
+                .as_ref()
+                .ok_or_else(|| ComposeError::Gone("the link has no recipient".into()))?;
+            if kind == Kind::Invite && user.password_hash.is_some() {
+                return Err(ComposeError::Gone(
+                    "the invitation was already accepted".into(),
+                ));
+            }
+            let (aud, page, ttl) = match kind {
+                Kind::Invite => (audience::INVITE, "accept-invite", tokens::INVITE_TTL_SECS),
+                _ => (
+                    audience::PASSWORD_RESET,
+                    "reset-password",
+                    tokens::PASSWORD_RESET_TTL_SECS,
+                ),
+            };
+            let token = tokens::issue_purpose(
+                &self.keys,
+                aud,
+                &user.user.id.to_string(),
+                user.token_version,
+                ttl,
+            )?;
+            context["link"] = json!(format!("{}/{page}#token={token}", self.public_url));
+        }
+        let rendered = self.templates.render(kind.as_str(), &context)?;
+        let message_id = if let Some(id) = &row.mail_message_id {
+            id.clone()
+        } else {
+            let mid = self.identity.new_message_id(&self.keys, ticket_id);
+            outbox::set_message_id(conn, row.id, &mid)?;
+            if let Some(ticket) = ticket_id {
+                remember_message_id(conn, &mid, ticket, "out")?;
+            }
+            mid
+        };
+        let threading = ticket_id.map(|t| self.threading(conn, t)).transpose()?;
+        let email = self
+            .build(
+                &row.to_address,
+                &recipient_name,
+                &message_id,
+                ticket_id,
+                threading,
+                &rendered,
+                &settings.helpdesk_name,
+            )
+            .map_err(ComposeError::Gone)?;
+        let subject = match ticket_id {
+            Some(t) => tagged_subject(t, &rendered.subject),
+            None => rendered.subject,
+        };
+        Ok(Composed {
+            email,
+            subject,
+            portal_token,
+        })
+    }
+
+    /// Adds the ticket, its requester and message to `context`; for the
+    /// requester's mails also a fresh portal link (returned, to revoke on failure).
+    fn ticket_context(
+        &self,
+        conn: &Connection,
+        row: &Claimed,
+        kind: Kind,
+        id: TicketId,
+        settings: &settings::Settings,
+        context: &mut Value,
+    ) -> Result<Option<PortalTokenId>, ComposeError> {
+        let ticket = tickets::get(conn, id, true)?
+            .ok_or_else(|| ComposeError::Gone("the ticket was deleted".into()))?;
+        context["ticket"] = json!({
+            "id": id.0, "subject": ticket.subject, "status": ticket.status.as_str(),
+            "priority": ticket.priority.as_str(), "channel": ticket.channel.as_str(),
+        });
+        context["requester"] =
+            json!({ "name": ticket.requester.name, "email": ticket.requester.email });
+        context["ticket_url"] = json!(format!("{}/tickets/{}", self.public_url, id.0));
+        let to_requester = row.recipient_id == Some(ticket.requester.id);
+        if let Some(message_id) = row.message_id {
+            let message = tickets::message(conn, message_id)?
+                .ok_or_else(|| ComposeError::Gone("the message was deleted".into()))?;
+            if message.internal && to_requester {
+                return Err(ComposeError::Gone(
+                    "internal notes are not mailed to requesters".into(),
+                ));
+            }
+            let author = message
+                .author
+                .as_ref()
+                .map_or_else(|| settings.helpdesk_name.clone(), |a| a.name.clone());
+            context["message"] = json!({ "body": message.body, "author_name": author });
+        }
+        if to_requester
+            && matches!(
+                kind,
+                Kind::TicketReceived | Kind::AgentReply | Kind::TicketStatus
+            )
+        {
+            let link = portal::issue(
+                conn,
+                id,
+                ticket.requester.id,
+                None,
+                settings.portal_token_days,
+                &self.public_url,
+            )?;
+            context["portal_url"] = json!(link.url);
+            return Ok(Some(link.id));
+        }
+        Ok(None)
+    }
+
+    /// `(In-Reply-To, References)`: the thread root, and the requester's last
+    /// mail so their client threads our answer under it.
+    fn threading(&self, conn: &Connection, ticket: TicketId) -> Result<(String, String), Error> {
+        let root = format!("<{}>", self.identity.thread_root(&self.keys, ticket));
+        let last_in: Option<String> = conn
+            .prepare_cached(
+                "SELECT message_id FROM mail_threads WHERE ticket_id = ?1 AND direction = 'in'
+                 ORDER BY created_at DESC LIMIT 1",
+            )?
+            .query_row([ticket], |r| r.get(0))
+            .optional()?;
+        Ok(match last_in {
+            Some(id) => (format!("<{id}>"), format!("{root} <{id}>")),
+            None => (root.clone(), root),
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn build(
+        &self,
+        to: &str,
+        to_name: &str,
+        message_id: &str,
+        ticket: Option<TicketId>,
+        threading: Option<(String, String)>,
+        rendered: &Rendered,
+        helpdesk_name: &str,
+    ) -> Result<Email, String> {
+        let address = to
+            .parse()
+            .map_err(|e| format!("`{to}` is not a deliverable address ({e})"))?;
+        let name = (to_name != to).then(|| to_name.to_string());
+        let mut builder = Email::builder()
+            .from(self.identity.from.clone())
+            .to(Mailbox::new(name, address))
+            .message_id(Some(format!("<{message_id}>")))
+            .date_now()
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("Auto-Submitted"),
+                "auto-generated".into(),
+            ))
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("X-Auto-Response-Suppress"),
+                "All".into(),
+            ));
+        let subject = match ticket {
+            Some(t) => {
+                let reply = self
+                    .identity
+                    .reply_address(&self.keys, t)
+                    .parse()
+                    .map_err(|e| format!("the reply address is not valid ({e})"))?;
+                builder = builder.reply_to(Mailbox::new(Some(helpdesk_name.to_string()), reply));
+                if let Some((in_reply_to, references)) = threading {
+                    builder = builder.in_reply_to(in_reply_to).references(references);
+                }
+                tagged_subject(t, &rendered.subject)
+            }
+            None => rendered.subject.clone(),
+        };
+        builder
+            .subject(subject)
+            .multipart(MultiPart::alternative_plain_html(
+                rendered.text.clone(),
+                rendered.html.clone(),
+            ))
+            .map_err(|e| format!("cannot build the message: {e}"))
+    }
+
+    /// Sends a test message now, outside the outbox (`helpline mail test`).
+    pub async fn send_test(&self, to: &str) -> Result<(), SendError> {
+        let helpdesk_name = self
+            .db
+            .read(|conn| Ok(settings::load(conn)?.helpdesk_name))
+            .await
+            .map_err(|e| SendError::transient(e.to_string()))?;
+        let context = json!({
+            "helpdesk_name": helpdesk_name,
+            "base_url": self.public_url,
+            "transport": self.mailer.describe(),
+            "recipient": { "name": to, "email": to },
+        });
+        let rendered = self
+            .templates
+            .render("test", &context)
+            .map_err(|e| SendError::permanent(e.to_string()))?;
+        let message_id = self.identity.new_message_id(&self.keys, None);
+        let email = self
+            .build(to, to, &message_id, None, None, &rendered, &helpdesk_name)
+            .map_err(SendError::permanent)?;
+        self.mailer.send(&email).await
+    }
+
+    /// Delivers until `shutdown`: looks for due rows every second and whenever woken.
+    pub async fn run(self: Arc<Self>, shutdown: rocket::Shutdown) {
+        match self.db.write(|tx| outbox::release_leases(tx)).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                notifications = n,
+                "resuming notifications an earlier run was sending"
+            ),
+            Err(e) => tracing::warn!(error = %e, "could not release notification leases"),
+        }
+        tracing::info!(transport = %self.mailer.describe(), "mail delivery started");
+        tokio::pin!(shutdown);
+        loop {
+            if let Err(e) = self.drain_once().await {
+                tracing::warn!(error = %e, "mail delivery failed; trying again shortly");
+            }
+            tokio::select! {
+                () = &mut shutdown => break,
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+    }
+}
+
+enum Outcome {
+    Sent,
+    Retrying,
+    Dead,
+}
+
+/// Exponential backoff with ±20 % jitter: base, 2×base, 4×base, ... capped.
+pub fn backoff_secs(base: u64, attempts: u32) -> u64 {
+    let exp = base.saturating_mul(1u64 << attempts.saturating_sub(1).min(20));
+    let capped = exp.clamp(1, MAX_BACKOFF_SECS);
+    let jitter = rand::thread_rng().gen_range(0.8..1.2);
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
+    let secs = (capped as f64 * jitter).round() as u64;
+    secs.max(1)
+}
+
+/// Records a Message-ID sent or received about `ticket` (for reply matching).
+pub fn remember_message_id(
+    conn: &Connection,
+    message_id: &str,
+    ticket: TicketId,
+    direction: &str,
+) -> Result<(), Error> {
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO mail_threads (message_id, ticket_id, direction, created_at)
+         VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![message_id, ticket, direction, now()])?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff_secs;
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_is_capped() {
+        for _ in 0..50 {
+            let first = backoff_secs(60, 1);
+            assert!((48..=72).contains(&first), "{first}");
+            let third = backoff_secs(60, 3);
+            assert!((192..=288).contains(&third), "{third}");
+            assert!(backoff_secs(60, 40) <= 6 * 3600 * 12 / 10);
+        }
+    }
+}

@@ -1,0 +1,241 @@
+//! Who gets which email, written to the outbox inside the transaction of the
+//! change that causes it; `delivery` sends the rows.
+
+pub mod delivery;
+pub mod outbox;
+
+use rusqlite::Connection;
+
+use crate::error::Error;
+use crate::ids::{MessageId, TicketId};
+use crate::settings;
+use crate::tickets::repo::TicketState;
+use crate::tickets::TicketStatus;
+use crate::users::{repo as users, Role, UserId, UserRecord};
+
+pub use outbox::{NewNotification, Notification, NotificationStatus};
+
+/// The notification templates (each renders text and HTML).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// To the requester: "we received your request", with the portal link.
+    TicketReceived,
+    /// To the requester: a public answer from the team.
+    AgentReply,
+    /// To the requester: the ticket was resolved or closed.
+    TicketStatus,
+    /// To an agent: a ticket was assigned to them.
+    TicketAssigned,
+    /// To the assignee: the requester answered.
+    RequesterReply,
+    /// To `support_email`: a new ticket nobody is assigned to.
+    NewTicket,
+    PasswordReset,
+    Invite,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::TicketReceived => "ticket_received",
+            Self::AgentReply => "agent_reply",
+            Self::TicketStatus => "ticket_status",
+            Self::TicketAssigned => "ticket_assigned",
+            Self::RequesterReply => "requester_reply",
+            Self::NewTicket => "new_ticket",
+            Self::PasswordReset => "password_reset",
+            Self::Invite => "invite",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::TicketReceived,
+            Self::AgentReply,
+            Self::TicketStatus,
+            Self::TicketAssigned,
+            Self::RequesterReply,
+            Self::NewTicket,
+            Self::PasswordReset,
+            Self::Invite,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+/// A user who should get ticket mail: active, and not someone who turned it off.
+fn wants_mail(conn: &Connection, id: UserId) -> Result<Option<UserRecord>, Error> {
+    Ok(users::get(conn, id)?.filter(|u| u.user.active && u.user.email_notifications))
+}
+
+fn to_user(
+    conn: &Connection,
+    kind: Kind,
+    user: &UserRecord,
+    ticket: Option<TicketId>,
+    message: Option<MessageId>,
+) -> Result<(), Error> {
+    outbox::enqueue(
+        conn,
+        &NewNotification {
+            kind,
+            recipient_id: Some(user.user.id),
+            to_address: &user.user.email,
+            ticket_id: ticket,
+            message_id: message,
+            params: serde_json::json!({}),
+        },
+    )
+}
+
+/// A new ticket: the requester's acknowledgement (also when they opened it
+/// themselves: it is their receipt and carries the portal link), the assignee
+/// if someone was assigned, else the `support_email` address.
+pub fn ticket_created(
+    conn: &Connection,
+    ticket: TicketId,
+    first_message: MessageId,
+    actor: Option<UserId>,
+) -> Result<(), Error> {
+    let Some(state) = crate::tickets::repo::state(conn, ticket)? else {
+        return Ok(());
+    };
+    let requester_is_staff_actor = actor == Some(state.requester_id)
+        && users::get(conn, state.requester_id)?.is_some_and(|u| u.user.role != Role::Customer);
+    if !requester_is_staff_actor {
+        if let Some(requester) = wants_mail(conn, state.requester_id)? {
+            to_user(
+                conn,
+                Kind::TicketReceived,
+                &requester,
+                Some(ticket),
+                Some(first_message),
+            )?;
+        }
+    }
+    match state.assignee_id {
+        Some(assignee) if Some(assignee) != actor => {
+            if let Some(agent) = wants_mail(conn, assignee)? {
+                to_user(
+                    conn,
+                    Kind::TicketAssigned,
+                    &agent,
+                    Some(ticket),
+                    Some(first_message),
+                )?;
+            }
+        }
+        Some(_) => {}
+        None => {
+            let settings = settings::load(conn)?;
+            if let Some(address) = settings.support_email.filter(|a| !a.trim().is_empty()) {
+                outbox::enqueue(
+                    conn,
+                    &NewNotification {
+                        kind: Kind::NewTicket,
+                        recipient_id: None,
+                        to_address: &address,
+                        ticket_id: Some(ticket),
+                        message_id: Some(first_message),
+                        params: serde_json::json!({}),
+                    },
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A message on a ticket. Internal notes never mail anyone; a public answer
+/// from the team goes to the requester; the requester's answer goes to the
+/// assignee. Nobody is mailed their own message.
+pub fn message_added(
+    conn: &Connection,
+    ticket: &TicketState,
+    message: MessageId,
+    author: Option<UserId>,
+    internal: bool,
+) -> Result<(), Error> {
+    if internal {
+        return Ok(());
+    }
+    if author == Some(ticket.requester_id) {
+        if let Some(assignee) = ticket.assignee_id.filter(|a| Some(*a) != author) {
+            if let Some(agent) = wants_mail(conn, assignee)? {
+                to_user(
+                    conn,
+                    Kind::RequesterReply,
+                    &agent,
+                    Some(ticket.id),
+                    Some(message),
+                )?;
+            }
+        }
+        return Ok(());
+    }
+    if let Some(requester) = wants_mail(conn, ticket.requester_id)? {
+        to_user(
+            conn,
+            Kind::AgentReply,
+            &requester,
+            Some(ticket.id),
+            Some(message),
+        )?;
+    }
+    Ok(())
+}
+
+/// The requester hears when their ticket is resolved or closed (unless they did it).
+pub fn status_changed(
+    conn: &Connection,
+    ticket: &TicketState,
+    to: TicketStatus,
+    actor: Option<UserId>,
+) -> Result<(), Error> {
+    if !matches!(to, TicketStatus::Resolved | TicketStatus::Closed)
+        || actor == Some(ticket.requester_id)
+    {
+        return Ok(());
+    }
+    if let Some(requester) = wants_mail(conn, ticket.requester_id)? {
+        outbox::enqueue(
+            conn,
+            &NewNotification {
+                kind: Kind::TicketStatus,
+                recipient_id: Some(requester.user.id),
+                to_address: &requester.user.email,
+                ticket_id: Some(ticket.id),
+                message_id: None,
+                params: serde_json::json!({ "status": to.as_str() }),
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// An agent hears when a ticket is assigned to them by someone else.
+pub fn assigned(
+    conn: &Connection,
+    ticket: TicketId,
+    assignee: UserId,
+    actor: Option<UserId>,
+) -> Result<(), Error> {
+    if actor == Some(assignee) {
+        return Ok(());
+    }
+    if let Some(agent) = wants_mail(conn, assignee)? {
+        to_user(conn, Kind::TicketAssigned, &agent, Some(ticket), None)?;
+    }
+    Ok(())
+}
+
+/// A password reset link, made when the mail is sent (never stored).
+pub fn password_reset(conn: &Connection, user: &UserRecord) -> Result<(), Error> {
+    to_user(conn, Kind::PasswordReset, user, None, None)
+}
+
+/// An invitation link, made when the mail is sent (never stored).
+pub fn invite(conn: &Connection, user: &UserRecord) -> Result<(), Error> {
+    to_user(conn, Kind::Invite, user, None, None)
+}
