@@ -63,8 +63,25 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Email helpers.
+    #[command(subcommand)]
+    Mail(MailCommand),
     /// Print the version.
     Version,
+}
+
+#[derive(Subcommand)]
+enum MailCommand {
+    /// Read one RFC 5322 message on standard input and file it (for an MTA
+    /// pipe). Exit 0 when filed or ignored, 65 when the input is not a mail
+    /// message, 75 (try again later) when the database is busy or unavailable.
+    Ingest,
+    /// Send a test message now and report the outcome.
+    Test {
+        /// Recipient of the test message.
+        #[arg(long, value_name = "ADDRESS")]
+        to: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -93,8 +110,15 @@ enum UserCommand {
     },
 }
 
+/// sysexits codes an MTA understands: bounce the message, or keep it and retry.
+const EX_DATAERR: u8 = 65;
+const EX_TEMPFAIL: u8 = 75;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::Mail(MailCommand::Ingest)) = &cli.command {
+        return mail_ingest(cli.config.as_deref(), cli.data_dir);
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Error::Validation(errors)) => {
@@ -180,6 +204,11 @@ fn run(cli: Cli) -> Result<(), Error> {
                 },
             )
         }
+        Command::Mail(MailCommand::Test { to }) => {
+            let config = Config::from_env(cli.config.as_deref(), &overrides)?;
+            mail_test(config, &to)
+        }
+        Command::Mail(MailCommand::Ingest) => unreachable!("handled in main"),
         Command::User(command) => {
             let config = Config::from_env(cli.config.as_deref(), &overrides)?;
             let provisioning = Provisioning::open(config)?;
@@ -198,6 +227,77 @@ fn run(cli: Cli) -> Result<(), Error> {
                 let app = App::builder().config(config).build()?;
                 app.serve(shutdown_signal()).await
             })
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::io("starting the async runtime", e))
+}
+
+fn mail_test(config: Config, to: &str) -> Result<(), Error> {
+    runtime()?.block_on(async {
+        let app = App::builder().config(config).build()?;
+        let delivery = &app.state().delivery;
+        let transport = delivery.mailer().describe();
+        match delivery.send_test(to).await {
+            Ok(()) => {
+                println!("test message sent to {to} through {transport}");
+                Ok(())
+            }
+            Err(e) => Err(Error::Unavailable(format!(
+                "sending to {to} through {transport} failed: {}",
+                e.hint
+            ))),
+        }
+    })
+}
+
+/// Files the message on stdin. Anything but a bad message asks the MTA to
+/// keep it and retry, so no mail is lost to a passing problem.
+fn mail_ingest(file: Option<&std::path::Path>, data_dir: Option<PathBuf>) -> ExitCode {
+    use std::io::Read as _;
+    let mut raw = Vec::new();
+    if let Err(e) = std::io::stdin().read_to_end(&mut raw) {
+        eprintln!("helpline: reading the message from standard input: {e}");
+        return ExitCode::from(EX_TEMPFAIL);
+    }
+    let outcome = Config::from_env(
+        file,
+        &Overrides {
+            listen: None,
+            data_dir,
+        },
+    )
+    .and_then(|config| {
+        runtime()?.block_on(async {
+            let app = App::builder()
+                .config(config)
+                .background_delivery(false)
+                .build()?;
+            helpline::mail::inbound::receive(app.state(), raw, None).await
+        })
+    });
+    match outcome {
+        Ok(receipt) => {
+            println!(
+                "{}",
+                serde_json::to_string(&receipt).unwrap_or_else(|_| "{}".into())
+            );
+            ExitCode::SUCCESS
+        }
+        Err(Error::Validation(errors)) => {
+            for error in errors {
+                eprintln!("helpline: {}: {}", error.field, error.message);
+            }
+            ExitCode::from(EX_DATAERR)
+        }
+        Err(e) => {
+            eprintln!("helpline: {e}; the message was not filed, try again later");
+            ExitCode::from(EX_TEMPFAIL)
         }
     }
 }

@@ -19,7 +19,7 @@ pub fn routes() -> Vec<Route> {
 #[openapi(paths(list), components(schemas(AuditEntry, Page<AuditEntry>, Problem)))]
 pub struct Doc;
 
-fn positive_id(field: &str, raw: Option<&str>) -> Result<Option<i64>, Error> {
+pub(super) fn positive_id(field: &str, raw: Option<&str>) -> Result<Option<i64>, Error> {
     raw.map(|r| {
         r.parse::<i64>()
             .ok()

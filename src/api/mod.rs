@@ -4,6 +4,8 @@
 mod api_keys;
 mod audit;
 mod auth;
+mod email_log;
+mod inbound;
 mod intake;
 mod portal;
 mod service;
@@ -85,6 +87,16 @@ const RESOURCES: &[Resource] = &[
         routes: audit::routes,
         doc: audit::Doc::openapi,
     },
+    Resource {
+        base: "/api/v1/admin",
+        routes: email_log::routes,
+        doc: email_log::Doc::openapi,
+    },
+    Resource {
+        base: "/api/v1/inbound",
+        routes: inbound::routes,
+        doc: inbound::Doc::openapi,
+    },
 ];
 
 /// Mounts every API route.
@@ -147,6 +159,15 @@ pub fn openapi() -> OpenApiDoc {
             HttpBuilder::new()
                 .scheme(HttpAuthScheme::Bearer)
                 .bearer_format("JWT")
+                .build(),
+        ),
+    );
+    components.add_security_scheme(
+        "inbound_secret",
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .description(Some("the `inbound_secret` of the configuration"))
                 .build(),
         ),
     );
