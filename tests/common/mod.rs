@@ -21,10 +21,68 @@ pub fn test_config(dir: &TempDir) -> Config {
     }
 }
 
-/// An app under test with Rocket's in-process client.
+/// Keeps every message the app sends, instead of sending it.
+#[derive(Default)]
+pub struct CapturingMailer {
+    pub sent: std::sync::Mutex<Vec<Vec<u8>>>,
+}
+
+#[rocket::async_trait]
+impl helpline::mail::Mailer for CapturingMailer {
+    async fn send(&self, email: &helpline::mail::Email) -> Result<(), helpline::mail::SendError> {
+        self.sent.lock().unwrap().push(email.formatted());
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        "memory".into()
+    }
+}
+
+/// A sent message, parsed back.
+#[derive(Debug, Clone)]
+pub struct SentMail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    pub raw: String,
+}
+
+impl SentMail {
+    pub fn parse(raw: &[u8]) -> Self {
+        let message = mail_parser::MessageParser::default()
+            .parse(raw)
+            .expect("parsable mail");
+        Self {
+            to: message
+                .to()
+                .and_then(|a| a.first())
+                .and_then(|a| a.address())
+                .unwrap_or_default()
+                .to_string(),
+            subject: message.subject().unwrap_or_default().to_string(),
+            text: message.body_text(0).unwrap_or_default().to_string(),
+            html: message.body_html(0).unwrap_or_default().to_string(),
+            raw: String::from_utf8_lossy(raw).to_string(),
+        }
+    }
+
+    /// The value of a header, unfolded.
+    pub fn header(&self, name: &str) -> Option<String> {
+        let message = mail_parser::MessageParser::default().parse(self.raw.as_bytes())?;
+        message
+            .header_raw(name)
+            .map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "))
+    }
+}
+
+/// An app under test with Rocket's in-process client. Mail is captured, and
+/// sent only when the test calls [`TestApp::deliver`].
 pub struct TestApp {
     pub client: Client,
     pub dir: TempDir,
+    pub mailer: std::sync::Arc<CapturingMailer>,
 }
 
 impl TestApp {
@@ -37,13 +95,35 @@ impl TestApp {
         let dir = tempfile::tempdir().unwrap();
         let mut config = test_config(&dir);
         tweak(&mut config);
+        let mailer = std::sync::Arc::new(CapturingMailer::default());
         let app = App::builder()
             .config(config)
             .mount("/test", routes)
+            .mailer(mailer.clone())
+            .background_delivery(false)
             .build()
             .expect("app builds");
         let client = Client::tracked(app.rocket()).await.expect("valid rocket");
-        Self { client, dir }
+        Self {
+            client,
+            dir,
+            mailer,
+        }
+    }
+
+    /// Delivers every due notification; returns the messages sent now.
+    pub async fn deliver(&self) -> Vec<SentMail> {
+        let before = self.mailer.sent.lock().unwrap().len();
+        self.state()
+            .delivery
+            .drain_once()
+            .await
+            .expect("delivery runs");
+        let sent = self.mailer.sent.lock().unwrap();
+        sent[before..]
+            .iter()
+            .map(|raw| SentMail::parse(raw))
+            .collect()
     }
 
     pub fn data_dir(&self) -> PathBuf {
