@@ -92,17 +92,31 @@ impl TestApp {
 
     /// Builds with a tweaked config and extra routes mounted at `/test`.
     pub async fn with(tweak: impl FnOnce(&mut Config), routes: Vec<rocket::Route>) -> Self {
+        Self::build(tweak, routes, true).await
+    }
+
+    /// Builds with the mail transport the config names (SMTP), not the capturing one.
+    pub async fn with_real_mail(tweak: impl FnOnce(&mut Config)) -> Self {
+        Self::build(tweak, Vec::new(), false).await
+    }
+
+    async fn build(
+        tweak: impl FnOnce(&mut Config),
+        routes: Vec<rocket::Route>,
+        capture: bool,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut config = test_config(&dir);
         tweak(&mut config);
         let mailer = std::sync::Arc::new(CapturingMailer::default());
-        let app = App::builder()
+        let mut builder = App::builder()
             .config(config)
             .mount("/test", routes)
-            .mailer(mailer.clone())
-            .background_delivery(false)
-            .build()
-            .expect("app builds");
+            .background_delivery(false);
+        if capture {
+            builder = builder.mailer(mailer.clone());
+        }
+        let app = builder.build().expect("app builds");
         let client = Client::tracked(app.rocket()).await.expect("valid rocket");
         Self {
             client,
