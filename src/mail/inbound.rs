@@ -103,8 +103,13 @@ struct Parsed {
 fn parse(raw: &[u8], keys: &JwtKeys, identity: &MailIdentity) -> Result<Parsed, Error> {
     let message = MessageParser::default()
         .parse(raw)
-        .filter(|m| !m.headers().is_empty())
-        .ok_or_else(|| Error::validation("message", "is not an RFC 5322 message"))?;
+        .filter(|m| m.from().is_some())
+        .ok_or_else(|| {
+            Error::validation(
+                "message",
+                "is not an RFC 5322 message (it has no From header)",
+            )
+        })?;
     let from = message.from().and_then(|a| a.first());
     let from_address = from
         .and_then(|a| a.address())
