@@ -394,3 +394,74 @@ async fn portal_links_answer_open_tickets_and_expire_or_revoke() {
         .unwrap();
     assert_eq!(uses, 3, "each use is counted");
 }
+
+#[rocket::async_test]
+async fn portal_tokens_rest_only_as_hashes_and_reach_only_their_ticket() {
+    let app = TestApp::new().await;
+    let (_, agent, _) = app.signed_in("agent@example.com", Role::Agent).await;
+    let (_, customer, _) = app.signed_in("erin@example.com", Role::Customer).await;
+    let (agent, customer) = (Auth::Bearer(agent), Auth::Bearer(customer));
+    let mut ids = Vec::new();
+    for subject in ["One", "Two"] {
+        let res = app
+            .call(
+                Post,
+                "/api/v1/tickets",
+                &customer,
+                Some(json!({ "subject": subject, "body": "x" })),
+            )
+            .await;
+        ids.push(json(res).await["id"].as_i64().unwrap());
+    }
+    let res = app
+        .call(
+            Post,
+            &format!("/api/v1/tickets/{}/messages", ids[0]),
+            &agent,
+            Some(json!({ "body": "NOTE-SECRET", "internal": true })),
+        )
+        .await;
+    assert_eq!(res.status().code, 201);
+    let issued = json(
+        app.call(
+            Post,
+            "/api/v1/portal-tokens",
+            &agent,
+            Some(json!({ "ticket_id": ids[0] })),
+        )
+        .await,
+    )
+    .await;
+    let token = issued["token"].as_str().unwrap().to_string();
+    assert!(token.len() >= 43, "256 bits, base64");
+
+    // Scope: the link shows its ticket only, never the requester's other one, and no notes.
+    let res = app
+        .call(Get, &format!("/api/v1/portal/{token}"), &Auth::None, None)
+        .await;
+    let view = json(res).await;
+    let shown: Vec<i64> = view["tickets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(shown, vec![ids[0]]);
+    assert!(!view.to_string().contains("NOTE-SECRET"));
+
+    // At rest: the database file and its WAL hold the SHA-256, never the token.
+    let stored: String = app
+        .state()
+        .db
+        .read(move |c| Ok(c.query_row("SELECT token_hash FROM portal_tokens", [], |r| r.get(0))?))
+        .await
+        .unwrap();
+    assert_eq!(stored, helpline::auth::tokens::secret_hash(&token));
+    for file in ["helpline.db", "helpline.db-wal"] {
+        let bytes = std::fs::read(app.data_dir().join(file)).unwrap_or_default();
+        assert!(
+            !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
+            "{file} holds the token"
+        );
+    }
+}

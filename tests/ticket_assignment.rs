@@ -113,6 +113,7 @@ async fn round_robin_survives_a_restart() {
         let test = TestApp {
             client,
             dir: tempfile::tempdir().unwrap(),
+            mailer: std::sync::Arc::default(),
         };
         if round == 0 {
             test.create_user("admin@example.com", Role::Admin, Some(common::PASSWORD))
