@@ -69,6 +69,167 @@ async fn conversation(app: &TestApp, agent: &Auth, id: i64) -> Vec<(String, Stri
         .collect()
 }
 
+struct Case {
+    file: &'static str,
+    /// `Some(true)`: the first ticket; `Some(false)`: a new one; `None`: ignored.
+    same_ticket: Option<bool>,
+    rule: Option<&'static str>,
+    requester: &'static str,
+    body: &'static str,
+    exact: bool,
+}
+
+const CASES: &[Case] = &[
+    Case {
+        file: "gmail_reply",
+        same_ticket: Some(true),
+        rule: Some("reply_token"),
+        requester: "ana@customer.example",
+        body: "Thanks, turning it off and on fixed it.",
+        exact: true,
+    },
+    Case {
+        file: "outlook_reply",
+        same_ticket: Some(true),
+        rule: Some("references"),
+        requester: "ana@customer.example",
+        body: "The technician\u{2019}s visit helped, it works now.\n\nBest regards\nAna",
+        exact: true,
+    },
+    Case {
+        file: "apple_reply_subject_tag",
+        same_ticket: Some(true),
+        rule: Some("subject_tag"),
+        requester: "ana@customer.example",
+        body: "One more question: does it need new toner?",
+        exact: true,
+    },
+    Case {
+        file: "forwarded",
+        same_ticket: Some(false),
+        rule: Some("new_ticket"),
+        requester: "bruno@customer.example",
+        body: "Amount due: 1,200.00 EUR",
+        exact: false,
+    },
+    Case {
+        file: "html_only",
+        same_ticket: Some(false),
+        rule: Some("new_ticket"),
+        requester: "carla@customer.example",
+        body: "account locked",
+        exact: false,
+    },
+    Case {
+        file: "iso_8859_1",
+        same_ticket: Some(false),
+        rule: Some("new_ticket"),
+        requester: "juergen@customer.example",
+        body: "Guten Tag,\n\nder Drucker l\u{e4}uft nicht. Gr\u{fc}\u{df}e aus M\u{fc}nchen",
+        exact: true,
+    },
+    Case {
+        file: "stranger_reply",
+        same_ticket: Some(false),
+        rule: Some("references"),
+        requester: "eve@other.example",
+        body: "I have the same problem with my printer.",
+        exact: true,
+    },
+    Case {
+        file: "auto_reply",
+        same_ticket: None,
+        rule: None,
+        requester: "",
+        body: "",
+        exact: false,
+    },
+    Case {
+        file: "bounce",
+        same_ticket: None,
+        rule: None,
+        requester: "",
+        body: "",
+        exact: false,
+    },
+    Case {
+        file: "own_loop",
+        same_ticket: None,
+        rule: None,
+        requester: "",
+        body: "",
+        exact: false,
+    },
+];
+
+async fn check_case(app: &TestApp, agent: &Auth, id: i64, case: &Case, raw: &str) {
+    let (status, receipt) = post(app, raw).await;
+    assert_eq!(status, 202, "{}: {receipt}", case.file);
+    assert_eq!(
+        receipt["rule"].as_str(),
+        case.rule,
+        "{}: {receipt}",
+        case.file
+    );
+    let Some(same) = case.same_ticket else {
+        assert_eq!(receipt["status"], "ignored", "{}: {receipt}", case.file);
+        assert!(receipt["ticket_id"].is_null() && receipt["message_id"].is_null());
+        assert!(receipt["reason"].as_str().is_some());
+        return;
+    };
+    assert_eq!(receipt["status"], "filed", "{}", case.file);
+    let ticket = receipt["ticket_id"].as_i64().unwrap();
+    assert_eq!(ticket == id, same, "{}: {receipt}", case.file);
+    assert_eq!(receipt["created_ticket"], !same, "{}", case.file);
+    let messages = conversation(app, agent, ticket).await;
+    let message_id = receipt["message_id"].as_i64().unwrap();
+    let res = app
+        .call(
+            Method::Get,
+            &format!("/api/v1/tickets/{ticket}/messages"),
+            agent,
+            None,
+        )
+        .await;
+    let listed = json(res).await;
+    let stored = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == message_id)
+        .unwrap_or_else(|| panic!("{}: message {message_id} on ticket {ticket}", case.file));
+    let res = app
+        .call(
+            Method::Get,
+            &format!("/api/v1/tickets/{ticket}"),
+            agent,
+            None,
+        )
+        .await;
+    let requester = json(res).await["requester"].clone();
+    assert_eq!(requester["email"], case.requester, "{}", case.file);
+    assert_eq!(stored["author"]["id"], requester["id"], "{}", case.file);
+    assert_eq!(stored["channel"], "email");
+    let body = stored["body"].as_str().unwrap();
+    if case.exact {
+        assert_eq!(body, case.body, "{}", case.file);
+    } else {
+        assert!(body.contains(case.body), "{}: {body}", case.file);
+    }
+    assert!(
+        !body.contains("<p>") && !body.contains("\n>"),
+        "{}: {body}",
+        case.file
+    );
+    if case.file == "stranger_reply" {
+        let note = messages
+            .iter()
+            .find(|m| m.2)
+            .expect("an internal note links the tickets");
+        assert!(note.1.contains(&format!("#{id}")), "{note:?}");
+    }
+}
+
 #[rocket::async_test]
 async fn the_corpus_lands_on_the_right_tickets() {
     let app = app().await;
@@ -119,163 +280,8 @@ async fn the_corpus_lands_on_the_right_tickets() {
             .replace("{{TICKET}}", &id.to_string())
     };
 
-    struct Case {
-        file: &'static str,
-        /// `Some(true)`: the first ticket; `Some(false)`: a new one; `None`: ignored.
-        same_ticket: Option<bool>,
-        rule: Option<&'static str>,
-        requester: &'static str,
-        body: &'static str,
-        exact: bool,
-    }
-    let cases = [
-        Case {
-            file: "gmail_reply",
-            same_ticket: Some(true),
-            rule: Some("reply_token"),
-            requester: "ana@customer.example",
-            body: "Thanks, turning it off and on fixed it.",
-            exact: true,
-        },
-        Case {
-            file: "outlook_reply",
-            same_ticket: Some(true),
-            rule: Some("references"),
-            requester: "ana@customer.example",
-            body: "The technician\u{2019}s visit helped, it works now.\n\nBest regards\nAna",
-            exact: true,
-        },
-        Case {
-            file: "apple_reply_subject_tag",
-            same_ticket: Some(true),
-            rule: Some("subject_tag"),
-            requester: "ana@customer.example",
-            body: "One more question: does it need new toner?",
-            exact: true,
-        },
-        Case {
-            file: "forwarded",
-            same_ticket: Some(false),
-            rule: Some("new_ticket"),
-            requester: "bruno@customer.example",
-            body: "Amount due: 1,200.00 EUR",
-            exact: false,
-        },
-        Case {
-            file: "html_only",
-            same_ticket: Some(false),
-            rule: Some("new_ticket"),
-            requester: "carla@customer.example",
-            body: "account locked",
-            exact: false,
-        },
-        Case {
-            file: "iso_8859_1",
-            same_ticket: Some(false),
-            rule: Some("new_ticket"),
-            requester: "juergen@customer.example",
-            body: "Guten Tag,\n\nder Drucker l\u{e4}uft nicht. Gr\u{fc}\u{df}e aus M\u{fc}nchen",
-            exact: true,
-        },
-        Case {
-            file: "stranger_reply",
-            same_ticket: Some(false),
-            rule: Some("references"),
-            requester: "eve@other.example",
-            body: "I have the same problem with my printer.",
-            exact: true,
-        },
-        Case {
-            file: "auto_reply",
-            same_ticket: None,
-            rule: None,
-            requester: "",
-            body: "",
-            exact: false,
-        },
-        Case {
-            file: "bounce",
-            same_ticket: None,
-            rule: None,
-            requester: "",
-            body: "",
-            exact: false,
-        },
-        Case {
-            file: "own_loop",
-            same_ticket: None,
-            rule: None,
-            requester: "",
-            body: "",
-            exact: false,
-        },
-    ];
-    for case in &cases {
-        let (status, receipt) = post(&app, &fill(case.file)).await;
-        assert_eq!(status, 202, "{}: {receipt}", case.file);
-        assert_eq!(
-            receipt["rule"].as_str(),
-            case.rule,
-            "{}: {receipt}",
-            case.file
-        );
-        let Some(same) = case.same_ticket else {
-            assert_eq!(receipt["status"], "ignored", "{}: {receipt}", case.file);
-            assert!(receipt["ticket_id"].is_null() && receipt["message_id"].is_null());
-            assert!(receipt["reason"].as_str().is_some());
-            continue;
-        };
-        assert_eq!(receipt["status"], "filed", "{}", case.file);
-        let ticket = receipt["ticket_id"].as_i64().unwrap();
-        assert_eq!(ticket == id, same, "{}: {receipt}", case.file);
-        assert_eq!(receipt["created_ticket"], !same, "{}", case.file);
-        let messages = conversation(&app, &agent, ticket).await;
-        let message_id = receipt["message_id"].as_i64().unwrap();
-        let res = app
-            .call(
-                Method::Get,
-                &format!("/api/v1/tickets/{ticket}/messages"),
-                &agent,
-                None,
-            )
-            .await;
-        let listed = json(res).await;
-        let stored = listed["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|m| m["id"] == message_id)
-            .unwrap_or_else(|| panic!("{}: message {message_id} on ticket {ticket}", case.file));
-        let res = app
-            .call(
-                Method::Get,
-                &format!("/api/v1/tickets/{ticket}"),
-                &agent,
-                None,
-            )
-            .await;
-        let requester = json(res).await["requester"].clone();
-        assert_eq!(requester["email"], case.requester, "{}", case.file);
-        assert_eq!(stored["author"]["id"], requester["id"], "{}", case.file);
-        assert_eq!(stored["channel"], "email");
-        let body = stored["body"].as_str().unwrap();
-        if case.exact {
-            assert_eq!(body, case.body, "{}", case.file);
-        } else {
-            assert!(body.contains(case.body), "{}: {body}", case.file);
-        }
-        assert!(
-            !body.contains("<p>") && !body.contains("\n>"),
-            "{}: {body}",
-            case.file
-        );
-        if case.file == "stranger_reply" {
-            let note = messages
-                .iter()
-                .find(|m| m.2)
-                .expect("an internal note links the tickets");
-            assert!(note.1.contains(&format!("#{id}")), "{note:?}");
-        }
+    for case in CASES {
+        check_case(&app, &agent, id, case, &fill(case.file)).await;
     }
     // The original ticket got exactly the three replies from its requester.
     let messages = conversation(&app, &agent, id).await;

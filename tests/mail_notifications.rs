@@ -30,14 +30,18 @@ async fn setup() -> (TestApp, Auth, Auth, Auth, i64) {
     )
 }
 
-#[rocket::async_test]
-async fn a_conversation_mails_the_right_people_with_threading_headers() {
-    let (app, admin, agent, customer, agent_id) = setup().await;
+/// A customer opens a ticket: their receipt (threading headers, a working
+/// portal link) and the team address get mail. Returns (ticket, References, portal token).
+async fn open_and_check_receipt(
+    app: &TestApp,
+    admin: &Auth,
+    customer: &Auth,
+) -> (i64, String, String) {
     let res = app
         .call(
             Method::Put,
             "/api/v1/settings",
-            &admin,
+            admin,
             Some(json!({ "support_email": "team@example.com" })),
         )
         .await;
@@ -48,7 +52,7 @@ async fn a_conversation_mails_the_right_people_with_threading_headers() {
         .call(
             Method::Post,
             "/api/v1/tickets",
-            &customer,
+            customer,
             Some(json!({ "subject": "Printer", "body": "It smokes" })),
         )
         .await;
@@ -93,6 +97,14 @@ async fn a_conversation_mails_the_right_people_with_threading_headers() {
     assert!(team
         .subject
         .starts_with(&format!("[#{id}] New unassigned ticket")));
+    (id, root, token.to_string())
+}
+
+#[rocket::async_test]
+async fn a_conversation_mails_the_right_people_with_threading_headers() {
+    let (app, admin, agent, customer, agent_id) = setup().await;
+    let (id, root, token) = open_and_check_receipt(&app, &admin, &customer).await;
+    let token = token.as_str();
 
     // An internal note mails nobody.
     let res = app
@@ -184,12 +196,17 @@ async fn a_conversation_mails_the_right_people_with_threading_headers() {
     assert_eq!(res.status().code, 200);
     assert!(app.deliver().await.is_empty());
 
+    check_email_log(&app, &admin, &agent, id, token).await;
+}
+
+/// The email log lists every notification as sent, and no link token rests in the outbox.
+async fn check_email_log(app: &TestApp, admin: &Auth, agent: &Auth, id: i64, token: &str) {
     // The email log has every notification as sent, with its Message-ID.
     let res = app
         .call(
             Method::Get,
             &format!("/api/v1/admin/email-log?ticket_id={id}"),
-            &admin,
+            admin,
             None,
         )
         .await;
@@ -206,13 +223,13 @@ async fn a_conversation_mails_the_right_people_with_threading_headers() {
         .call(
             Method::Post,
             &format!("/api/v1/admin/email-log/{first}/retry"),
-            &admin,
+            admin,
             None,
         )
         .await;
     assert_eq!(res.status().code, 409, "a sent notification is not retried");
     let res = app
-        .call(Method::Get, "/api/v1/admin/email-log", &agent, None)
+        .call(Method::Get, "/api/v1/admin/email-log", agent, None)
         .await;
     assert_eq!(res.status().code, 403);
     // The database never holds a link token: links are made when sent.

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use common::{json, Auth, SentMail, TestApp};
 use helpline::config::SmtpSecurity;
+use helpline::notify::delivery::DrainReport;
 use helpline::users::Role;
 use helpline::Config;
 use rocket::http::Method;
@@ -224,7 +225,7 @@ async fn an_outage_loses_nothing_and_sends_nothing_twice() {
     let server = SmtpServer::start(port, None);
     // Not due yet: nothing is sent before the backoff.
     let report = app.state().delivery.drain_once().await.unwrap();
-    assert_eq!(report, Default::default());
+    assert_eq!(report, DrainReport::default());
     // Time passes (the retry comes due).
     app.state()
         .db
@@ -240,7 +241,7 @@ async fn an_outage_loses_nothing_and_sends_nothing_twice() {
     assert_eq!(report.sent, 3, "{report:?}");
     assert_eq!(
         app.state().delivery.drain_once().await.unwrap(),
-        Default::default()
+        DrainReport::default()
     );
 
     let received = server.received();
