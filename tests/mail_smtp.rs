@@ -416,3 +416,35 @@ fn a_send_cut_by_a_crash_is_delivered_after_restart() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn mail_test_sends_now_or_says_why_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = SmtpServer::start(free_port(), None);
+    let run = |port: u16| {
+        Command::new(env!("CARGO_BIN_EXE_helpline"))
+            .args(["mail", "test", "--to", "ops@example.com", "--data-dir"])
+            .arg(dir.path().join("data"))
+            .env_clear()
+            .env("HELPLINE_SMTP__HOST", "127.0.0.1")
+            .env("HELPLINE_SMTP__PORT", port.to_string())
+            .env("HELPLINE_SMTP__SECURITY", "none")
+            .output()
+            .unwrap()
+    };
+    let out = run(server.port);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let received = server.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].to, "ops@example.com");
+    assert_eq!(received[0].subject, "Helpline test message");
+
+    let out = run(free_port());
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("connection refused"), "{stderr}");
+}

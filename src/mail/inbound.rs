@@ -88,6 +88,9 @@ pub struct InboundReceipt {
     pub reason: Option<String>,
 }
 
+/// Dedupe key of a message without a Message-ID: this prefix and its digest.
+const SYNTHETIC_ID_PREFIX: &str = "sha256:";
+
 /// What the parser found; everything needed to file the message.
 struct Parsed {
     message_id: String,
@@ -120,7 +123,12 @@ fn parse(raw: &[u8], keys: &JwtKeys, identity: &MailIdentity) -> Result<Parsed, 
         .message_id()
         .map(|id| id.trim().to_string())
         .filter(|id| !id.is_empty())
-        .unwrap_or_else(|| format!("sha256:{}", secret_hash(&String::from_utf8_lossy(raw))));
+        .unwrap_or_else(|| {
+            format!(
+                "{SYNTHETIC_ID_PREFIX}{}",
+                secret_hash(&String::from_utf8_lossy(raw))
+            )
+        });
     let subject = message.subject().unwrap_or("").trim().to_string();
     let mut recipients = Vec::new();
     for name in ["To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To"] {
@@ -324,7 +332,10 @@ pub fn ingest(
         None => new_ticket(conn, &parsed, &sender, &by, None, "")?,
     };
     if let Some(ticket) = receipt.ticket_id {
-        remember_message_id(conn, &parsed.message_id, ticket, "in")?;
+        // A digest stands in for a missing Message-ID; it is no id to answer to.
+        if !parsed.message_id.starts_with(SYNTHETIC_ID_PREFIX) {
+            remember_message_id(conn, &parsed.message_id, ticket, "in")?;
+        }
         audit::record(
             conn,
             &by,
