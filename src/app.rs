@@ -21,6 +21,7 @@ use crate::auth::{sessions, tokens};
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::Error;
+use crate::events::EventHub;
 use crate::http::{cors::Cors, security::SecurityHeaders, telemetry::Telemetry};
 use crate::mail::Mailer;
 use crate::metrics::Metrics;
@@ -34,6 +35,8 @@ pub struct AppState {
     pub keys: Arc<JwtKeys>,
     /// The outbox worker and the mail transport.
     pub delivery: Arc<Delivery>,
+    /// Live events, presence and connection limits.
+    pub events: Arc<EventHub>,
     pub hasher: PasswordHasher,
     pub rate_limits: Arc<RateLimits>,
     pub metrics: Arc<Metrics>,
@@ -127,6 +130,7 @@ impl AppBuilder {
             Arc::clone(&keys),
             mailer,
         )?);
+        let events = Arc::new(EventHub::new(&config.realtime));
         Ok(App {
             extra_routes: self.extra_routes,
             background_delivery: self.background_delivery,
@@ -135,6 +139,7 @@ impl AppBuilder {
                 db,
                 keys,
                 delivery,
+                events,
                 hasher,
                 rate_limits,
                 metrics: Arc::new(Metrics::new()),
@@ -208,8 +213,12 @@ impl App {
                     tokio::spawn(maintenance(
                         state.db.clone(),
                         Arc::clone(&state.rate_limits),
+                        state.config.realtime.backlog,
                         rocket.shutdown(),
                     ));
+                    tokio::spawn(
+                        Arc::clone(&state.events).publish(state.db.clone(), rocket.shutdown()),
+                    );
                     if background_delivery {
                         tokio::spawn(Arc::clone(&state.delivery).run(rocket.shutdown()));
                     }
@@ -331,9 +340,14 @@ impl ServerHandle {
     }
 }
 
-/// Housekeeping while the server runs: forgets idle rate-limit keys and
-/// deletes long-expired sessions. Ends with the server.
-async fn maintenance(db: Db, rate_limits: Arc<RateLimits>, shutdown: rocket::Shutdown) {
+/// Housekeeping while the server runs: forgets idle rate-limit keys, keeps
+/// the event table to its backlog, and deletes long-expired sessions. Ends with the server.
+async fn maintenance(
+    db: Db,
+    rate_limits: Arc<RateLimits>,
+    event_backlog: u32,
+    shutdown: rocket::Shutdown,
+) {
     let mut tick = tokio::time::interval(std::time::Duration::from_mins(1));
     tokio::pin!(shutdown);
     let mut minutes: u64 = 0;
@@ -343,6 +357,12 @@ async fn maintenance(db: Db, rate_limits: Arc<RateLimits>, shutdown: rocket::Shu
             _ = tick.tick() => {}
         }
         rate_limits.retain_recent();
+        if let Err(e) = db
+            .write(move |tx| crate::events::prune(tx, event_backlog))
+            .await
+        {
+            tracing::warn!(error = %e, "could not prune old events");
+        }
         if minutes.is_multiple_of(60) {
             match db.write(|tx| sessions::prune_expired(tx)).await {
                 Ok(0) => {}

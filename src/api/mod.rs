@@ -4,7 +4,9 @@
 mod api_keys;
 mod audit;
 mod auth;
+mod chat;
 mod email_log;
+mod events;
 mod inbound;
 mod intake;
 mod portal;
@@ -63,6 +65,11 @@ const RESOURCES: &[Resource] = &[
         doc: ticket_messages::Doc::openapi,
     },
     Resource {
+        base: "/api/v1/tickets",
+        routes: chat::routes,
+        doc: chat::Doc::openapi,
+    },
+    Resource {
         base: "/api/v1/support",
         routes: intake::routes,
         doc: intake::Doc::openapi,
@@ -91,6 +98,11 @@ const RESOURCES: &[Resource] = &[
         base: "/api/v1/admin",
         routes: email_log::routes,
         doc: email_log::Doc::openapi,
+    },
+    Resource {
+        base: "/api/v1",
+        routes: events::routes,
+        doc: events::Doc::openapi,
     },
     Resource {
         base: "/api/v1/inbound",

@@ -210,18 +210,25 @@ pub async fn logout(
     refresh_token: String,
     actor: Option<Actor>,
 ) -> Result<(), Error> {
-    state
+    let ended = state
         .db
         .write(move |tx| {
+            let mut ended = Vec::new();
             if let Some(sid) = sessions::session_of_refresh_token(tx, &refresh_token)? {
                 sessions::revoke(tx, &sid, "logout")?;
+                ended.extend(sessions::user_of(tx, &sid)?);
             }
             if let Some(sid) = actor.as_ref().and_then(Actor::session_id) {
                 sessions::revoke(tx, sid, "logout")?;
+                ended.extend(actor.as_ref().and_then(Actor::user_id));
             }
-            Ok(())
+            Ok(ended)
         })
-        .await
+        .await?;
+    for user in ended {
+        state.events.session_changed(user);
+    }
+    Ok(())
 }
 
 /// Ends every session of the signed-in user.
@@ -243,7 +250,9 @@ pub async fn logout_everywhere(state: &AppState, actor: &Actor) -> Result<(), Er
                 &serde_json::json!({}),
             )
         })
-        .await
+        .await?;
+    state.events.session_changed(user);
+    Ok(())
 }
 
 pub fn link(state: &AppState, page: &str, token: &str) -> String {
@@ -314,7 +323,7 @@ async fn set_password_with_token(
     let spent = || Error::validation("token", "the link is invalid, expired or already used");
     let id = UserId(claims.sub.parse().map_err(|_| spent())?);
     let hash = state.hasher.hash(password).await?;
-    state
+    let user = state
         .db
         .write(move |tx| {
             let user = repo::get(tx, id)?.ok_or_else(spent)?;
@@ -340,7 +349,9 @@ async fn set_password_with_token(
             )?;
             repo::get(tx, id)?.ok_or(Error::NotFound("user"))
         })
-        .await
+        .await?;
+    state.events.session_changed(user.user.id);
+    Ok(user)
 }
 
 pub async fn confirm_password_reset(

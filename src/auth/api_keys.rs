@@ -86,6 +86,15 @@ pub fn find_live(conn: &Connection, presented: &str) -> Result<Option<ApiKey>, E
         .optional()?)
 }
 
+/// Whether the key exists and is not revoked.
+pub fn is_live(conn: &Connection, id: ApiKeyId) -> Result<bool, Error> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM api_keys WHERE id = ?1 AND revoked_at IS NULL)",
+        [id],
+        |r| r.get(0),
+    )?)
+}
+
 /// Records a use; written at most once a minute per key to spare the writer.
 pub fn touch(conn: &Connection, id: ApiKeyId) -> Result<(), Error> {
     conn.execute(

@@ -133,25 +133,11 @@ async fn authenticate(req: &Request<'_>) -> Result<Actor, AuthFailure> {
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, token)| token.trim())
             .ok_or(AuthFailure::BadToken)?;
-        let (user_id, claims) =
-            tokens::verify_access(&state.keys, token).ok_or(AuthFailure::BadToken)?;
-        let session_id = claims.sid.clone();
-        let sid = session_id.clone();
-        let user = state
-            .db
-            .read(move |conn| sessions::active_user(conn, user_id, &sid))
+        return session_from_token(state, token, RequestId::of(req).as_str())
             .await
             .map_err(|e| AuthFailure::from_error(&e))?
-            .ok_or(AuthFailure::BadToken)?;
-        let role = user.user.role;
-        return Ok(Actor {
-            principal: Principal::User {
-                user: user.user,
-                session_id,
-            },
-            role,
-            request_id: RequestId::of(req).to_string(),
-        });
+            .map(|(actor, _)| actor)
+            .ok_or(AuthFailure::BadToken);
     }
     if let Some(presented) = req.headers().get_one("X-API-Key") {
         let presented = presented.trim().to_string();
@@ -186,6 +172,105 @@ async fn authenticate(req: &Request<'_>) -> Result<Actor, AuthFailure> {
         });
     }
     Err(AuthFailure::Missing)
+}
+
+/// The signed-in actor of an access token and when the token expires (unix
+/// seconds); `None` when the token is invalid, expired or its session ended.
+pub async fn session_from_token(
+    state: &AppState,
+    token: &str,
+    request_id: &str,
+) -> Result<Option<(Actor, u64)>, Error> {
+    let Some((user_id, claims)) = tokens::verify_access(&state.keys, token) else {
+        return Ok(None);
+    };
+    let session_id = claims.sid.clone();
+    let sid = session_id.clone();
+    let user = state
+        .db
+        .read(move |conn| sessions::active_user(conn, user_id, &sid))
+        .await?;
+    Ok(user.map(|user| {
+        let role = user.user.role;
+        (
+            Actor {
+                principal: Principal::User {
+                    user: user.user,
+                    session_id,
+                },
+                role,
+                request_id: request_id.to_string(),
+            },
+            claims.exp,
+        )
+    }))
+}
+
+/// Whether the session behind `actor` still holds (no logout, password
+/// change or deactivation since). API keys are checked for revocation.
+pub async fn still_valid(state: &AppState, actor: &Actor) -> Result<bool, Error> {
+    match &actor.principal {
+        Principal::User { user, session_id } => {
+            let (id, sid) = (user.id, session_id.clone());
+            Ok(state
+                .db
+                .read(move |conn| sessions::active_user(conn, id, &sid))
+                .await?
+                .is_some())
+        }
+        Principal::ApiKey { id, .. } => {
+            let id = *id;
+            Ok(state
+                .db
+                .read(move |conn| api_keys::is_live(conn, id))
+                .await?)
+        }
+    }
+}
+
+/// Credentials for live connections, which browsers cannot give headers:
+/// `Authorization`/`X-API-Key` as usual, or `?token=<access token>`. Never
+/// fails, so a WebSocket can be accepted and then closed with 4401.
+pub struct LiveAuth(pub Result<(Actor, Option<u64>), Error>);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for LiveAuth {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        let has_header =
+            req.headers().contains("Authorization") || req.headers().contains("X-API-Key");
+        let query_token = req.query_value::<&str>("token").and_then(Result::ok);
+        let result = match (has_header, query_token, req.rocket().state::<AppState>()) {
+            (false, Some(token), Some(state)) => {
+                match session_from_token(state, token, RequestId::of(req).as_str()).await {
+                    Ok(Some((actor, exp))) => Ok((actor, Some(exp))),
+                    Ok(None) => Err(AuthFailure::BadToken.into_error()),
+                    Err(e) => Err(e),
+                }
+            }
+            _ => match req
+                .local_cache_async(async { authenticate(req).await })
+                .await
+            {
+                Ok(actor) => {
+                    let exp = req
+                        .headers()
+                        .get_one("Authorization")
+                        .and_then(|h| h.split_once(' '))
+                        .and_then(|(_, t)| {
+                            req.rocket()
+                                .state::<AppState>()
+                                .and_then(|s| tokens::verify_access(&s.keys, t.trim()))
+                        })
+                        .map(|(_, claims)| claims.exp);
+                    Ok((actor.clone(), exp))
+                }
+                Err(failure) => Err(failure.clone().into_error()),
+            },
+        };
+        Outcome::Success(LiveAuth(result))
+    }
 }
 
 fn client_ip(req: &Request<'_>) -> String {

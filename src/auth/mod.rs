@@ -10,5 +10,5 @@ pub mod rate_limit;
 pub mod sessions;
 pub mod tokens;
 
-pub use guards::{Actor, Admin, Agent, ClientIp, CurrentUser};
+pub use guards::{Actor, Admin, Agent, ClientIp, CurrentUser, LiveAuth};
 pub use keys::JwtKeys;

@@ -146,6 +146,17 @@ pub fn carry_over(conn: &Connection, session_id: &str, token_version: i64) -> Re
 
 /// The user behind an access token, if the token's session is still good:
 /// not revoked, and of the user's current token version; the user active.
+/// The user a session belongs to.
+pub fn user_of(conn: &Connection, session_id: &str) -> Result<Option<UserId>, Error> {
+    Ok(conn
+        .query_row(
+            "SELECT user_id FROM sessions WHERE id = ?1",
+            [session_id],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
 pub fn active_user(
     conn: &Connection,
     user_id: UserId,

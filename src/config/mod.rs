@@ -140,6 +140,34 @@ impl Default for MailConfig {
     }
 }
 
+/// Live updates (SSE) and chat (WebSocket).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RealtimeConfig {
+    /// Open event streams and chat sockets, all users together.
+    pub max_connections: usize,
+    /// Open event streams and chat sockets per user or API key.
+    pub max_connections_per_user: usize,
+    /// Recent events kept for clients resuming with `Last-Event-ID`.
+    pub backlog: u32,
+    /// Seconds between keep-alive comments on an idle event stream.
+    pub heartbeat_secs: u64,
+    /// Largest chat frame accepted; a larger one closes the socket (1009).
+    pub max_frame_bytes: usize,
+}
+
+impl Default for RealtimeConfig {
+    fn default() -> Self {
+        Self {
+            max_connections: 1000,
+            max_connections_per_user: 20,
+            backlog: 1000,
+            heartbeat_secs: 15,
+            max_frame_bytes: 64 * 1024,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseConfig {
@@ -204,6 +232,7 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     pub smtp: SmtpConfig,
     pub mail: MailConfig,
+    pub realtime: RealtimeConfig,
     pub jwt_secret: Option<Secret>,
     pub access_token_ttl_secs: u64,
     pub refresh_token_ttl_secs: u64,
@@ -228,6 +257,7 @@ impl Default for Config {
             cors_origins: Vec::new(),
             smtp: SmtpConfig::default(),
             mail: MailConfig::default(),
+            realtime: RealtimeConfig::default(),
             jwt_secret: None,
             access_token_ttl_secs: 15 * 60,
             refresh_token_ttl_secs: 30 * 24 * 3600,
@@ -373,6 +403,7 @@ impl Config {
         if self.database.busy_timeout_ms > 60_000 {
             bad("database.busy_timeout_ms", "must be at most 60000".into());
         }
+        self.check_realtime(&mut bad);
         if self.shutdown_grace_secs > 300 {
             bad("shutdown_grace_secs", "must be at most 300".into());
         }
@@ -384,6 +415,37 @@ impl Config {
                 "invalid configuration: {}",
                 problems.join("; ")
             )))
+        }
+    }
+
+    fn check_realtime(&self, bad: &mut impl FnMut(&str, String)) {
+        let rt = &self.realtime;
+        if !(1..=100_000).contains(&rt.max_connections) {
+            bad(
+                "realtime.max_connections",
+                "must be between 1 and 100000".into(),
+            );
+        }
+        if rt.max_connections_per_user == 0 || rt.max_connections_per_user > rt.max_connections {
+            bad(
+                "realtime.max_connections_per_user",
+                "must be between 1 and realtime.max_connections".into(),
+            );
+        }
+        if !(10..=1_000_000).contains(&rt.backlog) {
+            bad("realtime.backlog", "must be between 10 and 1000000".into());
+        }
+        if !(1..=300).contains(&rt.heartbeat_secs) {
+            bad(
+                "realtime.heartbeat_secs",
+                "must be between 1 and 300".into(),
+            );
+        }
+        if !(1024..=16 * 1024 * 1024).contains(&rt.max_frame_bytes) {
+            bad(
+                "realtime.max_frame_bytes",
+                "must be between 1024 and 16777216".into(),
+            );
         }
     }
 

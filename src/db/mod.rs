@@ -23,6 +23,8 @@ pub struct Db {
     writer: SqlitePool,
     readers: SqlitePool,
     path: PathBuf,
+    /// Counts commits, so workers (outbox, events) wake when something was written.
+    commits: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 /// Counts for one pool, shown in `/metrics`.
@@ -54,11 +56,17 @@ impl Db {
             writer,
             readers,
             path: path.to_path_buf(),
+            commits: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)),
         })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Changes whenever a write transaction of this process commits.
+    pub fn commits(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.commits.subscribe()
     }
 
     /// Runs `f` on a reader connection, off the async executor.
@@ -92,6 +100,7 @@ impl Db {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let value = f(&tx)?;
         tx.commit()?;
+        self.commits.send_modify(|n| *n = n.wrapping_add(1));
         Ok(value)
     }
 
@@ -103,14 +112,16 @@ impl Db {
         F: FnOnce(&Transaction<'_>) -> Result<T, Error> + Send + 'static,
     {
         let pool = self.writer.clone();
-        run_blocking(move || {
+        let value = run_blocking(move || {
             let mut conn = pool.get()?;
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let value = f(&tx)?;
             tx.commit()?;
             Ok(value)
         })
-        .await
+        .await?;
+        self.commits.send_modify(|n| *n = n.wrapping_add(1));
+        Ok(value)
     }
 
     /// Writes a consistent copy of the live database to `dest` (which must not exist).

@@ -66,9 +66,11 @@ pub fn reply_in(
     let next = rules::status_after_reply(ticket.status, by_requester, internal);
     let mut details =
         json!({ "message_id": id, "internal": internal, "channel": writer.channel.as_str() });
+    crate::events::record_message(conn, id)?;
     if next != ticket.status {
         repo::set_status(conn, ticket.id, next, &now)?;
         details["status"] = json!({ "from": ticket.status.as_str(), "to": next.as_str() });
+        crate::events::record_ticket(conn, crate::events::kind::TICKET_UPDATED, ticket.id)?;
     }
     audit::record(
         conn,
@@ -91,6 +93,23 @@ pub async fn reply(
     body: String,
     internal: bool,
 ) -> Result<Message, Error> {
+    let channel = if actor.api_key_id().is_some() {
+        Channel::Api
+    } else {
+        Channel::Web
+    };
+    reply_on(state, actor, id, body, internal, channel).await
+}
+
+/// A reply arriving on `channel` (the API, the web UI, the chat socket).
+pub async fn reply_on(
+    state: &AppState,
+    actor: &Actor,
+    id: TicketId,
+    body: String,
+    internal: bool,
+    channel: Channel,
+) -> Result<Message, Error> {
     let actor = actor.clone();
     state
         .db
@@ -99,11 +118,7 @@ pub async fn reply(
             let writer = Writer {
                 author_id: actor.user_id(),
                 is_staff: actor.role.is_staff(),
-                channel: if actor.api_key_id().is_some() {
-                    Channel::Api
-                } else {
-                    Channel::Web
-                },
+                channel,
                 by: ActorRef::from(&actor),
             };
             let message = reply_in(tx, &ticket, &writer, &body, internal)?;

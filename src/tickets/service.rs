@@ -13,6 +13,7 @@ use crate::audit::{self, ActorRef, Target};
 use crate::auth::Actor;
 use crate::db::now;
 use crate::error::{Error, FieldError};
+use crate::events;
 use crate::http::query::{Page, Pagination, SortOrder};
 use crate::ids::TicketId;
 use crate::notify;
@@ -102,6 +103,8 @@ pub fn create_in(
         &json!({ "channel": c.channel.as_str(), "requester_id": c.requester_id, "assignee_id": assignee_id }),
     )?;
     notify::ticket_created(conn, id, first_message, by.user_id)?;
+    events::record_ticket(conn, events::kind::TICKET_CREATED, id)?;
+    events::record_message(conn, first_message)?;
     Ok(id)
 }
 
@@ -303,6 +306,10 @@ pub fn apply_in(
         (1, Some("assignee_id")) => "ticket.assigned",
         _ => "ticket.updated",
     };
+    events::record_ticket(conn, events::kind::TICKET_UPDATED, id)?;
+    if details.contains_key("assignee_id") {
+        events::record_ticket(conn, events::kind::TICKET_ASSIGNED, id)?;
+    }
     audit::record(
         conn,
         &ActorRef::from(actor),
@@ -468,6 +475,7 @@ pub async fn delete(state: &AppState, actor: &Actor, id: TicketId) -> Result<(),
         .write(move |tx| {
             let current = repo::state(tx, id)?.ok_or(Error::NotFound("ticket"))?;
             repo::delete(tx, id)?;
+            events::record_deleted(tx, id)?;
             audit::record(
                 tx,
                 &by,

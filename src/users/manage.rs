@@ -94,7 +94,7 @@ pub async fn update(
         changes.name = Some(normalize_name(name).map_err(|e| Error::Validation(vec![e]))?);
     }
     let by = ActorRef::from(actor);
-    state
+    let user = state
         .db
         .write(move |tx| {
             let target = repo::get(tx, id)?.ok_or(Error::NotFound("user"))?;
@@ -126,7 +126,10 @@ pub async fn update(
             )?;
             Ok(repo::get(tx, id)?.ok_or(Error::NotFound("user"))?.user)
         })
-        .await
+        .await?;
+    // A role change or deactivation applies to open live connections too.
+    state.events.session_changed(id);
+    Ok(user)
 }
 
 /// Deactivates a user: they cannot sign in, their sessions end, their history stays.
@@ -197,7 +200,7 @@ pub async fn update_me(
         }
         _ => None,
     };
-    state
+    let user = state
         .db
         .write(move |tx| {
             repo::update(
@@ -228,5 +231,7 @@ pub async fn update_me(
             }
             Ok(repo::get(tx, me)?.ok_or(Error::NotFound("user"))?.user)
         })
-        .await
+        .await?;
+    state.events.session_changed(me);
+    Ok(user)
 }

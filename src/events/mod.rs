@@ -1,0 +1,306 @@
+//! The event hub: domain events recorded in the transaction of the change,
+//! published in id order after it commits, and fanned out to SSE streams and
+//! chat sockets; plus presence (who views or types on a ticket) and
+//! connection limits.
+
+pub mod limits;
+pub mod presence;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rusqlite::{params, Connection};
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+use crate::db::{now, Db};
+use crate::error::Error;
+use crate::ids::{MessageId, TicketId};
+use crate::tickets::repo as tickets;
+use crate::users::UserId;
+
+pub use limits::{ConnectionLimits, ConnectionPermit};
+pub use presence::Presence;
+
+/// Event names, as SSE `event:` fields.
+pub mod kind {
+    pub const TICKET_CREATED: &str = "ticket.created";
+    pub const TICKET_UPDATED: &str = "ticket.updated";
+    pub const TICKET_ASSIGNED: &str = "ticket.assigned";
+    pub const TICKET_DELETED: &str = "ticket.deleted";
+    pub const MESSAGE_CREATED: &str = "message.created";
+    pub const PRESENCE: &str = "presence";
+    pub const TYPING: &str = "typing";
+}
+
+/// One event as clients get it.
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// Increasing id of a recorded event; `None` for passing signals
+    /// (presence, typing) that are not replayed.
+    pub id: Option<i64>,
+    pub kind: String,
+    pub ticket_id: Option<TicketId>,
+    pub requester_id: Option<UserId>,
+    /// JSON for agents and admins.
+    pub data: Arc<str>,
+    /// JSON for the ticket's requester; `None`: agents only.
+    pub public_data: Option<Arc<str>>,
+    /// The live connection a signal came from (it is not echoed back).
+    pub origin: Option<u64>,
+}
+
+impl Event {
+    /// The JSON `viewer` may see, if any: staff see everything; a requester
+    /// sees public events of the one ticket they follow.
+    pub fn visible_to(&self, staff: bool, requester_of: Option<TicketId>) -> Option<&Arc<str>> {
+        if staff {
+            return Some(&self.data);
+        }
+        match (requester_of, self.ticket_id) {
+            (Some(mine), Some(ticket)) if mine == ticket => self.public_data.as_ref(),
+            _ => None,
+        }
+    }
+}
+
+fn insert(
+    conn: &Connection,
+    kind: &str,
+    ticket: Option<TicketId>,
+    requester: Option<UserId>,
+    data: &str,
+    public_data: Option<&str>,
+) -> Result<(), Error> {
+    conn.prepare_cached(
+        "INSERT INTO events (kind, ticket_id, requester_id, data, public_data, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![kind, ticket, requester, data, public_data, now()])?;
+    Ok(())
+}
+
+fn to_json(value: &impl Serialize) -> Result<String, Error> {
+    serde_json::to_string(value).map_err(|e| Error::Internal(format!("serializing an event: {e}")))
+}
+
+/// Records a ticket event (`ticket.created`, `ticket.updated`,
+/// `ticket.assigned`) with the ticket as agents and as its requester see it.
+pub fn record_ticket(conn: &Connection, kind: &str, id: TicketId) -> Result<(), Error> {
+    let Some(staff_view) = tickets::get(conn, id, true)? else {
+        return Ok(());
+    };
+    let public_view = tickets::get(conn, id, false)?;
+    let data = to_json(&staff_view)?;
+    let public = public_view.as_ref().map(to_json).transpose()?;
+    insert(
+        conn,
+        kind,
+        Some(id),
+        Some(staff_view.requester.id),
+        &data,
+        public.as_deref(),
+    )
+}
+
+/// Records `message.created`; an internal note is for agents only.
+pub fn record_message(conn: &Connection, id: MessageId) -> Result<(), Error> {
+    let Some(message) = tickets::message(conn, id)? else {
+        return Ok(());
+    };
+    let requester = tickets::state(conn, message.ticket_id)?.map(|t| t.requester_id);
+    let data = to_json(&message)?;
+    let public = (!message.internal).then(|| data.clone());
+    insert(
+        conn,
+        kind::MESSAGE_CREATED,
+        Some(message.ticket_id),
+        requester,
+        &data,
+        public.as_deref(),
+    )
+}
+
+/// Records `ticket.deleted` (agents only).
+pub fn record_deleted(conn: &Connection, id: TicketId) -> Result<(), Error> {
+    insert(
+        conn,
+        kind::TICKET_DELETED,
+        Some(id),
+        None,
+        &format!("{{\"id\":{}}}", id.0),
+        None,
+    )
+}
+
+/// Recorded events after `after`, oldest first, at most `limit`.
+pub fn since(conn: &Connection, after: i64, limit: u32) -> Result<Vec<Event>, Error> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, kind, ticket_id, requester_id, data, public_data FROM events
+         WHERE id > ?1 ORDER BY id LIMIT ?2",
+    )?;
+    let rows = stmt
+        .query_map(params![after, limit], |r| {
+            let data: String = r.get(4)?;
+            let public: Option<String> = r.get(5)?;
+            Ok(Event {
+                id: Some(r.get(0)?),
+                kind: r.get(1)?,
+                ticket_id: r.get(2)?,
+                requester_id: r.get(3)?,
+                data: data.into(),
+                public_data: public.map(Into::into),
+                origin: None,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// The oldest and newest recorded ids still kept (0, 0 when none).
+pub fn bounds(conn: &Connection) -> Result<(i64, i64), Error> {
+    Ok(conn.query_row(
+        "SELECT COALESCE(MIN(id), 0), COALESCE(MAX(id), (SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0) FROM events",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?)
+}
+
+/// Deletes all but the newest `keep` events; returns how many went.
+pub fn prune(conn: &Connection, keep: u32) -> Result<usize, Error> {
+    Ok(conn.execute(
+        "DELETE FROM events WHERE id <= (SELECT MAX(id) FROM events) - ?1",
+        [keep],
+    )?)
+}
+
+/// A viewer registered in the presence list until dropped.
+pub struct Viewing {
+    hub: Arc<EventHub>,
+    ticket: TicketId,
+    /// Identifies the connection (signals it sends are not echoed to it).
+    pub key: u64,
+}
+
+impl Drop for Viewing {
+    fn drop(&mut self) {
+        self.hub.presence.leave(self.ticket, self.key);
+        self.hub.announce_presence(self.ticket);
+    }
+}
+
+/// Fans events out to every subscriber. Slow subscribers fall behind the
+/// bounded channel and are dropped by their stream, never buffered without end.
+pub struct EventHub {
+    live: broadcast::Sender<Arc<Event>>,
+    sessions: broadcast::Sender<UserId>,
+    pub presence: Presence,
+    pub limits: ConnectionLimits,
+}
+
+impl EventHub {
+    pub fn new(config: &crate::config::RealtimeConfig) -> Self {
+        let capacity = usize::try_from(config.backlog)
+            .unwrap_or(1024)
+            .clamp(256, 65_536);
+        Self {
+            live: broadcast::channel(capacity).0,
+            sessions: broadcast::channel(256).0,
+            presence: Presence::default(),
+            limits: ConnectionLimits::new(config.max_connections, config.max_connections_per_user),
+        }
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
+        self.live.subscribe()
+    }
+
+    /// Sends a passing signal (presence, typing) that is not recorded.
+    pub fn signal(
+        &self,
+        kind: &str,
+        ticket: TicketId,
+        data: String,
+        public: bool,
+        origin: Option<u64>,
+    ) {
+        let data: Arc<str> = data.into();
+        let _ = self.live.send(Arc::new(Event {
+            id: None,
+            kind: kind.into(),
+            ticket_id: Some(ticket),
+            requester_id: None,
+            public_data: public.then(|| Arc::clone(&data)),
+            data,
+            origin,
+        }));
+    }
+
+    /// Registers a viewer of `ticket` and tells agents; leaving happens when
+    /// the returned guard is dropped (also when a client just disconnects).
+    pub fn view(self: &Arc<Self>, ticket: TicketId, viewer: presence::Viewer) -> Viewing {
+        let key = self.presence.join(ticket, viewer);
+        self.announce_presence(ticket);
+        Viewing {
+            hub: Arc::clone(self),
+            ticket,
+            key,
+        }
+    }
+
+    fn announce_presence(&self, ticket: TicketId) {
+        let data = serde_json::json!({
+            "ticket_id": ticket,
+            "viewers": self.presence.viewers(ticket),
+        });
+        self.signal(kind::PRESENCE, ticket, data.to_string(), false, None);
+    }
+
+    /// Tells open connections of `user` to check that their session still holds
+    /// (after a logout, password change or deactivation).
+    pub fn session_changed(&self, user: UserId) {
+        let _ = self.sessions.send(user);
+    }
+
+    pub fn session_changes(&self) -> broadcast::Receiver<UserId> {
+        self.sessions.subscribe()
+    }
+
+    /// Publishes recorded events in id order as they are committed, until
+    /// `shutdown`. Wakes on every commit of this process and every second
+    /// (for writes by other processes, e.g. `helpline mail ingest`).
+    pub async fn publish(self: Arc<Self>, db: Db, shutdown: rocket::Shutdown) {
+        let mut commits = db.commits();
+        let mut last = match db.read(bounds).await {
+            Ok((_, newest)) => newest,
+            Err(e) => {
+                tracing::error!(error = %e, "live updates are off: cannot read the event table");
+                return;
+            }
+        };
+        tokio::pin!(shutdown);
+        loop {
+            loop {
+                let after = last;
+                match db.read(move |conn| since(conn, after, 500)).await {
+                    Ok(events) if events.is_empty() => break,
+                    Ok(events) => {
+                        for event in events {
+                            last = event.id.unwrap_or(last);
+                            let _ = self.live.send(Arc::new(event));
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "reading events failed; retrying");
+                        break;
+                    }
+                }
+            }
+            tokio::select! {
+                () = &mut shutdown => break,
+                _ = commits.changed() => {}
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+    }
+}
