@@ -226,6 +226,23 @@ impl App {
             })
         });
         let telemetry = Telemetry::new(Arc::clone(&self.state.metrics));
+        // Rocket waits its whole grace period when any connection is still
+        // open as it stops; live streams end on shutdown, so wait (within the
+        // grace period) for them to finish first.
+        let grace = std::time::Duration::from_secs(u64::from(config.shutdown_grace_secs));
+        let drain_live = AdHoc::on_shutdown("live connections", move |rocket| {
+            Box::pin(async move {
+                let Some(state) = rocket.state::<AppState>() else {
+                    return;
+                };
+                let deadline = tokio::time::Instant::now() + grace;
+                while state.events.limits.open() > 0 && tokio::time::Instant::now() < deadline {
+                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                }
+                // Let the connections flush their last bytes and close.
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            })
+        });
 
         let mut rocket = rocket::custom(rocket_config)
             .attach(Shield::new())
@@ -233,6 +250,7 @@ impl App {
             .attach(SecurityHeaders)
             .attach(cors)
             .attach(maintenance)
+            .attach(drain_live)
             .register("/", crate::error::catchers())
             .mount("/", web::routes())
             .manage(self.state);

@@ -206,23 +206,11 @@ impl Session<'_> {
                 () = &mut shutdown => Next::Shutdown,
             };
             match next {
-                Next::Frame(Some(Ok(Message::Text(text)))) => {
-                    if let Some(reply) = self.handle(&text, key).await {
-                        stream.send(reply).await?;
+                Next::Frame(frame) => {
+                    if !self.on_frame(&mut stream, frame, key).await? {
+                        break;
                     }
                 }
-                Next::Frame(Some(Ok(Message::Binary(_)))) => {
-                    stream
-                        .send(error_frame(400, "send JSON text frames", None))
-                        .await?;
-                }
-                Next::Frame(Some(Ok(Message::Close(_))) | None) => break,
-                Next::Frame(Some(Ok(_))) => {}
-                Next::Frame(Some(Err(WsError::Capacity(_)))) => {
-                    let _ = stream.send(close(CloseCode::Size, "frame too large")).await;
-                    break;
-                }
-                Next::Frame(Some(Err(_))) => break,
                 Next::Event(Ok(event)) => {
                     if let Some(frame) = self.frame_for(&event, key) {
                         stream.send(frame).await?;
@@ -276,19 +264,49 @@ impl Session<'_> {
         Ok(())
     }
 
+    /// Handles what the client sent; false when the connection should end.
+    async fn on_frame(
+        &self,
+        stream: &mut DuplexStream,
+        frame: Option<Result<Message, WsError>>,
+        key: Option<u64>,
+    ) -> rocket_ws::result::Result<bool> {
+        match frame {
+            Some(Ok(Message::Text(text))) => {
+                if let Some(reply) = self.handle(&text, key).await {
+                    stream.send(reply).await?;
+                }
+            }
+            Some(Ok(Message::Binary(_))) => {
+                stream
+                    .send(error_frame(400, "send JSON text frames", None))
+                    .await?;
+            }
+            Some(Ok(Message::Close(_))) | None => return Ok(false),
+            Some(Ok(_)) => {}
+            Some(Err(WsError::Capacity(_))) => {
+                let _ = stream.send(close(CloseCode::Size, "frame too large")).await;
+                return Ok(false);
+            }
+            Some(Err(_)) => return Ok(false),
+        }
+        Ok(true)
+    }
+
     /// Acts on one client frame; returns an error frame for the client, if any.
     async fn handle(&self, text: &str, key: Option<u64>) -> Option<Message> {
-        let frame: ClientFrame =
-            match serde_json::from_str(text) {
-                Ok(frame) => frame,
-                Err(e) => return Some(error_frame(
+        let frame: ClientFrame = match serde_json::from_str(text) {
+            Ok(frame) => frame,
+            Err(e) => {
+                return Some(error_frame(
                     400,
                     &format!(
                         "not a chat frame ({e}); send {{\"type\":\"message\",\"body\":\"...\"}}"
                     ),
                     None,
-                )),
-            };
+                ))
+            }
+        };
         let (body, internal) = match frame {
             ClientFrame::Typing => {
                 let user = self

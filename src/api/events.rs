@@ -25,6 +25,15 @@ pub fn routes() -> Vec<Route> {
 #[openapi(paths(stream), components(schemas(Problem)))]
 pub struct Doc;
 
+/// An event stream whose connection closes when the stream ends (at
+/// shutdown, expiry or logout): clients reconnect anyway, and an idle
+/// keep-alive connection would hold up a graceful shutdown.
+#[derive(rocket::Responder)]
+pub struct ClosingStream<R> {
+    inner: R,
+    connection: rocket::http::Header<'static>,
+}
+
 /// Events a resuming client already has (`Last-Event-ID`, or `last_event_id` in the query).
 pub struct LastEventId(pub Option<i64>);
 
@@ -154,7 +163,7 @@ async fn stream(
     last: LastEventId,
     ticket_id: Option<i64>,
     shutdown: Shutdown,
-) -> Result<EventStream![Sse + '_], Error> {
+) -> Result<ClosingStream<EventStream![Sse + '_]>, Error> {
     let (actor, expires_at) = auth.0?;
     let (audience, viewing, permit) = open(state, &actor, ticket_id.map(TicketId)).await?;
     let hub = Arc::clone(&state.events);
@@ -239,5 +248,8 @@ async fn stream(
             }
         }
     };
-    Ok(stream.heartbeat(heartbeat))
+    Ok(ClosingStream {
+        inner: stream.heartbeat(heartbeat),
+        connection: rocket::http::Header::new("Connection", "close"),
+    })
 }
