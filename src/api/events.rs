@@ -179,7 +179,9 @@ async fn stream(
         let mut sent: i64 = 0;
         if let Some(after) = last.0 {
             let resumable = match db.read(events::bounds).await {
-                Ok((oldest, newest)) => after <= newest && (oldest == 0 || after >= oldest - 1),
+                // Resumable when nothing after `after` was pruned.
+                Ok((0, newest)) => after == newest,
+                Ok((oldest, newest)) => after <= newest && after >= oldest - 1,
                 Err(_) => false,
             };
             if resumable {
