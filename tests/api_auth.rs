@@ -7,6 +7,7 @@ use common::{json, problem, Auth, TestApp, PASSWORD};
 use helpline::auth::tokens::{self, audience, AccessClaims};
 use helpline::users::Role;
 use rocket::http::Method::{Get, Patch, Post, Put};
+use rocket::http::{ContentType, Header};
 use serde_json::json;
 
 async fn refresh(app: &TestApp, token: &str) -> (u16, serde_json::Value) {
@@ -828,12 +829,13 @@ async fn first_admin_setup_link_works_until_an_admin_exists() {
         .await;
     problem(res, 409).await;
 
+    // The setup link opens the web app, which shows the form.
     let setup_page = client.get("/setup").dispatch().await;
     assert!(setup_page
         .into_string()
         .await
         .unwrap()
-        .contains("Create the first admin"));
+        .contains("/app/main.js"));
 }
 
 #[rocket::async_test]
@@ -953,4 +955,67 @@ async fn made_up_api_keys_are_limited_but_valid_ones_are_not() {
             200
         );
     }
+}
+
+#[rocket::async_test]
+async fn browser_sessions_keep_the_refresh_token_in_an_http_only_cookie() {
+    let app = TestApp::new().await;
+    app.create_user("web@example.com", Role::Agent, Some(PASSWORD))
+        .await;
+    let res = app
+        .client
+        .post("/api/v1/auth/login")
+        .header(ContentType::JSON)
+        .header(Header::new("X-Helpline-Session", "cookie"))
+        .body(json!({ "email": "web@example.com", "password": PASSWORD }).to_string())
+        .dispatch()
+        .await;
+    assert_eq!(res.status().code, 200);
+    let set_cookie = res.headers().get_one("Set-Cookie").unwrap().to_string();
+    assert!(set_cookie.starts_with("helpline_refresh="), "{set_cookie}");
+    for part in ["HttpOnly", "SameSite=Strict", "Path=/api/v1/auth"] {
+        assert!(set_cookie.contains(part), "{set_cookie}");
+    }
+    let pair = json(res).await;
+    assert_eq!(pair["refresh_token"], "", "scripts never see it");
+
+    // The cookie alone refreshes, only with the header; without either, 422.
+    let res = app
+        .client
+        .post("/api/v1/auth/refresh")
+        .header(ContentType::JSON)
+        .header(Header::new("X-Helpline-Session", "cookie"))
+        .body("{}")
+        .dispatch()
+        .await;
+    assert_eq!(res.status().code, 200);
+    assert!(res.headers().get_one("Set-Cookie").is_some(), "rotated");
+    let res = app
+        .client
+        .post("/api/v1/auth/refresh")
+        .header(ContentType::JSON)
+        .body("{}")
+        .dispatch()
+        .await;
+    problem(res, 422).await;
+
+    // Logging out ends the session and clears the cookie.
+    let res = app
+        .client
+        .post("/api/v1/auth/logout")
+        .header(ContentType::JSON)
+        .header(Header::new("X-Helpline-Session", "cookie"))
+        .body("{}")
+        .dispatch()
+        .await;
+    assert_eq!(res.status().code, 204);
+    let res = app
+        .client
+        .post("/api/v1/auth/refresh")
+        .header(ContentType::JSON)
+        .header(Header::new("X-Helpline-Session", "cookie"))
+        .body("{}")
+        .dispatch()
+        .await;
+    assert!(matches!(res.status().code, 401 | 422));
 }

@@ -1,6 +1,7 @@
 //! `/api/v1/auth`: sign-in, tokens, sign-out, password reset, invites, first-admin setup.
 
-use rocket::http::Status;
+use rocket::http::{Cookie, CookieJar, SameSite, Status};
+use rocket::request::{FromRequest, Outcome, Request};
 use rocket::serde::json::Json;
 use rocket::{get, post, routes, Route, State};
 use serde::Deserialize;
@@ -77,7 +78,88 @@ pub struct LoginRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
-    pub refresh_token: String,
+    /// Required, except for a browser session (`X-Helpline-Session: cookie`),
+    /// which sends it as the `helpline_refresh` cookie instead.
+    #[serde(default)]
+    pub refresh_token: Option<String>,
+}
+
+/// Name of the cookie holding a browser session's refresh token.
+pub const REFRESH_COOKIE: &str = "helpline_refresh";
+
+/// A browser session: the client sent `X-Helpline-Session: cookie`, so the
+/// refresh token travels in an `HttpOnly; SameSite=Strict` cookie and never
+/// reaches JavaScript. Cross-site pages can neither send that header without
+/// a CORS preflight nor the cookie, which is what makes this CSRF-safe.
+pub struct BrowserSession<'r> {
+    cookies: &'r CookieJar<'r>,
+    on: bool,
+    secure: bool,
+    ttl_secs: u64,
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for BrowserSession<'r> {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        let on = req
+            .headers()
+            .get_one("X-Helpline-Session")
+            .is_some_and(|v| v.eq_ignore_ascii_case("cookie"));
+        let (secure, ttl_secs) = req.rocket().state::<AppState>().map_or((false, 0), |s| {
+            (
+                s.config.public_url().starts_with("https://"),
+                s.config.refresh_token_ttl_secs,
+            )
+        });
+        Outcome::Success(BrowserSession {
+            cookies: req.cookies(),
+            on,
+            secure,
+            ttl_secs,
+        })
+    }
+}
+
+impl BrowserSession<'_> {
+    /// In a browser session, moves the refresh token from the body to the cookie.
+    fn hand_over(&self, mut pair: TokenPair) -> TokenPair {
+        if self.on {
+            let cookie = Cookie::build((REFRESH_COOKIE, std::mem::take(&mut pair.refresh_token)))
+                .http_only(true)
+                .same_site(SameSite::Strict)
+                .secure(self.secure)
+                .path("/api/v1/auth")
+                .max_age(rocket::time::Duration::seconds(
+                    i64::try_from(self.ttl_secs).unwrap_or(i64::MAX / 2),
+                ));
+            self.cookies.add(cookie);
+        }
+        pair
+    }
+
+    /// The refresh token from the body, or in a browser session from the cookie.
+    fn refresh_token(&self, body: Option<String>) -> Result<String, Error> {
+        body.filter(|t| !t.is_empty())
+            .or_else(|| {
+                self.on
+                    .then(|| {
+                        self.cookies
+                            .get(REFRESH_COOKIE)
+                            .map(|c| c.value().to_string())
+                    })
+                    .flatten()
+            })
+            .ok_or_else(|| Error::validation("refresh_token", "is required"))
+    }
+
+    fn end(&self) {
+        if self.on {
+            self.cookies
+                .remove(Cookie::build(REFRESH_COOKIE).path("/api/v1/auth"));
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -124,11 +206,12 @@ pub struct SetupRequest {
 async fn register(
     state: &State<AppState>,
     ip: ClientIp,
+    browser: BrowserSession<'_>,
     body: ApiJson<RegisterRequest>,
 ) -> Result<(Status, Json<TokenPair>), Error> {
     let b = body.into_inner();
     let pair = account::register(state, b.email, b.password, b.name, &ip.0).await?;
-    Ok((Status::Created, Json(pair)))
+    Ok((Status::Created, Json(browser.hand_over(pair))))
 }
 
 /// Signs in. Unknown email and wrong password give the same answer.
@@ -142,15 +225,19 @@ async fn login(
     state: &State<AppState>,
     ip: ClientIp,
     request_id: &RequestId,
+    browser: BrowserSession<'_>,
     body: ApiJson<LoginRequest>,
 ) -> Result<Json<TokenPair>, Error> {
     let b = body.into_inner();
-    Ok(Json(
-        account::login(state, b.email, b.password, &ip.0, request_id.as_str()).await?,
-    ))
+    let pair = account::login(state, b.email, b.password, &ip.0, request_id.as_str()).await?;
+    Ok(Json(browser.hand_over(pair)))
 }
 
 /// Spends a refresh token for a new pair. A spent token presented again ends its session.
+/// With `X-Helpline-Session: cookie` (the web app), every sign-in answer puts
+/// the refresh token in the `helpline_refresh` cookie (`HttpOnly`,
+/// `SameSite=Strict`, path `/api/v1/auth`) and leaves `refresh_token` empty,
+/// and refresh and logout read it from there.
 #[utoipa::path(tag = "auth", request_body = RefreshRequest, responses(
     (status = 200, body = TokenPair),
     (status = 401, description = "invalid, spent, expired or revoked", body = Problem),
@@ -160,11 +247,17 @@ async fn login(
 async fn refresh(
     state: &State<AppState>,
     ip: ClientIp,
+    browser: BrowserSession<'_>,
     body: ApiJson<RefreshRequest>,
 ) -> Result<Json<TokenPair>, Error> {
-    Ok(Json(
-        account::refresh(state, body.into_inner().refresh_token, &ip.0).await?,
-    ))
+    let token = browser.refresh_token(body.into_inner().refresh_token)?;
+    match account::refresh(state, token, &ip.0).await {
+        Ok(pair) => Ok(Json(browser.hand_over(pair))),
+        Err(e) => {
+            browser.end();
+            Err(e)
+        }
+    }
 }
 
 /// Signs out: ends the session of the refresh token and of the access token, if sent.
@@ -173,9 +266,12 @@ async fn refresh(
 async fn logout(
     state: &State<AppState>,
     user: Option<CurrentUser>,
+    browser: BrowserSession<'_>,
     body: ApiJson<RefreshRequest>,
 ) -> Result<Status, Error> {
-    account::logout(state, body.into_inner().refresh_token, user.map(|u| u.0)).await?;
+    let token = browser.refresh_token(body.into_inner().refresh_token)?;
+    browser.end();
+    account::logout(state, token, user.map(|u| u.0)).await?;
     Ok(Status::NoContent)
 }
 
@@ -240,12 +336,12 @@ async fn password_reset_confirm(
 #[post("/invite/accept", data = "<body>")]
 async fn accept_invite(
     state: &State<AppState>,
+    browser: BrowserSession<'_>,
     body: ApiJson<AcceptInvite>,
 ) -> Result<Json<TokenPair>, Error> {
     let b = body.into_inner();
-    Ok(Json(
-        account::accept_invite(state, b.token, b.password).await?,
-    ))
+    let pair = account::accept_invite(state, b.token, b.password).await?;
+    Ok(Json(browser.hand_over(pair)))
 }
 
 /// Creates the first admin with the setup link's token (only while no admin exists).
@@ -257,9 +353,10 @@ async fn accept_invite(
 #[post("/setup", data = "<body>")]
 async fn setup(
     state: &State<AppState>,
+    browser: BrowserSession<'_>,
     body: ApiJson<SetupRequest>,
 ) -> Result<(Status, Json<TokenPair>), Error> {
     let b = body.into_inner();
     let pair = account::setup_admin(state, b.token, b.email, b.name, b.password).await?;
-    Ok((Status::Created, Json(pair)))
+    Ok((Status::Created, Json(browser.hand_over(pair))))
 }

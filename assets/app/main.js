@@ -1,0 +1,120 @@
+// The web app: a small router over the JSON API. Agents get the inbox and
+// admin pages, customers their tickets; portal links work without an account.
+
+import { h, mount } from "./dom.js";
+import { session, refresh, signOut, anon } from "./api.js";
+import * as auth from "./views/auth.js";
+import * as inbox from "./views/inbox.js";
+import * as customer from "./views/customer.js";
+import * as portal from "./views/portal.js";
+import * as admin from "./views/admin.js";
+
+const root = document.getElementById("app");
+let cleanup = null;
+export const site = { name: "Helpline", settings: {} };
+
+/** Public pages, reachable signed out. */
+const PUBLIC = [
+  [/^\/login$/, auth.login],
+  [/^\/register$/, auth.register],
+  [/^\/forgot$/, auth.forgot],
+  [/^\/reset-password$/, auth.resetPassword],
+  [/^\/accept-invite$/, auth.acceptInvite],
+  [/^\/setup$/, auth.setup],
+  [/^\/portal\/([^/]+)$/, portal.view],
+];
+
+const STAFF = [
+  [/^\/inbox$/, inbox.view],
+  [/^\/tickets\/(\d+)$/, inbox.view],
+  [/^\/admin(?:\/([a-z-]+))?$/, admin.view],
+];
+
+const CUSTOMER = [
+  [/^\/my$/, customer.list],
+  [/^\/my\/new$/, customer.create],
+  [/^\/tickets\/(\d+)$/, customer.ticket],
+];
+
+export function go(path, replace = false) {
+  if (replace) history.replaceState(null, "", path);
+  else history.pushState(null, "", path);
+  render();
+}
+
+function home() {
+  if (!session.user) return "/login";
+  return session.staff ? "/inbox" : "/my";
+}
+
+function match(routes, path) {
+  for (const [pattern, view] of routes) {
+    const m = path.match(pattern);
+    if (m) return () => view(m.slice(1));
+  }
+  return null;
+}
+
+function topbar() {
+  const user = session.user;
+  const here = location.pathname;
+  const link = (href, text) =>
+    h("a", { href, "aria-current": here === href || here.startsWith(`${href}/`) ? "page" : null }, text);
+  const links = session.staff
+    ? [link("/inbox", "Inbox"), user.role === "admin" ? link("/admin", "Admin") : null]
+    : [link("/my", "My tickets"), link("/my/new", "New ticket")];
+  return h("header", { class: "topbar" },
+    h("a", { class: "brand", href: home() }, site.name),
+    h("nav", { "aria-label": "Main" }, links),
+    h("span", { class: "muted" }, user.name),
+    h("button", { type: "button", onclick: async () => { await signOut(); go("/login"); } }, "Sign out"));
+}
+
+export async function render() {
+  if (cleanup) { cleanup(); cleanup = null; }
+  const path = location.pathname.replace(/\/+$/, "") || "/";
+  const publicView = match(PUBLIC, path);
+  if (publicView) {
+    const body = h("div", { class: "public" });
+    mount(root, body);
+    cleanup = await publicView()(body) || null;
+    return;
+  }
+  if (!session.user) {
+    go(`/login?next=${encodeURIComponent(location.pathname + location.search)}`, true);
+    return;
+  }
+  if (path === "/") { go(home(), true); return; }
+  const view = match(session.staff ? STAFF : CUSTOMER, path);
+  const main = h("main", { id: "main", class: "main" });
+  mount(root, topbar(), main);
+  if (!view) {
+    mount(main, h("div", { class: "empty" }, "There is nothing here. ", h("a", { href: home() }, "Go back")));
+    return;
+  }
+  cleanup = (await view()(main)) || null;
+}
+
+// Same-origin links move inside the app without reloading.
+document.addEventListener("click", (event) => {
+  const a = event.target.closest("a[href]");
+  if (!a || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || a.target) return;
+  const url = new URL(a.href, location.href);
+  if (url.origin !== location.origin || /^\/(api|docs|health|metrics)/.test(url.pathname) || /\.\w+$/.test(url.pathname)) return;
+  event.preventDefault();
+  go(url.pathname + url.search + url.hash);
+});
+window.addEventListener("popstate", render);
+
+async function boot() {
+  try {
+    site.settings = await anon("GET", "/api/v1/settings/public");
+    site.name = site.settings.helpdesk_name || "Helpline";
+    document.title = site.name;
+  } catch { /* defaults */ }
+  await refresh();
+  // From now on, losing the session (expired, signed out elsewhere) means signing in again.
+  session.onChange((user) => { if (!user && !match(PUBLIC, location.pathname)) go("/login", true); });
+  await render();
+}
+boot();

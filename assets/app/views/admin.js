@@ -1,0 +1,162 @@
+// Admin: users, settings, API keys, email log, audit log.
+
+import { h, mount, when, field, values, toast, showProblem } from "../dom.js";
+import { api } from "../api.js";
+import { go } from "../main.js";
+
+const SECTIONS = [
+  ["users", "Users"],
+  ["settings", "Settings"],
+  ["api-keys", "API keys"],
+  ["email-log", "Email log"],
+  ["audit", "Audit log"],
+];
+
+export function view([section]) {
+  return async (main) => {
+    const current = section || "users";
+    const body = h("div");
+    mount(main, h("div", { class: "page" },
+      h("nav", { class: "links", "aria-label": "Admin" }, SECTIONS.map(([key, label]) =>
+        h("a", { href: `/admin/${key}`, "aria-current": key === current ? "page" : null }, label))),
+      body));
+    const render = { users, settings, "api-keys": apiKeys, "email-log": emailLog, audit }[current];
+    if (!render) { mount(body, h("p", {}, "Unknown section.")); return; }
+    try { await render(body); } catch (e) { mount(body, h("p", { class: "error" }, e.message)); }
+  };
+}
+
+function table(headers, rows) {
+  return h("table", {}, h("thead", {}, h("tr", {}, headers.map((t) => h("th", { scope: "col" }, t)))), h("tbody", {}, rows));
+}
+
+async function users(body) {
+  const page = await api("GET", "/api/v1/users?per_page=100&sort=name");
+  const message = h("div", { "aria-live": "polite" });
+  const form = h("form", { class: "toolbar", id: "invite-user" },
+    h("div", {}, ...field("Name", h("input", { name: "name", required: true }))),
+    h("div", {}, ...field("Email", h("input", { name: "email", type: "email", required: true }))),
+    h("div", {}, ...field("Role", h("select", { name: "role" }, ["agent", "admin", "customer"].map((r) => h("option", { value: r }, r))))),
+    h("button", { class: "primary", type: "submit" }, "Invite"));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    try {
+      const user = await api("POST", "/api/v1/users", values(form));
+      toast(`Invitation sent to ${user.email}`);
+      await users(body);
+    } catch (err) { showProblem(message, err); }
+  });
+  const row = (u) => {
+    const role = h("select", { "aria-label": `Role of ${u.email}` }, ["customer", "agent", "admin"].map((r) => h("option", { value: r, selected: u.role === r }, r)));
+    role.addEventListener("change", async () => {
+      try { await api("PATCH", `/api/v1/users/${u.id}`, { role: role.value }); toast("Role changed"); } catch (err) { toast(err.message); role.value = u.role; }
+    });
+    const toggle = h("button", { type: "button", class: u.active ? "danger" : "" }, u.active ? "Deactivate" : "Activate");
+    toggle.addEventListener("click", async () => {
+      try { await api("PATCH", `/api/v1/users/${u.id}`, { active: !u.active }); await users(body); } catch (err) { toast(err.message); }
+    });
+    return h("tr", {}, h("td", {}, u.name), h("td", {}, u.email), h("td", {}, role), h("td", {}, u.active ? "active" : "deactivated"), h("td", {}, when(u.last_login_at)), h("td", {}, toggle));
+  };
+  mount(body, h("h1", {}, "Users"), form, message,
+    table(["Name", "Email", "Role", "State", "Last sign-in", ""], page.items.map(row)));
+}
+
+async function settings(body) {
+  const s = await api("GET", "/api/v1/settings");
+  const first = new URLSearchParams(location.search).get("first");
+  const message = h("div", { "aria-live": "polite" });
+  const check = (name, label) => h("label", { class: "inline" }, h("input", { type: "checkbox", name, checked: s[name] }), label);
+  const text = (name, label, type = "text") => field(label, h("input", { name, type, value: s[name] ?? "" }));
+  const list = (name, label) => field(label, h("input", { name, value: (s[name] || []).join(", ") }));
+  const form = h("form", { id: "settings" },
+    ...text("helpdesk_name", "Help desk name"),
+    ...text("support_email", "Support address (gets new unassigned tickets; shown to customers)", "email"),
+    ...text("phone_number", "Phone number"),
+    ...text("whatsapp_number", "WhatsApp number"),
+    ...field("Automatic assignment", h("select", { name: "auto_assign" }, ["off", "round_robin", "random"].map((v) => h("option", { value: v, selected: s.auto_assign === v }, v.replace("_", " "))))),
+    ...list("categories", "Categories (comma separated)"),
+    ...list("types", "Types (comma separated)"),
+    ...text("portal_token_days", "Portal links valid for (days)", "number"),
+    h("div", { class: "links" },
+      check("allow_registration", "Customers may create accounts"),
+      check("support_bubble_enabled", "Offer the support bubble on websites"),
+      check("intake_requires_api_key", "Support form needs an API key"),
+      check("metrics_require_admin", "/metrics for admins only")),
+    h("div", { class: "links" }, h("button", { class: "primary", type: "submit" }, "Save settings")),
+    message);
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const v = values(form, true);
+    const out = {
+      helpdesk_name: v.helpdesk_name,
+      support_email: v.support_email || null,
+      phone_number: v.phone_number || null,
+      whatsapp_number: v.whatsapp_number || null,
+      auto_assign: v.auto_assign,
+      categories: (v.categories || "").split(",").map((x) => x.trim()).filter(Boolean),
+      types: (v.types || "").split(",").map((x) => x.trim()).filter(Boolean),
+      portal_token_days: Number(v.portal_token_days),
+    };
+    for (const name of ["allow_registration", "support_bubble_enabled", "intake_requires_api_key", "metrics_require_admin"]) {
+      out[name] = form.elements[name].checked;
+    }
+    try {
+      await api("PUT", "/api/v1/settings", out);
+      message.className = "ok";
+      message.textContent = "Saved.";
+      if (first) go("/admin/users", true);
+    } catch (err) { showProblem(message, err); }
+  });
+  mount(body, h("h1", {}, "Settings"),
+    first ? h("p", {}, "Welcome! Set the support address and name of your help desk. Outgoing mail is configured in the server's configuration file ([smtp]); check it with ",
+      h("code", {}, "helpline mail test --to you@example.com"), ".") : null,
+    form);
+}
+
+async function apiKeys(body) {
+  const keys = await api("GET", "/api/v1/api-keys");
+  const items = Array.isArray(keys) ? keys : keys.items;
+  const shown = h("div", { "aria-live": "polite", id: "new-key" });
+  const form = h("form", { class: "toolbar", id: "create-key" },
+    h("div", {}, ...field("Name", h("input", { name: "name", required: true }))),
+    h("div", {}, ...field("Role", h("select", { name: "role" }, ["agent", "admin", "customer"].map((r) => h("option", { value: r }, r))))),
+    h("button", { class: "primary", type: "submit" }, "Create key"));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    try {
+      const created = await api("POST", "/api/v1/api-keys", values(form));
+      await apiKeys(body);
+      mount(body.querySelector("#new-key"), h("p", {}, "Copy the key now; it is not shown again:"), h("div", { class: "secret" }, created.key));
+    } catch (err) { showProblem(shown, err); }
+  });
+  mount(body, h("h1", {}, "API keys"), form, shown,
+    table(["Name", "Role", "Key", "Created", "Last used", ""], items.map((k) => h("tr", {},
+      h("td", {}, k.name), h("td", {}, k.role), h("td", {}, h("code", {}, `${k.prefix}…`)), h("td", {}, when(k.created_at)), h("td", {}, when(k.last_used_at)),
+      h("td", {}, k.revoked_at ? "revoked" : h("button", {
+        type: "button", class: "danger",
+        onclick: async () => { try { await api("DELETE", `/api/v1/api-keys/${k.id}`); await apiKeys(body); } catch (err) { toast(err.message); } },
+      }, "Revoke"))))));
+}
+
+async function emailLog(body) {
+  const page = await api("GET", "/api/v1/admin/email-log?per_page=100");
+  mount(body, h("h1", {}, "Email log"),
+    page.items.length === 0 ? h("p", { class: "empty" }, "No email sent yet.") :
+      table(["When", "To", "Subject", "Status", "Attempts", "Last error", ""], page.items.map((n) => h("tr", {},
+        h("td", {}, when(n.created_at)), h("td", {}, n.to), h("td", {}, n.subject || n.kind), h("td", {}, n.status),
+        h("td", {}, String(n.attempts)), h("td", { class: "error" }, n.last_error || ""),
+        h("td", {}, n.status === "failed" || n.status === "dead" ? h("button", {
+          type: "button",
+          onclick: async () => { try { await api("POST", `/api/v1/admin/email-log/${n.id}/retry`); await emailLog(body); } catch (err) { toast(err.message); } },
+        }, "Retry") : null)))));
+}
+
+async function audit(body) {
+  const page = await api("GET", "/api/v1/admin/audit?per_page=100");
+  mount(body, h("h1", {}, "Audit log"),
+    table(["When", "Action", "Actor", "Target", "Details"], page.items.map((e) => h("tr", {},
+      h("td", {}, when(e.at)), h("td", {}, e.action),
+      h("td", {}, e.actor_id ? `user ${e.actor_id}` : e.api_key_id ? `key ${e.api_key_id}` : "system"),
+      h("td", {}, e.target_type ? `${e.target_type} ${e.target_id ?? ""}` : ""),
+      h("td", {}, h("code", {}, JSON.stringify(e.details)))))));
+}

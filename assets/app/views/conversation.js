@@ -1,0 +1,28 @@
+// A ticket's conversation, shared by the agent, customer and portal pages.
+
+import { h, when } from "../dom.js";
+
+export function messageView(message) {
+  const author = message.author ? message.author.name : "System";
+  return h("article", {
+    class: `message${message.internal ? " internal" : ""}`,
+    dataset: { id: message.id },
+    "aria-label": message.internal ? "Internal note" : "Message",
+  },
+  h("header", {},
+    h("strong", {}, author),
+    message.internal ? h("span", { class: "badge" }, "internal note") : null,
+    h("span", {}, `via ${message.channel}`),
+    when(message.created_at)),
+  h("div", { class: "body" }, message.body));
+}
+
+/** Appends a message unless it is already shown; keeps the order by id. */
+export function addMessage(list, message) {
+  if (list.querySelector(`[data-id="${message.id}"]`)) return false;
+  const el = messageView(message);
+  const later = [...list.children].find((c) => Number(c.dataset.id) > message.id);
+  if (later) list.insertBefore(el, later);
+  else list.append(el);
+  return true;
+}
