@@ -45,6 +45,10 @@ async function raw(method, path, body, token) {
 
 /** Gets a fresh access token from the refresh cookie; false when signed out. */
 export async function refresh() {
+  if (!document.cookie.split("; ").includes("helpline_signed_in=1")) {
+    if (currentUser) setSession(null);
+    return false;
+  }
   if (!refreshing) {
     refreshing = raw("POST", "/api/v1/auth/refresh", {})
       .then((pair) => { setSession(pair); return true; })

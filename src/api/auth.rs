@@ -86,6 +86,9 @@ pub struct RefreshRequest {
 
 /// Name of the cookie holding a browser session's refresh token.
 pub const REFRESH_COOKIE: &str = "helpline_refresh";
+/// A cookie scripts may read, saying a browser session exists (no secret in
+/// it), so the web app only asks to refresh when there is something to refresh.
+pub const SIGNED_IN_COOKIE: &str = "helpline_signed_in";
 
 /// A browser session: the client sent `X-Helpline-Session: cookie`, so the
 /// refresh token travels in an `HttpOnly; SameSite=Strict` cookie and never
@@ -135,6 +138,16 @@ impl BrowserSession<'_> {
                     i64::try_from(self.ttl_secs).unwrap_or(i64::MAX / 2),
                 ));
             self.cookies.add(cookie);
+            self.cookies.add(
+                Cookie::build((SIGNED_IN_COOKIE, "1"))
+                    .http_only(false)
+                    .same_site(SameSite::Strict)
+                    .secure(self.secure)
+                    .path("/")
+                    .max_age(rocket::time::Duration::seconds(
+                        i64::try_from(self.ttl_secs).unwrap_or(i64::MAX / 2),
+                    )),
+            );
         }
         pair
     }
@@ -158,6 +171,7 @@ impl BrowserSession<'_> {
         if self.on {
             self.cookies
                 .remove(Cookie::build(REFRESH_COOKIE).path("/api/v1/auth"));
+            self.cookies.remove(Cookie::build(SIGNED_IN_COOKIE).path("/"));
         }
     }
 }

@@ -56,7 +56,7 @@ export function view([ticketId]) {
     };
     const agents = (await api("GET", "/api/v1/users?role=agent&active=true&per_page=100")).items
       .concat((await api("GET", "/api/v1/users?role=admin&active=true&per_page=100")).items);
-    const viewsPane = h("nav", { class: "pane views-pane", "aria-label": "Views" });
+    const viewsPane = h("nav", { class: "pane views-pane views", "aria-label": "Views" });
     const listPane = h("section", { class: "pane list-pane", "aria-label": "Tickets" });
     const ticketPane = h("section", { class: "pane ticket-pane", "aria-label": "Ticket" });
     const panes = h("div", { class: `panes${state.ticket ? " has-ticket" : ""}` }, viewsPane, listPane, ticketPane);

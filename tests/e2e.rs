@@ -1,0 +1,240 @@
+//! End to end in a real headless Chromium (WebDriver), against the real
+//! binary on loopback: setup, admin, agent, customer, portal and widget.
+//! Without Chromium the test is skipped loudly, or fails when
+//! `HELPLINE_E2E=required` (CI sets it). Screenshots go to
+//! `target/e2e-screenshots/`.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::webdriver::{find_browser, Browser, Driver, WAIT};
+
+const PASSWORD: &str = "a long enough password";
+
+#[allow(clippy::disallowed_methods)] // a test switch, not configuration
+fn required() -> bool {
+    std::env::var("HELPLINE_E2E").is_ok_and(|v| v == "required")
+}
+
+fn browser_tools() -> Option<(PathBuf, PathBuf)> {
+    if let Some(tools) = find_browser() {
+        return Some(tools);
+    }
+    assert!(
+        !required(),
+        "HELPLINE_E2E=required but Chromium or chromedriver is missing: apt-get install -y chromium chromium-driver"
+    );
+    eprintln!(
+        "\n==========\nSKIPPED: the end-to-end browser tests need Chromium and chromedriver \
+         (apt-get install -y chromium chromium-driver); set HELPLINE_E2E=required to fail instead.\n==========\n"
+    );
+    None
+}
+
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+    setup_token: String,
+    data: PathBuf,
+}
+
+impl Server {
+    fn start(data: &Path) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_helpline"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data)
+            .env_clear()
+            .env("HELPLINE_LOG_FORMAT", "json")
+            .env("HELPLINE_BCRYPT_COST", "4")
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let mut setup_token = String::new();
+        let addr = loop {
+            let line = lines.next().expect("the server logs").unwrap();
+            let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
+            if let Some(link) = event["link"].as_str() {
+                setup_token = link.split("#token=").nth(1).unwrap_or_default().to_string();
+            }
+            if event["message"] == "Helpline is listening" {
+                break event["addr"].as_str().unwrap().parse().unwrap();
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        assert!(!setup_token.is_empty(), "the setup link is logged");
+        Self { child, addr, setup_token, data: data.to_path_buf() }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// The link in the newest mail written to the outgoing-mail folder that contains `needle`.
+    fn link_in_mail(&self, needle: &str) -> String {
+        let dir = self.data.join("outgoing-mail");
+        let deadline = Instant::now() + WAIT;
+        loop {
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let raw = std::fs::read(entry.path()).unwrap();
+                let Some(mail) = mail_parser::MessageParser::default().parse(&raw) else { continue };
+                let text = mail.body_text(0).unwrap_or_default().to_string();
+                if let Some(word) = text.split_whitespace().find(|w| w.contains(needle)) {
+                    let path = &word[word.find(needle).unwrap()..];
+                    return path.to_string();
+                }
+            }
+            assert!(Instant::now() < deadline, "no mail with {needle}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn shots() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("target/e2e-screenshots")
+}
+
+fn submit(browser: &Browser, form: &str) {
+    browser.click(&browser.find(&format!("{form} button[type=submit]")));
+}
+
+fn assert_no_console_errors(name: &str, browser: &Browser) {
+    let errors = browser.console_errors();
+    assert!(errors.is_empty(), "console errors in the {name} window: {errors:#?}");
+}
+
+#[test]
+fn a_team_runs_support_from_the_browser() {
+    let Some((chromium, chromedriver)) = browser_tools() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    let driver = Driver::start(&chromedriver);
+    let shots = shots();
+
+    // First run: the setup link creates the admin, then the settings.
+    let admin = driver.session(&chromium);
+    admin.goto(&server.url(&format!("/setup#token={}", server.setup_token)));
+    admin.fill("input[name=name]", "Ada Admin");
+    admin.fill("input[name=email]", "ada@example.com");
+    admin.fill("input[name=password]", PASSWORD);
+    admin.fill("input[name=password_again]", PASSWORD);
+    submit(&admin, "form");
+    admin.find("form#settings");
+    admin.screenshot(&shots, "01-first-run-settings");
+    admin.fill("input[name=support_email]", "support@example.com");
+    admin.click(&admin.find("input[name=support_bubble_enabled]"));
+    submit(&admin, "form#settings");
+
+    // The admin invites an agent and makes an API key.
+    admin.find("form#invite-user");
+    admin.fill("form#invite-user input[name=name]", "Alex Agent");
+    admin.fill("form#invite-user input[name=email]", "alex@example.com");
+    submit(&admin, "form#invite-user");
+    admin.wait_text("table td", "alex@example.com");
+    admin.screenshot(&shots, "02-admin-users");
+    admin.goto(&server.url("/admin/api-keys"));
+    admin.fill("form#create-key input[name=name]", "Website");
+    submit(&admin, "form#create-key");
+    admin.wait_text("#new-key .secret", "hlk_");
+    admin.screenshot(&shots, "03-admin-api-keys");
+
+    // The agent accepts the invitation from the mail and lands in the inbox.
+    let agent = driver.session(&chromium);
+    let invite = server.link_in_mail("/accept-invite#token=");
+    agent.goto(&server.url(&invite));
+    agent.fill("input[name=password]", PASSWORD);
+    agent.fill("input[name=password_again]", PASSWORD);
+    submit(&agent, "form");
+    agent.wait_text(".views a", "Unassigned");
+
+    // A customer registers and opens a ticket.
+    let customer = driver.session(&chromium);
+    customer.goto(&server.url("/register"));
+    customer.fill("input[name=name]", "Carla Customer");
+    customer.fill("input[name=email]", "carla@customer.example");
+    customer.fill("input[name=password]", PASSWORD);
+    submit(&customer, "form");
+    customer.click(&customer.find("a.button[href='/my/new']"));
+    customer.fill("#new-ticket input[name=subject]", "Printer is on fire");
+    customer.fill("#new-ticket textarea[name=body]", "Smoke comes out of the back.");
+    submit(&customer, "#new-ticket");
+    customer.wait_text("#ticket-subject", "Printer is on fire");
+
+    // The agent sees it arrive without reloading, opens it and works it.
+    agent.wait_text("#ticket-list a", "Printer is on fire");
+    agent.screenshot(&shots, "04-agent-inbox");
+    agent.click(&agent.wait_text("#ticket-list a", "Printer is on fire"));
+    agent.wait_text("#ticket-subject", "Printer is on fire");
+    agent.fill("#reply", "Please unplug it right away.");
+    agent.click(&agent.find("#send"));
+    agent.wait_text("#messages .message", "Please unplug it right away.");
+    agent.click(&agent.find("#internal-note"));
+    agent.fill("#reply", "SECRET-NOTE: customer is on the VIP plan");
+    agent.click(&agent.find("#send"));
+    agent.wait_text("#messages .message.internal", "SECRET-NOTE");
+    agent.select("#side-assignee", "Alex Agent");
+    agent.wait_text("#ticket-list a", "Alex Agent");
+    agent.click(&agent.find("#resolve"));
+    agent.find("#reopen");
+    agent.screenshot(&shots, "05-agent-ticket");
+
+    // The customer sees the reply live, never the note.
+    customer.wait_text("#messages .message", "Please unplug it right away.");
+    customer.wait_text("#ticket-status", "resolved");
+    assert!(!customer.page_text().contains("SECRET-NOTE"));
+    customer.screenshot(&shots, "06-customer-ticket");
+
+    // A portal link answers without an account; the agent sees the reply live.
+    agent.click(&agent.find("#portal-link"));
+    let link = agent.wait_text(".sidebar .secret", "/portal/");
+    let portal_path = agent.text(&link);
+    let portal_path = &portal_path[portal_path.find("/portal/").unwrap()..];
+    let visitor = driver.session(&chromium);
+    visitor.goto(&server.url(portal_path));
+    visitor.fill("#reply", "Thanks, it is unplugged now.");
+    visitor.click(&visitor.find("#send"));
+    visitor.wait_text("#messages .message", "Thanks, it is unplugged now.");
+    assert!(!visitor.page_text().contains("SECRET-NOTE"));
+    visitor.screenshot(&shots, "07-token-portal");
+    agent.wait_text("#messages .message", "Thanks, it is unplugged now.");
+
+    // The widget on a web page opens a ticket; it shows up in the inbox.
+    visitor.goto(&server.url("/widget-demo.html"));
+    let host = visitor.find("#helpline-widget");
+    visitor.click(&visitor.in_shadow(&host, "button.bubble"));
+    for (css, value) in [("#hlw-name", "Wendy Web"), ("#hlw-email", "wendy@example.org"), ("#hlw-subject", "Question from the website"), ("#hlw-message", "Do you ship to Portugal?")] {
+        let input = visitor.in_shadow(&host, css);
+        visitor.type_into(&input, value);
+    }
+    visitor.click(&visitor.in_shadow(&host, "button.send"));
+    visitor.wait_for("the widget's receipt", || {
+        let message = visitor.in_shadow(&host, ".msg");
+        visitor.text(&message).contains("ticket #").then_some(())
+    });
+    visitor.screenshot(&shots, "08-widget");
+    agent.click(&agent.find(".views a[href='/inbox?view=open']"));
+    agent.wait_text("#ticket-list a", "Question from the website");
+
+    // On a phone, one pane at a time.
+    agent.resize(390, 844);
+    agent.goto(&server.url("/inbox"));
+    agent.wait_text("#ticket-list a", "Question from the website");
+    agent.screenshot(&shots, "09-phone-inbox");
+
+    for (name, browser) in [("admin", &admin), ("agent", &agent), ("customer", &customer), ("visitor", &visitor)] {
+        assert_no_console_errors(name, browser);
+    }
+}
