@@ -78,6 +78,7 @@ export async function render() {
     const body = h("div", { class: "public" });
     mount(root, body);
     cleanup = await publicView()(body) || null;
+    performance.mark("helpline:rendered");
     return;
   }
   if (!session.user) {
@@ -93,6 +94,7 @@ export async function render() {
     return;
   }
   cleanup = (await view()(main)) || null;
+  performance.mark("helpline:rendered");
 }
 
 // Same-origin links move inside the app without reloading.

@@ -171,7 +171,8 @@ impl BrowserSession<'_> {
         if self.on {
             self.cookies
                 .remove(Cookie::build(REFRESH_COOKIE).path("/api/v1/auth"));
-            self.cookies.remove(Cookie::build(SIGNED_IN_COOKIE).path("/"));
+            self.cookies
+                .remove(Cookie::build(SIGNED_IN_COOKIE).path("/"));
         }
     }
 }

@@ -25,7 +25,10 @@ pub fn find_browser() -> Option<(PathBuf, PathBuf)> {
             (out.status.success() && !path.is_empty()).then(|| PathBuf::from(path))
         })
     };
-    Some((which(&["chromium", "chromium-browser", "google-chrome"])?, which(&["chromedriver"])?))
+    Some((
+        which(&["chromium", "chromium-browser", "google-chrome"])?,
+        which(&["chromedriver"])?,
+    ))
 }
 
 pub struct Driver {
@@ -35,7 +38,11 @@ pub struct Driver {
 
 impl Driver {
     pub fn start(chromedriver: &Path) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let child = Command::new(chromedriver)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
@@ -50,7 +57,10 @@ impl Driver {
                     break;
                 }
             }
-            assert!(Instant::now() < deadline, "chromedriver did not become ready");
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not become ready"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         Self { child, addr }
@@ -83,10 +93,15 @@ impl Drop for Driver {
     }
 }
 
-fn request(addr: SocketAddr, method: &str, path: &str, body: Option<&Value>) -> std::io::Result<(u16, Value)> {
+fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> std::io::Result<(u16, Value)> {
     use std::io::BufRead as _;
     let mut stream = TcpStream::connect(addr)?;
-    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+    stream.set_read_timeout(Some(Duration::from_mins(1)))?;
     let body = body.map(Value::to_string).unwrap_or_default();
     write!(
         stream,
@@ -104,7 +119,11 @@ fn request(addr: SocketAddr, method: &str, path: &str, body: Option<&Value>) -> 
         }
         let line = line.trim_end();
         if status == 0 {
-            status = line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+            status = line
+                .split_whitespace()
+                .nth(1)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
         } else if line.is_empty() {
             break;
         } else if let Some((name, value)) = line.split_once(':') {
@@ -156,7 +175,10 @@ impl Browser {
     }
 
     pub fn url(&self) -> String {
-        self.call("GET", "/url", None).as_str().unwrap_or_default().to_string()
+        self.call("GET", "/url", None)
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
 
     /// Waits until `check` gives a value.
@@ -179,7 +201,11 @@ impl Browser {
     }
 
     fn find_now(&self, css: &str) -> Option<Element> {
-        let value = self.try_call("POST", "/element", Some(json!({ "using": "css selector", "value": css })))?;
+        let value = self.try_call(
+            "POST",
+            "/element",
+            Some(json!({ "using": "css selector", "value": css })),
+        )?;
         value[ELEMENT].as_str().map(|id| Element(id.to_string()))
     }
 
@@ -189,18 +215,24 @@ impl Browser {
     }
 
     pub fn find_all(&self, css: &str) -> Vec<Element> {
-        self.try_call("POST", "/elements", Some(json!({ "using": "css selector", "value": css })))
-            .and_then(|v| v.as_array().cloned())
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|e| e[ELEMENT].as_str().map(|id| Element(id.to_string())))
-            .collect()
+        self.try_call(
+            "POST",
+            "/elements",
+            Some(json!({ "using": "css selector", "value": css })),
+        )
+        .and_then(|v| v.as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|e| e[ELEMENT].as_str().map(|id| Element(id.to_string())))
+        .collect()
     }
 
     /// Waits until some element matching `css` contains `text`.
     pub fn wait_text(&self, css: &str, text: &str) -> Element {
         self.wait_for(&format!("{css} containing {text:?}"), || {
-            self.find_all(css).into_iter().find(|e| self.text(e).contains(text))
+            self.find_all(css)
+                .into_iter()
+                .find(|e| self.text(e).contains(text))
         })
     }
 
@@ -211,7 +243,9 @@ impl Browser {
     }
 
     pub fn page_text(&self) -> String {
-        self.find_now("body").map(|b| self.text(&b)).unwrap_or_default()
+        self.find_now("body")
+            .map(|b| self.text(&b))
+            .unwrap_or_default()
     }
 
     pub fn text(&self, element: &Element) -> String {
@@ -221,12 +255,24 @@ impl Browser {
     }
 
     pub fn click(&self, element: &Element) {
-        self.call("POST", &format!("/element/{}/click", element.0), Some(json!({})));
+        self.call(
+            "POST",
+            &format!("/element/{}/click", element.0),
+            Some(json!({})),
+        );
     }
 
     pub fn type_into(&self, element: &Element, text: &str) {
-        self.call("POST", &format!("/element/{}/clear", element.0), Some(json!({})));
-        self.call("POST", &format!("/element/{}/value", element.0), Some(json!({ "text": text })));
+        self.call(
+            "POST",
+            &format!("/element/{}/clear", element.0),
+            Some(json!({})),
+        );
+        self.call(
+            "POST",
+            &format!("/element/{}/value", element.0),
+            Some(json!({ "text": text })),
+        );
     }
 
     /// Fills `css` with `text`.
@@ -237,7 +283,9 @@ impl Browser {
 
     pub fn select(&self, css: &str, visible_text: &str) {
         let option = self.wait_for(&format!("option {visible_text:?} in {css}"), || {
-            self.find_all(&format!("{css} option")).into_iter().find(|o| self.text(o) == visible_text)
+            self.find_all(&format!("{css} option"))
+                .into_iter()
+                .find(|o| self.text(o) == visible_text)
         });
         self.click(&option);
     }
@@ -247,13 +295,21 @@ impl Browser {
         self.wait_for(&format!("{css} in a shadow root"), || {
             let root = self.try_call("GET", &format!("/element/{}/shadow", host.0), None)?;
             let root = root[SHADOW].as_str()?.to_string();
-            let found = self.try_call("POST", &format!("/shadow/{root}/element"), Some(json!({ "using": "css selector", "value": css })))?;
+            let found = self.try_call(
+                "POST",
+                &format!("/shadow/{root}/element"),
+                Some(json!({ "using": "css selector", "value": css })),
+            )?;
             found[ELEMENT].as_str().map(|id| Element(id.to_string()))
         })
     }
 
     pub fn script(&self, code: &str) -> Value {
-        self.call("POST", "/execute/sync", Some(json!({ "script": code, "args": [] })))
+        self.call(
+            "POST",
+            "/execute/sync",
+            Some(json!({ "script": code, "args": [] })),
+        )
     }
 
     /// Saves a PNG of the window as `dir/name.png`.
@@ -279,7 +335,11 @@ impl Browser {
     }
 
     pub fn resize(&self, width: u32, height: u32) {
-        self.call("POST", "/window/rect", Some(json!({ "width": width, "height": height })));
+        self.call(
+            "POST",
+            "/window/rect",
+            Some(json!({ "width": width, "height": height })),
+        );
     }
 }
 
