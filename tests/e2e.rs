@@ -139,7 +139,7 @@ fn first_run(admin: &Browser, server: &Server, shots: &Path) {
     admin.find("form#settings");
     admin.screenshot(shots, "01-first-run-settings");
     admin.fill("input[name=support_email]", "support@example.com");
-    admin.click(&admin.find("input[name=support_bubble_enabled]"));
+    admin.click_text("input[name=support_bubble_enabled]", "");
     submit(admin, "form#settings");
 
     // The admin invites an agent and makes an API key.
@@ -186,7 +186,7 @@ fn customer_writes_in(customer: &Browser, server: &Server) {
     customer.fill("input[name=email]", "carla@customer.example");
     customer.fill("input[name=password]", PASSWORD);
     submit(customer, "form");
-    customer.click(&customer.find("a.button[href='/my/new']"));
+    customer.click_text("a.button[href='/my/new']", "");
     customer.fill("#new-ticket input[name=subject]", "Printer is on fire");
     customer.fill(
         "#new-ticket textarea[name=body]",
@@ -200,18 +200,18 @@ fn agent_works_the_ticket(agent: &Browser, shots: &Path) {
     // The agent sees it arrive without reloading, opens it and works it.
     agent.wait_text("#ticket-list a", "Printer is on fire");
     agent.screenshot(shots, "04-agent-inbox");
-    agent.click(&agent.wait_text("#ticket-list a", "Printer is on fire"));
+    agent.click_text("#ticket-list a", "Printer is on fire");
     agent.wait_text("#ticket-subject", "Printer is on fire");
     agent.fill("#reply", "Please unplug it right away.");
-    agent.click(&agent.find("#send"));
+    agent.click_text("#send", "");
     agent.wait_text("#messages .message", "Please unplug it right away.");
-    agent.click(&agent.find("#internal-note"));
+    agent.click_text("#internal-note", "");
     agent.fill("#reply", "SECRET-NOTE: customer is on the VIP plan");
-    agent.click(&agent.find("#send"));
+    agent.click_text("#send", "");
     agent.wait_text("#messages .message.internal", "SECRET-NOTE");
     agent.select("#side-assignee", "Alex Agent");
     agent.wait_text("#ticket-list a", "Alex Agent");
-    agent.click(&agent.find("#resolve"));
+    agent.click_text("#resolve", "");
     agent.find("#reopen");
     agent.screenshot(shots, "05-agent-ticket");
 }
@@ -226,13 +226,13 @@ fn customer_sees_the_answer(customer: &Browser, shots: &Path) {
 
 fn portal_and_widget(agent: &Browser, visitor: &Browser, server: &Server, shots: &Path) {
     // A portal link answers without an account; the agent sees the reply live.
-    agent.click(&agent.find("#portal-link"));
+    agent.click_text("#portal-link", "");
     let link = agent.wait_text(".sidebar .secret", "/portal/");
     let portal_path = agent.text(&link);
     let portal_path = &portal_path[portal_path.find("/portal/").unwrap()..];
     visitor.goto(&server.url(portal_path));
     visitor.fill("#reply", "Thanks, it is unplugged now.");
-    visitor.click(&visitor.find("#send"));
+    visitor.click_text("#send", "");
     visitor.wait_text("#messages .message", "Thanks, it is unplugged now.");
     assert!(!visitor.page_text().contains("SECRET-NOTE"));
     visitor.screenshot(shots, "07-token-portal");
@@ -257,7 +257,7 @@ fn portal_and_widget(agent: &Browser, visitor: &Browser, server: &Server, shots:
         visitor.text(&message).contains("ticket #").then_some(())
     });
     visitor.screenshot(shots, "08-widget");
-    agent.click(&agent.find(".views a[href='/inbox?view=open']"));
+    agent.click_text(".views a", "All open");
     agent.wait_text("#ticket-list a", "Question from the website");
 
     // On a phone, one pane at a time.

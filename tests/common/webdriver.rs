@@ -254,6 +254,22 @@ impl Browser {
             .unwrap_or_default()
     }
 
+    /// Clicks the element matching `css` that contains `text`, finding it
+    /// again when a live update replaced it in between.
+    pub fn click_text(&self, css: &str, text: &str) {
+        self.wait_for(&format!("a clickable {css} containing {text:?}"), || {
+            let element = self
+                .find_all(css)
+                .into_iter()
+                .find(|e| self.text(e).contains(text))?;
+            self.try_call(
+                "POST",
+                &format!("/element/{}/click", element.0),
+                Some(json!({})),
+            )
+        });
+    }
+
     pub fn click(&self, element: &Element) {
         self.call(
             "POST",

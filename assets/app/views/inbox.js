@@ -3,7 +3,6 @@
 import { h, mount, when, badge, field, toast, showProblem } from "../dom.js";
 import { api, session } from "../api.js";
 import { follow, chat } from "../live.js";
-import { go } from "../main.js";
 import { addMessage } from "./conversation.js";
 
 const VIEWS = [
@@ -169,6 +168,18 @@ export function view([ticketId]) {
     await Promise.all([loadViews(), loadList()]);
     await openTicket(state.ticket);
 
+    // Opening a ticket from the list keeps the list, filters and stream as they are.
+    const show = (id) => {
+      history.pushState(null, "", href(id));
+      openTicket(id);
+    };
+    listPane.addEventListener("click", (e) => {
+      const a = e.target.closest("a[data-ticket]");
+      if (!a || e.button !== 0 || e.metaKey || e.ctrlKey) return;
+      e.preventDefault();
+      show(Number(a.dataset.ticket));
+    });
+
     // Live: new tickets and replies appear without reloading.
     let pending = null;
     const live = follow(null, (kind) => {
@@ -182,9 +193,9 @@ export function view([ticketId]) {
       const index = state.items.findIndex((t) => t.id === state.ticket);
       if (e.key === "j" || e.key === "k") {
         const next = state.items[Math.max(0, Math.min(state.items.length - 1, index + (e.key === "j" ? 1 : -1)))];
-        if (next) { e.preventDefault(); go(href(next.id)); }
+        if (next) { e.preventDefault(); show(next.id); }
       } else if (e.key === "Enter" && index < 0 && state.items[0]) {
-        go(href(state.items[0].id));
+        show(state.items[0].id);
       } else if (e.key === "/") {
         e.preventDefault(); document.getElementById("search")?.focus();
       } else if ((e.key === "r" || e.key === "n") && ticketView) {
