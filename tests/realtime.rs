@@ -69,6 +69,49 @@ async fn open_ticket(addr: std::net::SocketAddr, token: &str, subject: &str) -> 
     ticket["id"].as_i64().unwrap()
 }
 
+/// Typing reaches the other participant, except typing a note, which the customer never sees.
+async fn typing_is_relayed_but_notes_stay_among_agents(agent_ws: &mut Ws, customer_ws: &mut Ws) {
+    // Typing is relayed to the other participant.
+    agent_ws
+        .send(Message::Text(r#"{"type":"typing"}"#.into()))
+        .await
+        .unwrap();
+    let typing = next_frame(customer_ws, "typing").await;
+    assert_eq!(typing["typing"]["user"]["name"], AGENT);
+
+    // Typing a note is not shown to the customer (agents see it).
+    agent_ws
+        .send(Message::Text(r#"{"type":"typing","note":true}"#.into()))
+        .await
+        .unwrap();
+    agent_ws
+        .send(Message::Text(
+            json!({ "type": "message", "body": "after a note was typed" }).to_string(),
+        ))
+        .await
+        .unwrap();
+    loop {
+        let message = tokio::time::timeout(PATIENCE, customer_ws.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        let Message::Text(text) = message else {
+            continue;
+        };
+        let frame: Value = serde_json::from_str(&text).unwrap();
+        assert_ne!(
+            frame["type"], "typing",
+            "note typing reached the customer: {frame}"
+        );
+        if frame["type"] == "message" && frame["message"]["body"] == "after a note was typed" {
+            break;
+        }
+    }
+    let own = next_frame(agent_ws, "message").await;
+    assert_eq!(own["message"]["body"], "after a note was typed");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agent_and_customer_chat_and_rest_replies_reach_socket_and_stream() {
     let server = live::start(&[(AGENT, Role::Agent), (CUSTOMER, Role::Customer)], |_| {}).await;
@@ -132,13 +175,7 @@ async fn agent_and_customer_chat_and_rest_replies_reach_socket_and_stream() {
     bodies.sort();
     assert_eq!(bodies, ["Hello?", "Hi, how can I help?"]);
 
-    // Typing is relayed to the other participant.
-    agent_ws
-        .send(Message::Text(r#"{"type":"typing"}"#.into()))
-        .await
-        .unwrap();
-    let typing = next_frame(&mut customer_ws, "typing").await;
-    assert_eq!(typing["typing"]["user"]["name"], AGENT);
+    typing_is_relayed_but_notes_stay_among_agents(&mut agent_ws, &mut customer_ws).await;
 
     // An internal note reaches agents only; a REST reply reaches everyone.
     agent_ws

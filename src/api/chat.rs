@@ -43,8 +43,12 @@ enum ClientFrame {
     Message { body: String },
     /// An internal note (agents and admins).
     Note { body: String },
-    /// "I am typing": relayed to the others, not stored.
-    Typing,
+    /// "I am typing": relayed to the others, not stored. Typing a note
+    /// (`"note": true`) is shown to agents only.
+    Typing {
+        #[serde(default)]
+        note: bool,
+    },
 }
 
 fn close(code: CloseCode, reason: &'static str) -> Message {
@@ -74,7 +78,8 @@ fn error_from(e: &Error) -> Message {
 /// Live chat on one ticket, for its requester and for agents and admins.
 /// Send `{"type":"message","body":"..."}` for a public message,
 /// `{"type":"note","body":"..."}` (agents) for an internal note, and
-/// `{"type":"typing"}` while typing. Every participant receives
+/// `{"type":"typing"}` while typing (`{"type":"typing","note":true}` while
+/// typing a note: agents only). Every participant receives
 /// `{"type":"message","message":{...}}` for each new message of the ticket
 /// (also those written through the API or by email; notes only to agents),
 /// `{"type":"ticket","event":...,"ticket":{...}}` for changes,
@@ -308,7 +313,7 @@ impl Session<'_> {
             }
         };
         let (body, internal) = match frame {
-            ClientFrame::Typing => {
+            ClientFrame::Typing { note } => {
                 let user = self
                     .actor
                     .user()
@@ -316,7 +321,7 @@ impl Session<'_> {
                 let data = json!({ "ticket_id": self.ticket, "user": user });
                 self.app
                     .events
-                    .signal(kind::TYPING, self.ticket, data.to_string(), true, key);
+                    .signal(kind::TYPING, self.ticket, data.to_string(), !note, key);
                 return None;
             }
             ClientFrame::Message { body } => (body, false),

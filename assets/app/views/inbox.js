@@ -252,7 +252,7 @@ async function ticketPage(pane, id, agents, changed) {
     }
   });
   text.addEventListener("input", () => {
-    if (Date.now() - typingSent > 2500) { typingSent = Date.now(); room.send({ type: "typing" }); }
+    if (Date.now() - typingSent > 2500) { typingSent = Date.now(); room.send({ type: "typing", note: internal.checked }); }
   });
   composer.addEventListener("submit", async (e) => {
     e.preventDefault();
