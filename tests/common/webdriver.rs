@@ -297,13 +297,20 @@ impl Browser {
         self.type_into(&element, text);
     }
 
+    /// Picks the option shown as `visible_text` in the select `css` (again if
+    /// a live update replaced the select in between).
     pub fn select(&self, css: &str, visible_text: &str) {
-        let option = self.wait_for(&format!("option {visible_text:?} in {css}"), || {
-            self.find_all(&format!("{css} option"))
+        self.wait_for(&format!("option {visible_text:?} in {css}"), || {
+            let option = self
+                .find_all(&format!("{css} option"))
                 .into_iter()
-                .find(|o| self.text(o) == visible_text)
+                .find(|o| self.text(o) == visible_text)?;
+            self.try_call(
+                "POST",
+                &format!("/element/{}/click", option.0),
+                Some(json!({})),
+            )
         });
-        self.click(&option);
     }
 
     /// The shadow root of `host` and an element inside it.
