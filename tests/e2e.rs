@@ -227,8 +227,7 @@ fn customer_sees_the_answer(customer: &Browser, shots: &Path) {
 fn portal_and_widget(agent: &Browser, visitor: &Browser, server: &Server, shots: &Path) {
     // A portal link answers without an account; the agent sees the reply live.
     agent.click_text("#portal-link", "");
-    let link = agent.wait_text(".sidebar .secret", "/portal/");
-    let portal_path = agent.text(&link);
+    let portal_path = agent.text_containing(".sidebar .secret", "/portal/");
     let portal_path = &portal_path[portal_path.find("/portal/").unwrap()..];
     visitor.goto(&server.url(portal_path));
     visitor.fill("#reply", "Thanks, it is unplugged now.");

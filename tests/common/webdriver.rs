@@ -242,6 +242,16 @@ impl Browser {
             .unwrap_or_default()
     }
 
+    /// The text of the element matching `css` that contains `text`, once there.
+    pub fn text_containing(&self, css: &str, text: &str) -> String {
+        self.wait_for(&format!("{css} containing {text:?}"), || {
+            self.find_all(css)
+                .into_iter()
+                .map(|e| self.text(&e))
+                .find(|t| t.contains(text))
+        })
+    }
+
     pub fn page_text(&self) -> String {
         self.find_now("body")
             .map(|b| self.text(&b))
