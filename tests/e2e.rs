@@ -154,6 +154,12 @@ fn first_run(admin: &Browser, server: &Server, shots: &Path) {
     submit(admin, "form#create-key");
     admin.wait_text("#new-key .secret", "hlk_");
     admin.screenshot(shots, "03-admin-api-keys");
+    admin.goto(&server.url("/admin/email-log"));
+    admin.wait_text("table td", "alex@example.com");
+    admin.screenshot(shots, "03b-admin-email-log");
+    admin.goto(&server.url("/admin/audit"));
+    admin.wait_text("table td", "api_key.created");
+    admin.screenshot(shots, "03c-admin-audit");
 }
 
 fn agent_joins(agent: &Browser, server: &Server) {
