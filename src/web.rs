@@ -105,7 +105,7 @@ impl Asset {
         let mut etag = format!("\"{}", hex::encode(&hash[..12]));
         let mut data = file.data;
         if path == "index.html" {
-            // The landing page shows the running version.
+            // The app shell shows the running version.
             let text =
                 String::from_utf8_lossy(&data).replace("{{version}}", env!("CARGO_PKG_VERSION"));
             data = Cow::Owned(text.into_bytes());
