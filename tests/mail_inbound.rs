@@ -407,3 +407,114 @@ fn the_mta_pipe_files_mail_and_asks_for_a_retry_when_busy() {
         .unwrap();
     assert_eq!(tickets, 2);
 }
+
+/// A raw message from `from` to `to` with `subject`.
+fn mail(from: &str, to: &str, subject: &str, body: &str, id: &str) -> String {
+    format!(
+        "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: <{id}@test.example>\r\n\
+         Date: Mon, 2 Nov 2026 10:00:00 +0000\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+    )
+}
+
+/// The stored message a receipt names.
+async fn message_of(app: &TestApp, agent: &Auth, ticket: i64, receipt: &Value) -> Value {
+    let res = app
+        .call(
+            Method::Get,
+            &format!("/api/v1/tickets/{ticket}/messages"),
+            agent,
+            None,
+        )
+        .await;
+    let messages = json(res).await;
+    messages["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == receipt["message_id"])
+        .unwrap()
+        .clone()
+}
+
+#[rocket::async_test]
+async fn an_agent_address_speaks_for_the_team_only_through_its_own_reply_link() {
+    let app = app().await;
+    let (agent_id, agent, _) = app.signed_in("agent@example.com", Role::Agent).await;
+    let agent = Auth::Bearer(agent);
+    let (status, first) = post(&app, &fixture("gmail_new")).await;
+    assert_eq!(status, 202);
+    let id = first["ticket_id"].as_i64().unwrap();
+    let (_, admin, _) = app.signed_in("admin@example.com", Role::Admin).await;
+    let res = app
+        .call(
+            Method::Post,
+            &format!("/api/v1/tickets/{id}/assign"),
+            &Auth::Bearer(admin),
+            Some(serde_json::json!({ "assignee_id": agent_id })),
+        )
+        .await;
+    assert_eq!(res.status().code, 200);
+    let mails = app.deliver().await;
+    let to_customer = mails
+        .iter()
+        .find(|m| m.to == "ana@customer.example")
+        .unwrap();
+    let to_agent = mails
+        .iter()
+        .find(|m| m.to == "agent@example.com")
+        .expect("assignment mail");
+    let address = |m: &common::SentMail| {
+        let h = m.header("Reply-To").unwrap();
+        h.rsplit('<')
+            .next()
+            .unwrap()
+            .trim_end_matches('>')
+            .to_string()
+    };
+
+    // Forged: the agent's From with the subject tag, or even the customer's reply link.
+    for (n, to) in [
+        ("support@example.com".to_string(), 1),
+        (address(to_customer), 2),
+    ] {
+        let raw = mail(
+            "agent@example.com",
+            &n,
+            &format!("Re: [#{id}] x"),
+            "Click http://evil.example to pay",
+            &format!("forged{to}"),
+        );
+        let (status, receipt) = post(&app, &raw).await;
+        assert_eq!(status, 202);
+        assert_eq!(receipt["ticket_id"], id, "{receipt}");
+        let stored = message_of(&app, &agent, id, &receipt).await;
+        assert_eq!(stored["internal"], true, "kept from the customer: {stored}");
+        assert!(stored["author"].is_null());
+    }
+    assert!(
+        app.deliver()
+            .await
+            .iter()
+            .all(|m| m.to != "ana@customer.example"),
+        "nothing forged reaches the customer"
+    );
+
+    // Through the agent's own link: a public answer the customer gets.
+    let raw = mail(
+        "agent@example.com",
+        &address(to_agent),
+        &format!("Re: [#{id}] x"),
+        "Unplug it, please.",
+        "genuine",
+    );
+    let (_, receipt) = post(&app, &raw).await;
+    assert_eq!(receipt["rule"], "reply_token");
+    let stored = message_of(&app, &agent, id, &receipt).await;
+    assert_eq!(stored["internal"], false);
+    assert_eq!(stored["author"]["id"], agent_id.0);
+    assert!(app
+        .deliver()
+        .await
+        .iter()
+        .any(|m| m.to == "ana@customer.example" && m.text.contains("Unplug it, please.")));
+}

@@ -7,6 +7,7 @@ use crate::auth::JwtKeys;
 use crate::config::Config;
 use crate::error::Error;
 use crate::ids::TicketId;
+use crate::users::UserId;
 
 /// Our sender address and the shape of our reply addresses.
 #[derive(Debug, Clone)]
@@ -58,10 +59,18 @@ impl MailIdentity {
         format!("hl.{nonce}.t{}.{mac}@{}", ticket.0, self.domain)
     }
 
-    /// The reply address for `ticket`, e.g. `support+t42-0123456789abcdef@example.com`.
-    pub fn reply_address(&self, keys: &JwtKeys, ticket: TicketId) -> String {
+    /// The reply address for `ticket` in mail to `recipient`, e.g.
+    /// `support+t42u7-0123456789abcdef@example.com`. Binding the recipient
+    /// lets an answer from an agent's address be trusted only when it comes
+    /// through that agent's own link.
+    pub fn reply_address(
+        &self,
+        keys: &JwtKeys,
+        ticket: TicketId,
+        recipient: Option<UserId>,
+    ) -> String {
         self.reply_pattern
-            .replace("{token}", &reply_token(keys, ticket))
+            .replace("{token}", &reply_token(keys, ticket, recipient))
     }
 
     /// Whether `address` is one of ours (the sender or a reply address): mail
@@ -79,17 +88,30 @@ impl MailIdentity {
     }
 }
 
-/// `t<ticket>-<mac>`: names the ticket; the MAC stops anyone from making one up.
-pub fn reply_token(keys: &JwtKeys, ticket: TicketId) -> String {
-    format!(
-        "t{}-{}",
-        ticket.0,
-        keys.mail_mac(&format!("reply:{}", ticket.0))
-    )
+/// `t<ticket>[u<user>]-<mac>`: names the ticket (and the person the mail
+/// went to); the MAC stops anyone from making one up.
+pub fn reply_token(keys: &JwtKeys, ticket: TicketId, recipient: Option<UserId>) -> String {
+    match recipient {
+        Some(user) => format!(
+            "t{}u{}-{}",
+            ticket.0,
+            user.0,
+            keys.mail_mac(&format!("reply:{}:{}", ticket.0, user.0))
+        ),
+        None => format!(
+            "t{}-{}",
+            ticket.0,
+            keys.mail_mac(&format!("reply:{}", ticket.0))
+        ),
+    }
 }
 
-/// Finds a valid reply token anywhere in an address's local part.
-pub fn ticket_of_reply_address(keys: &JwtKeys, address: &str) -> Option<TicketId> {
+/// A valid reply token anywhere in an address's local part: the ticket and,
+/// when the token names one, the person it was sent to.
+pub fn ticket_of_reply_address(
+    keys: &JwtKeys,
+    address: &str,
+) -> Option<(TicketId, Option<UserId>)> {
     let local = address.rsplit_once('@').map_or(address, |(l, _)| l);
     let local = local.to_ascii_lowercase();
     local
@@ -97,14 +119,29 @@ pub fn ticket_of_reply_address(keys: &JwtKeys, address: &str) -> Option<TicketId
         .find_map(|(i, _)| parse_reply_token(keys, &local[i..]))
 }
 
-fn parse_reply_token(keys: &JwtKeys, s: &str) -> Option<TicketId> {
+fn parse_reply_token(keys: &JwtKeys, s: &str) -> Option<(TicketId, Option<UserId>)> {
+    let digits = |s: &str| {
+        s.chars()
+            .take_while(char::is_ascii_digit)
+            .collect::<String>()
+    };
     let rest = s.strip_prefix('t')?;
-    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    let rest = rest[digits.len()..].strip_prefix('-')?;
-    let mac = rest.get(..16)?;
-    let id: i64 = digits.parse().ok()?;
-    keys.verify_mail_mac(&format!("reply:{id}"), mac)
-        .then_some(TicketId(id))
+    let ticket = digits(rest);
+    let mut rest = &rest[ticket.len()..];
+    let mut user = None;
+    if let Some(after) = rest.strip_prefix('u') {
+        let id = digits(after);
+        user = Some(id.parse::<i64>().ok()?);
+        rest = &after[id.len()..];
+    }
+    let mac = rest.strip_prefix('-')?.get(..16)?;
+    let ticket: i64 = ticket.parse().ok()?;
+    let data = match user {
+        Some(u) => format!("reply:{ticket}:{u}"),
+        None => format!("reply:{ticket}"),
+    };
+    keys.verify_mail_mac(&data, mac)
+        .then_some((TicketId(ticket), user.map(UserId)))
 }
 
 /// The ticket named by one of our Message-IDs (with or without brackets), if the MAC holds.
@@ -191,16 +228,27 @@ mod tests {
     fn reply_addresses_carry_a_verifiable_token() {
         let keys = keys();
         let id = identity(None);
-        let address = id.reply_address(&keys, TicketId(42));
+        let address = id.reply_address(&keys, TicketId(42), None);
         assert!(address.starts_with("support+t42-"), "{address}");
         assert!(address.ends_with("@example.com"));
-        assert_eq!(ticket_of_reply_address(&keys, &address), Some(TicketId(42)));
+        let ticket_only = Some((TicketId(42), None));
+        assert_eq!(ticket_of_reply_address(&keys, &address), ticket_only);
         assert_eq!(
             ticket_of_reply_address(&keys, &address.to_uppercase()),
-            Some(TicketId(42))
+            ticket_only
         );
         assert_eq!(
             ticket_of_reply_address(&keys, &address.replace("t42-", "t41-")),
+            None
+        );
+        let personal = id.reply_address(&keys, TicketId(42), Some(UserId(7)));
+        assert!(personal.starts_with("support+t42u7-"), "{personal}");
+        assert_eq!(
+            ticket_of_reply_address(&keys, &personal),
+            Some((TicketId(42), Some(UserId(7))))
+        );
+        assert_eq!(
+            ticket_of_reply_address(&keys, &personal.replace("u7-", "u8-")),
             None
         );
         assert_eq!(ticket_of_reply_address(&keys, "support@example.com"), None);
@@ -209,9 +257,12 @@ mod tests {
         assert!(!id.is_own_address("someone@example.com"));
 
         let custom = identity(Some("reply-{token}@in.example.com"));
-        let address = custom.reply_address(&keys, TicketId(9));
+        let address = custom.reply_address(&keys, TicketId(9), None);
         assert!(address.starts_with("reply-t9-"), "{address}");
-        assert_eq!(ticket_of_reply_address(&keys, &address), Some(TicketId(9)));
+        assert_eq!(
+            ticket_of_reply_address(&keys, &address),
+            Some((TicketId(9), None))
+        );
     }
 
     #[test]

@@ -24,7 +24,7 @@ use crate::tickets::conversation::{reply_in, Writer};
 use crate::tickets::rules::{BODY_MAX_BYTES, SUBJECT_MAX_CHARS};
 use crate::tickets::service::{create_in, Creation};
 use crate::tickets::{repo as tickets, Channel, TicketStatus};
-use crate::users::{normalize_email, normalize_name, repo as users, Role, UserRecord};
+use crate::users::{normalize_email, normalize_name, repo as users, Role, UserId, UserRecord};
 
 /// How the ticket of an inbound message was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
@@ -286,11 +286,70 @@ pub fn ingest(
         api_key_id: None,
         request_id: request_id.map(String::from),
     };
-    let matched = find_ticket(conn, keys, &parsed)?;
-    let receipt = match matched {
-        Some((ticket, rule)) => {
-            let state = tickets::state(conn, ticket)?.ok_or(Error::NotFound("ticket"))?;
-            let is_staff = sender.user.role != Role::Customer;
+    let receipt = match find_ticket(conn, keys, &parsed)? {
+        Some(found) => file_on_ticket(conn, &parsed, &sender, &by, &found)?,
+        None => new_ticket(conn, &parsed, &sender, &by, None, "")?,
+    };
+    if let Some(ticket) = receipt.ticket_id {
+        // A digest stands in for a missing Message-ID; it is no id to answer to.
+        if !parsed.message_id.starts_with(SYNTHETIC_ID_PREFIX) {
+            remember_message_id(conn, &parsed.message_id, ticket, "in")?;
+        }
+        audit::record(
+            conn,
+            &by,
+            "email.received",
+            Some(Target {
+                kind: "ticket",
+                id: ticket.0,
+            }),
+            Some(ticket.0),
+            &json!({
+                "message_id": parsed.message_id,
+                "rule": receipt.rule.map(MatchRule::as_str),
+                "created_ticket": receipt.created_ticket,
+                "reason": receipt.reason,
+            }),
+        )?;
+    }
+    record(conn, &parsed, raw, &receipt)?;
+    Ok(receipt)
+}
+
+/// Files a message whose ticket was found: as the requester's or an agent's
+/// reply, as an internal note (an agent's address without their link), or as
+/// a new linked ticket (a stranger, or a closed ticket).
+fn file_on_ticket(
+    conn: &Connection,
+    parsed: &Parsed,
+    sender: &UserRecord,
+    by: &ActorRef,
+    found: &Found,
+) -> Result<InboundReceipt, Error> {
+    let Found {
+        ticket,
+        rule,
+        token_for,
+    } = *found;
+    let from = &sender.user.email;
+    let state = tickets::state(conn, ticket)?.ok_or(Error::NotFound("ticket"))?;
+    let is_staff = sender.user.role != Role::Customer;
+    // A From header is easy to forge: mail from an agent's address
+    // speaks for the team only through that agent's own reply link.
+    Ok(
+        if is_staff && token_for != Some(sender.user.id) && state.status != TicketStatus::Closed {
+            let message = unverified_staff_mail(conn, &state, parsed, from, by)?;
+            InboundReceipt {
+            ticket_id: Some(ticket),
+            message_id: Some(message),
+            created_ticket: false,
+            status: InboundStatus::Filed,
+            rule: Some(rule),
+            reason: Some(format!(
+                "{from} is an agent's address but the mail did not come through their reply link; kept as an internal note"
+            )),
+        }
+        } else {
             let allowed = is_staff || sender.user.id == state.requester_id;
             if allowed && state.status != TicketStatus::Closed {
                 let writer = Writer {
@@ -323,38 +382,36 @@ pub fn ingest(
                         ticket.0
                     )
                 };
-                let mut receipt = new_ticket(conn, &parsed, &sender, &by, Some(ticket), &why)?;
+                let mut receipt = new_ticket(conn, parsed, sender, by, Some(ticket), &why)?;
                 receipt.rule = Some(rule);
                 receipt.reason = Some(why);
                 receipt
             }
-        }
-        None => new_ticket(conn, &parsed, &sender, &by, None, "")?,
+        },
+    )
+}
+
+/// Mail from a staff address that did not come through that person's reply
+/// link: the team sees it as an internal note; no customer does.
+fn unverified_staff_mail(
+    conn: &Connection,
+    ticket: &crate::tickets::repo::TicketState,
+    parsed: &Parsed,
+    from: &str,
+    by: &ActorRef,
+) -> Result<MessageId, Error> {
+    let system = Writer {
+        author_id: None,
+        is_staff: true,
+        channel: Channel::Email,
+        by: by.clone(),
     };
-    if let Some(ticket) = receipt.ticket_id {
-        // A digest stands in for a missing Message-ID; it is no id to answer to.
-        if !parsed.message_id.starts_with(SYNTHETIC_ID_PREFIX) {
-            remember_message_id(conn, &parsed.message_id, ticket, "in")?;
-        }
-        audit::record(
-            conn,
-            &by,
-            "email.received",
-            Some(Target {
-                kind: "ticket",
-                id: ticket.0,
-            }),
-            Some(ticket.0),
-            &json!({
-                "message_id": parsed.message_id,
-                "rule": receipt.rule.map(MatchRule::as_str),
-                "created_ticket": receipt.created_ticket,
-                "reason": receipt.reason,
-            }),
-        )?;
-    }
-    record(conn, &parsed, raw, &receipt)?;
-    Ok(receipt)
+    let body = body_or_placeholder(&format!(
+        "Email from {from}, an agent's address, that did not come through their own reply link \
+         (the sender may be forged), kept as an internal note:\n\n{}",
+        parsed.body
+    ));
+    reply_in(conn, ticket, &system, &body, true)
 }
 
 fn ignored(reason: String) -> InboundReceipt {
@@ -398,17 +455,31 @@ fn subject_or_placeholder(subject: &str) -> String {
     }
 }
 
+/// The ticket found, the rule that found it, and for a reply token, the
+/// person whose mail it was (who alone may answer through it as staff).
+#[derive(Clone, Copy)]
+struct Found {
+    ticket: TicketId,
+    rule: MatchRule,
+    token_for: Option<UserId>,
+}
+
 /// The first rule that names an existing ticket.
-fn find_ticket(
-    conn: &Connection,
-    keys: &JwtKeys,
-    parsed: &Parsed,
-) -> Result<Option<(TicketId, MatchRule)>, Error> {
+fn find_ticket(conn: &Connection, keys: &JwtKeys, parsed: &Parsed) -> Result<Option<Found>, Error> {
     let exists = |id: TicketId| -> Result<bool, Error> { Ok(tickets::state(conn, id)?.is_some()) };
+    let found = |ticket, rule| Found {
+        ticket,
+        rule,
+        token_for: None,
+    };
     for address in &parsed.recipients {
-        if let Some(id) = ticket_of_reply_address(keys, address) {
+        if let Some((id, user)) = ticket_of_reply_address(keys, address) {
             if exists(id)? {
-                return Ok(Some((id, MatchRule::ReplyToken)));
+                return Ok(Some(Found {
+                    ticket: id,
+                    rule: MatchRule::ReplyToken,
+                    token_for: user,
+                }));
             }
         }
     }
@@ -420,13 +491,13 @@ fn find_ticket(
             .optional()?;
         if let Some(id) = known.or_else(|| ticket_of_message_id(keys, reference)) {
             if exists(id)? {
-                return Ok(Some((id, MatchRule::References)));
+                return Ok(Some(found(id, MatchRule::References)));
             }
         }
     }
     if let Some(id) = ticket_of_subject(&parsed.subject) {
         if exists(id)? {
-            return Ok(Some((id, MatchRule::SubjectTag)));
+            return Ok(Some(found(id, MatchRule::SubjectTag)));
         }
     }
     Ok(None)

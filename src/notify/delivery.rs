@@ -278,8 +278,11 @@ impl Delivery {
         let threading = ticket_id.map(|t| self.threading(conn, t)).transpose()?;
         let email = self
             .build(
-                &row.to_address,
-                &recipient_name,
+                &Addressee {
+                    address: &row.to_address,
+                    name: &recipient_name,
+                    user: row.recipient_id,
+                },
                 &message_id,
                 ticket_id,
                 threading,
@@ -370,11 +373,9 @@ impl Delivery {
         })
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn build(
         &self,
-        to: &str,
-        to_name: &str,
+        to: &Addressee<'_>,
         message_id: &str,
         ticket: Option<TicketId>,
         threading: Option<(String, String)>,
@@ -382,9 +383,11 @@ impl Delivery {
         helpdesk_name: &str,
     ) -> Result<Email, String> {
         let address = to
+            .address
             .parse()
-            .map_err(|e| format!("`{to}` is not a deliverable address ({e})"))?;
-        let name = (to_name != to).then(|| to_name.to_string());
+            .map_err(|e| format!("`{}` is not a deliverable address ({e})", to.address))?;
+        let name = (to.name != to.address).then(|| to.name.to_string());
+        let recipient = to.user;
         let mut builder = Email::builder()
             .from(self.identity.from.clone())
             .to(Mailbox::new(name, address))
@@ -402,7 +405,7 @@ impl Delivery {
             Some(t) => {
                 let reply = self
                     .identity
-                    .reply_address(&self.keys, t)
+                    .reply_address(&self.keys, t, recipient)
                     .parse()
                     .map_err(|e| format!("the reply address is not valid ({e})"))?;
                 builder = builder.reply_to(Mailbox::new(Some(helpdesk_name.to_string()), reply));
@@ -441,7 +444,18 @@ impl Delivery {
             .map_err(|e| SendError::permanent(e.to_string()))?;
         let message_id = self.identity.new_message_id(&self.keys, None);
         let email = self
-            .build(to, to, &message_id, None, None, &rendered, &helpdesk_name)
+            .build(
+                &Addressee {
+                    address: to,
+                    name: to,
+                    user: None,
+                },
+                &message_id,
+                None,
+                None,
+                &rendered,
+                &helpdesk_name,
+            )
             .map_err(SendError::permanent)?;
         self.mailer.send(&email).await
     }
@@ -469,6 +483,14 @@ impl Delivery {
             }
         }
     }
+}
+
+/// Whom a message goes to.
+struct Addressee<'a> {
+    address: &'a str,
+    name: &'a str,
+    /// The account, when the recipient has one (binds the reply address).
+    user: Option<crate::users::UserId>,
 }
 
 enum Outcome {
