@@ -470,3 +470,54 @@ async fn shutdown_with_fifty_open_streams_completes() {
         .unwrap()
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_change_or_a_revoked_key_ends_live_connections_at_once() {
+    let server = live::start(
+        &[(AGENT, Role::Agent), ("boss@example.com", Role::Admin)],
+        |_| {},
+    )
+    .await;
+    let addr = server.addr;
+    let (agent_id, agent) = login(addr, AGENT).await;
+    let (_, admin) = login(addr, "boss@example.com").await;
+
+    // An agent demoted to customer stops receiving every ticket's events.
+    let mut stream = SseReader::open(addr, "/api/v1/events", Some(&agent), None).await;
+    assert_eq!(stream.status, 200);
+    let (status, _) = http(
+        addr,
+        "PATCH",
+        &format!("/api/v1/users/{}", agent_id.0),
+        Some(&admin),
+        Some(&json!({ "role": "customer" })),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(stream.next().await.is_none(), "the agent's stream ends");
+
+    // A revoked API key's stream ends too.
+    let (status, key) = http(
+        addr,
+        "POST",
+        "/api/v1/api-keys",
+        Some(&admin),
+        Some(&json!({ "name": "feed", "role": "agent" })),
+    )
+    .await;
+    assert_eq!(status, 201, "{key}");
+    let header = format!("X-API-Key: {}\r\n", key["key"].as_str().unwrap());
+    let mut stream = SseReader::open_with(addr, "/api/v1/events", &header).await;
+    assert_eq!(stream.status, 200);
+    let (status, _) = http(
+        addr,
+        "DELETE",
+        &format!("/api/v1/api-keys/{}", key["id"]),
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    assert!(stream.next().await.is_none(), "the key's stream ends");
+    server.handle.shutdown().await.unwrap();
+}

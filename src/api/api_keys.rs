@@ -111,5 +111,7 @@ async fn revoke(state: &State<AppState>, admin: Admin, id: ApiKeyId) -> Result<S
             )
         })
         .await?;
+    // Live connections made with the key end now.
+    state.events.api_key_revoked(id);
     Ok(Status::NoContent)
 }

@@ -162,7 +162,7 @@ struct Session<'r> {
 enum Next {
     Frame(Option<Result<Message, WsError>>),
     Event(Result<Arc<Event>, RecvError>),
-    Session(Result<crate::users::UserId, RecvError>),
+    Session(Result<crate::events::Credential, RecvError>),
     Expired,
     Shutdown,
 }
@@ -239,7 +239,7 @@ impl Session<'_> {
                         .await;
                     break;
                 }
-                Next::Session(Ok(user)) if Some(user) != self.actor.user_id() => {}
+                Next::Session(Ok(changed)) if !changed.concerns(&self.actor) => {}
                 Next::Session(_) => {
                     if !guards::still_valid(self.app, &self.actor)
                         .await

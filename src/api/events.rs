@@ -129,7 +129,7 @@ async fn open(
 
 enum Next {
     Event(Result<Arc<Event>, RecvError>),
-    Session(Result<crate::users::UserId, RecvError>),
+    Session(Result<crate::events::Credential, RecvError>),
     Expired,
     Shutdown,
 }
@@ -240,7 +240,7 @@ async fn stream(
                     yield reset();
                     break;
                 }
-                Next::Session(Ok(user)) if Some(user) != actor.user_id() => {}
+                Next::Session(Ok(changed)) if !changed.concerns(&actor) => {}
                 Next::Session(_) => {
                     if !guards::still_valid(app, &actor).await.unwrap_or(false) {
                         break;

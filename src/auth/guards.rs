@@ -206,8 +206,9 @@ pub async fn session_from_token(
     }))
 }
 
-/// Whether the session behind `actor` still holds (no logout, password
-/// change or deactivation since). API keys are checked for revocation.
+/// Whether the session behind `actor` still holds with the same role (no
+/// logout, password change, deactivation or role change since). API keys are
+/// checked for revocation.
 pub async fn still_valid(state: &AppState, actor: &Actor) -> Result<bool, Error> {
     match &actor.principal {
         Principal::User { user, session_id } => {
@@ -216,7 +217,7 @@ pub async fn still_valid(state: &AppState, actor: &Actor) -> Result<bool, Error>
                 .db
                 .read(move |conn| sessions::active_user(conn, id, &sid))
                 .await?
-                .is_some())
+                .is_some_and(|current| current.user.role == actor.role))
         }
         Principal::ApiKey { id, .. } => {
             let id = *id;

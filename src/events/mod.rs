@@ -15,7 +15,7 @@ use tokio::sync::broadcast;
 
 use crate::db::{now, Db};
 use crate::error::Error;
-use crate::ids::{MessageId, TicketId};
+use crate::ids::{ApiKeyId, MessageId, TicketId};
 use crate::tickets::repo as tickets;
 use crate::users::UserId;
 
@@ -174,6 +174,23 @@ pub fn prune(conn: &Connection, keep: u32) -> Result<usize, Error> {
     )?)
 }
 
+/// Whose credentials changed: a user's sessions, or an API key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    User(UserId),
+    ApiKey(ApiKeyId),
+}
+
+impl Credential {
+    /// Whether the change may affect `actor`'s connection.
+    pub fn concerns(self, actor: &crate::auth::Actor) -> bool {
+        match self {
+            Self::User(user) => actor.user_id() == Some(user),
+            Self::ApiKey(key) => actor.api_key_id() == Some(key),
+        }
+    }
+}
+
 /// A viewer registered in the presence list until dropped.
 pub struct Viewing {
     hub: Arc<EventHub>,
@@ -193,7 +210,7 @@ impl Drop for Viewing {
 /// bounded channel and are dropped by their stream, never buffered without end.
 pub struct EventHub {
     live: broadcast::Sender<Arc<Event>>,
-    sessions: broadcast::Sender<UserId>,
+    sessions: broadcast::Sender<Credential>,
     pub presence: Presence,
     pub limits: ConnectionLimits,
 }
@@ -257,12 +274,17 @@ impl EventHub {
     }
 
     /// Tells open connections of `user` to check that their session still holds
-    /// (after a logout, password change or deactivation).
+    /// (after a logout, password change, deactivation or role change).
     pub fn session_changed(&self, user: UserId) {
-        let _ = self.sessions.send(user);
+        let _ = self.sessions.send(Credential::User(user));
     }
 
-    pub fn session_changes(&self) -> broadcast::Receiver<UserId> {
+    /// Tells open connections made with the API key `key` that it was revoked.
+    pub fn api_key_revoked(&self, key: ApiKeyId) {
+        let _ = self.sessions.send(Credential::ApiKey(key));
+    }
+
+    pub fn session_changes(&self) -> broadcast::Receiver<Credential> {
         self.sessions.subscribe()
     }
 

@@ -133,15 +133,20 @@ impl SseReader {
         token: Option<&str>,
         last_event_id: Option<&str>,
     ) -> Self {
-        let mut stream = TcpStream::connect(addr).await.unwrap();
         let auth = token
             .map(|t| format!("Authorization: Bearer {t}\r\n"))
             .unwrap_or_default();
         let last = last_event_id
             .map(|id| format!("Last-Event-ID: {id}\r\n"))
             .unwrap_or_default();
+        Self::open_with(addr, path, &format!("{auth}{last}")).await
+    }
+
+    /// Opens a stream with extra header lines (each ending in CRLF).
+    pub async fn open_with(addr: SocketAddr, path: &str, headers: &str) -> Self {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
         let request = format!(
-            "GET {path} HTTP/1.1\r\nHost: test\r\nAccept: text/event-stream\r\n{auth}{last}\r\n"
+            "GET {path} HTTP/1.1\r\nHost: test\r\nAccept: text/event-stream\r\n{headers}\r\n"
         );
         stream.write_all(request.as_bytes()).await.unwrap();
         let mut reader = BufReader::new(stream);
