@@ -50,10 +50,19 @@ export async function refresh() {
     return false;
   }
   if (!refreshing) {
-    refreshing = raw("POST", "/api/v1/auth/refresh", {})
+    const attempt = () => raw("POST", "/api/v1/auth/refresh", {})
       .then((pair) => { setSession(pair); return true; })
-      .catch(() => { setSession(null); return false; })
-      .finally(() => { refreshing = null; });
+      .catch((e) => {
+        // Only a refused session signs out; a busy server is tried again later.
+        if (e.status === 401 || e.status === 422) setSession(null);
+        return false;
+      });
+    // Tabs share the cookie: one refresh at a time, so none presents a token
+    // another tab has just spent (which would end the session everywhere).
+    const locked = navigator.locks
+      ? navigator.locks.request("helpline-refresh", attempt)
+      : attempt();
+    refreshing = locked.finally(() => { refreshing = null; });
   }
   return refreshing;
 }

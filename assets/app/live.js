@@ -23,6 +23,7 @@ export function follow(ticketId, onEvent) {
     for (const kind of KINDS) {
       source.addEventListener(kind, (event) => {
         if (event.lastEventId) lastId = event.lastEventId;
+        if (kind === "reset") lastId = null;
         let data = null;
         try { data = JSON.parse(event.data); } catch { data = null; }
         onEvent(kind, data);
@@ -40,11 +41,13 @@ export function follow(ticketId, onEvent) {
   return { close() { closed = true; if (source) source.close(); } };
 }
 
-/** Joins a ticket's chat; handlers.onFrame(frame). Returns {send(obj), close()}. */
-export function chat(ticketId, onFrame) {
+/** Joins a ticket's chat: `onFrame(frame)` for each frame; `onReconnect()`
+ * after a reconnection, to fetch what was said meanwhile. Returns {send, close}. */
+export function chat(ticketId, onFrame, onReconnect) {
   let socket = null;
   let closed = false;
   let retry = 1000;
+  let opened = false;
   const queue = [];
 
   function open() {
@@ -53,6 +56,8 @@ export function chat(ticketId, onFrame) {
     socket = new WebSocket(`${scheme}://${location.host}/api/v1/tickets/${ticketId}/chat?token=${encodeURIComponent(session.token)}`);
     socket.onopen = () => {
       retry = 1000;
+      if (opened && onReconnect) onReconnect();
+      opened = true;
       while (queue.length) socket.send(queue.shift());
     };
     socket.onmessage = (event) => {
@@ -60,7 +65,10 @@ export function chat(ticketId, onFrame) {
     };
     socket.onclose = async (event) => {
       if (closed || event.code === 1000 || event.code === 1009) return;
-      if (event.code === 4401 && !(await refresh())) return;
+      if (event.code === 4401) {
+        await refresh();
+        if (!session.user) return;
+      }
       setTimeout(open, retry);
       retry = Math.min(retry * 2, 30000);
     };

@@ -70,14 +70,22 @@ function topbar() {
     h("button", { type: "button", onclick: async () => { await signOut(); go("/login"); } }, "Sign out"));
 }
 
+let rendering = 0;
+
 export async function render() {
+  const generation = ++rendering;
   if (cleanup) { cleanup(); cleanup = null; }
+  // A view that finishes loading after the user moved on is closed at once.
+  const keep = (fn) => {
+    if (generation === rendering) cleanup = fn || null;
+    else if (fn) fn();
+  };
   const path = location.pathname.replace(/\/+$/, "") || "/";
   const publicView = match(PUBLIC, path);
   if (publicView) {
     const body = h("div", { class: "public" });
     mount(root, body);
-    cleanup = await publicView()(body) || null;
+    keep(await publicView()(body));
     performance.mark("helpline:rendered");
     return;
   }
@@ -93,7 +101,7 @@ export async function render() {
     mount(main, h("div", { class: "empty" }, "There is nothing here. ", h("a", { href: home() }, "Go back")));
     return;
   }
-  cleanup = (await view()(main)) || null;
+  keep(await view()(main));
   performance.mark("helpline:rendered");
 }
 

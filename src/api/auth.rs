@@ -269,7 +269,11 @@ async fn refresh(
     match account::refresh(state, token, &ip.0).await {
         Ok(pair) => Ok(Json(browser.hand_over(pair))),
         Err(e) => {
-            browser.end();
+            // Only a refused token ends the browser session; a 429 or a
+            // passing failure keeps the cookie for the next try.
+            if matches!(e, Error::Unauthorized(_)) {
+                browser.end();
+            }
             Err(e)
         }
     }
@@ -284,9 +288,16 @@ async fn logout(
     browser: BrowserSession<'_>,
     body: ApiJson<RefreshRequest>,
 ) -> Result<Status, Error> {
-    let token = browser.refresh_token(body.into_inner().refresh_token)?;
+    let token = browser.refresh_token(body.into_inner().refresh_token);
     browser.end();
-    account::logout(state, token, user.map(|u| u.0)).await?;
+    match (token, user) {
+        (Ok(token), user) => account::logout(state, token, user.map(|u| u.0)).await?,
+        // A browser without its cookie still ends the session of its access token.
+        (Err(_), Some(user)) if browser.on => {
+            account::logout(state, String::new(), Some(user.0)).await?;
+        }
+        (Err(e), _) => return Err(e),
+    }
     Ok(Status::NoContent)
 }
 

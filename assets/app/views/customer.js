@@ -58,6 +58,9 @@ export function ticket([id]) {
         typing.textContent = `${frame.typing.user.name} is typing…`;
         setTimeout(() => { typing.textContent = ""; }, 4000);
       } else if (frame.type === "ticket") mount(statusLine, badge("status", frame.ticket.status));
+    }, async () => {
+      const fresh = await api("GET", `/api/v1/tickets/${id}`);
+      for (const m of fresh.messages) addMessage(messages, m);
     });
     const text = h("textarea", { name: "body", "aria-label": "Your reply", id: "reply", placeholder: "Write a reply…" });
     const message = h("div", { "aria-live": "polite" });

@@ -156,13 +156,21 @@ export function view([ticketId]) {
     }
 
     let ticketView = null;
+    let opening = 0;
     async function openTicket(id) {
-      if (ticketView) ticketView.close();
+      const generation = ++opening;
+      if (ticketView) { ticketView.close(); ticketView = null; }
       state.ticket = id;
       panes.classList.toggle("has-ticket", Boolean(id));
       for (const a of listPane.querySelectorAll("a[data-ticket]")) a.classList.toggle("selected", Number(a.dataset.ticket) === id);
-      ticketView = id ? await ticketPage(ticketPane, id, agents, () => { loadList(); loadViews(); }) : null;
-      if (!id) mount(ticketPane, h("div", { class: "empty" }, "Open a ticket from the list, or use j / k and Enter."));
+      if (!id) {
+        mount(ticketPane, h("div", { class: "empty" }, "Open a ticket from the list, or use j / k and Enter."));
+        return;
+      }
+      // A later click wins: a page that finishes loading after it is dropped.
+      const page = await ticketPage(ticketPane, id, agents, () => { loadList(); loadViews(); }, () => generation === opening);
+      if (generation === opening) ticketView = page;
+      else if (page) page.close();
     }
 
     await Promise.all([loadViews(), loadList()]);
@@ -212,14 +220,15 @@ export function view([ticketId]) {
 }
 
 /** The open ticket with its conversation, composer and sidebar. Returns {close, compose}. */
-async function ticketPage(pane, id, agents, changed) {
+async function ticketPage(pane, id, agents, changed, current) {
   let ticket;
   try {
     ticket = await api("GET", `/api/v1/tickets/${id}`);
   } catch (e) {
-    mount(pane, h("div", { class: "empty error" }, e.message));
+    if (current()) mount(pane, h("div", { class: "empty error" }, e.message));
     return null;
   }
+  if (!current()) return null;
   const messages = h("div", { class: "messages", id: "messages" });
   for (const m of ticket.messages) addMessage(messages, m);
   const presence = h("div", { class: "presence", "aria-live": "polite", id: "presence" });
@@ -250,6 +259,10 @@ async function ticketPage(pane, id, agents, changed) {
       ticket = { ...ticket, ...frame.ticket };
       renderSidebar();
     }
+  }, async () => {
+    // Back after a disconnection: add what was written meanwhile.
+    const fresh = await api("GET", `/api/v1/tickets/${id}`);
+    for (const m of fresh.messages) addMessage(messages, m);
   });
   text.addEventListener("input", () => {
     if (Date.now() - typingSent > 2500) { typingSent = Date.now(); room.send({ type: "typing", note: internal.checked }); }
