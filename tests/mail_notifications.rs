@@ -72,7 +72,7 @@ async fn open_and_check_receipt(
         Some("auto-generated")
     );
     let reply_to = receipt.header("Reply-To").unwrap();
-    assert!(reply_to.contains(&format!("helpline+t{id}-")), "{reply_to}");
+    assert!(reply_to.contains(&format!("helpline+t{id}u")), "{reply_to}");
     let root = receipt.header("References").unwrap();
     assert!(root.contains(&format!(".t{id}.")), "{root}");
     let message_id = receipt.header("Message-ID").unwrap();
@@ -394,4 +394,65 @@ async fn password_reset_and_invite_links_arrive_by_mail_and_work() {
         .await;
     assert_eq!(res.status().code, 200);
     let _: Value = json(res).await;
+}
+
+#[rocket::async_test]
+async fn chat_lines_are_gathered_into_one_mail_after_a_pause() {
+    let (app, _admin, _agent, customer, agent_id) = setup().await;
+    let res = app
+        .call(
+            Method::Post,
+            "/api/v1/tickets",
+            &customer,
+            Some(json!({ "subject": "Chat", "body": "hello" })),
+        )
+        .await;
+    let id = json(res).await["id"].as_i64().unwrap();
+    app.deliver().await;
+    let agent_user = app
+        .state()
+        .db
+        .read(move |conn| {
+            Ok(
+                helpline::users::repo::get(conn, helpline::users::UserId(agent_id))?
+                    .unwrap()
+                    .user,
+            )
+        })
+        .await
+        .unwrap();
+    let actor = helpline::auth::Actor {
+        principal: helpline::auth::guards::Principal::User {
+            user: agent_user,
+            session_id: "chat-test".into(),
+        },
+        role: Role::Agent,
+        request_id: "chat-test".into(),
+    };
+    for line in ["first line", "second line", "third line"] {
+        helpline::tickets::conversation::reply_on(
+            app.state(),
+            &actor,
+            helpline::ids::TicketId(id),
+            line.into(),
+            false,
+            helpline::tickets::Channel::Chat,
+        )
+        .await
+        .unwrap();
+    }
+    assert!(
+        app.deliver().await.is_empty(),
+        "chat mail waits for a pause"
+    );
+    app.state()
+        .db
+        .write(|tx| Ok(tx.execute("UPDATE outbox SET next_attempt_at = '2000-01-01T00:00:00.000Z' WHERE status = 'pending'", [])?))
+        .await
+        .unwrap();
+    let mails = app.deliver().await;
+    assert_eq!(mails.len(), 1, "one mail for the burst: {mails:#?}");
+    for line in ["first line", "second line", "third line"] {
+        assert!(mails[0].text.contains(line), "{}", mails[0].text);
+    }
 }

@@ -177,7 +177,7 @@ async fn delivers_with_auth_and_the_right_headers() {
     assert!(mail
         .header("Reply-To")
         .unwrap()
-        .contains(&format!("support+t{id}-")));
+        .contains(&format!("support+t{id}u")));
     assert_eq!(
         mail.header("Auto-Submitted").as_deref(),
         Some("auto-generated")

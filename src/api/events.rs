@@ -34,6 +34,9 @@ pub struct ClosingStream<R> {
     connection: rocket::http::Header<'static>,
 }
 
+/// Events read per query while replaying a backlog.
+const REPLAY_PAGE: u32 = 500;
+
 /// Events a resuming client already has (`Last-Event-ID`, or `last_event_id` in the query).
 pub struct LastEventId(pub Option<i64>);
 
@@ -169,7 +172,6 @@ async fn stream(
     let hub = Arc::clone(&state.events);
     let mut live = hub.subscribe();
     let mut sessions = hub.session_changes();
-    let backlog = state.config.realtime.backlog;
     let heartbeat = Duration::from_secs(state.config.realtime.heartbeat_secs);
     let db = state.db.clone();
     let app: &AppState = state;
@@ -188,7 +190,7 @@ async fn stream(
                 sent = after;
                 loop {
                     let from = sent;
-                    let Ok(batch) = db.read(move |conn| events::since(conn, from, backlog)).await else {
+                    let Ok(batch) = db.read(move |conn| events::since(conn, from, REPLAY_PAGE)).await else {
                         break;
                     };
                     if batch.is_empty() {

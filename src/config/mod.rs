@@ -503,10 +503,11 @@ impl Config {
         if !(1..=86_400).contains(&self.mail.retry_base_secs) {
             bad("mail.retry_base_secs", "must be between 1 and 86400".into());
         }
-        if self.mail.lease_secs <= self.smtp.timeout_secs || self.mail.lease_secs > 86_400 {
+        // One send may take up to three times the SMTP timeout (connect, talk, data).
+        if self.mail.lease_secs <= 3 * self.smtp.timeout_secs || self.mail.lease_secs > 86_400 {
             bad(
                 "mail.lease_secs",
-                "must be longer than smtp.timeout_secs and at most 86400".into(),
+                "must be longer than 3 × smtp.timeout_secs and at most 86400".into(),
             );
         }
     }

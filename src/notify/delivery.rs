@@ -26,8 +26,8 @@ use crate::tickets::repo as tickets;
 use crate::users::repo as users;
 use crate::{portal, settings};
 
-/// Rows taken per claim; each is sent before the next claim.
-const BATCH: u32 = 20;
+/// Rows taken per claim: one, so that a lease only ever covers one send.
+const BATCH: u32 = 1;
 /// Longest wait between retries, whatever the attempt count.
 const MAX_BACKOFF_SECS: u64 = 6 * 3600;
 
@@ -334,7 +334,12 @@ impl Delivery {
                 .author
                 .as_ref()
                 .map_or_else(|| settings.helpdesk_name.clone(), |a| a.name.clone());
-            context["message"] = json!({ "body": message.body, "author_name": author });
+            let body = if row.params.get("chat").and_then(Value::as_bool) == Some(true) {
+                chat_since(conn, id, message_id, row.recipient_id)?
+            } else {
+                message.body
+            };
+            context["message"] = json!({ "body": body, "author_name": author });
         }
         if to_requester
             && matches!(
@@ -511,6 +516,32 @@ pub fn backoff_secs(base: u64, attempts: u32) -> u64 {
     )]
     let secs = (capped as f64 * jitter).round() as u64;
     secs.max(1)
+}
+
+/// The public chat lines of `ticket` from `first` on, by others than the
+/// recipient, as one text ("Name: line" each).
+fn chat_since(
+    conn: &Connection,
+    ticket: TicketId,
+    first: crate::ids::MessageId,
+    recipient: Option<crate::users::UserId>,
+) -> Result<String, Error> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT COALESCE(u.name, ''), m.body FROM messages m LEFT JOIN users u ON u.id = m.author_id
+         WHERE m.ticket_id = ?1 AND m.id >= ?2 AND m.internal = 0
+           AND (m.author_id IS NULL OR m.author_id IS NOT ?3)
+         ORDER BY m.id LIMIT 200",
+    )?;
+    let lines = stmt
+        .query_map(params![ticket, first, recipient], |r| {
+            Ok(format!(
+                "{}: {}",
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(lines.join("\n"))
 }
 
 /// Records a Message-ID sent or received about `ticket` (for reply matching).

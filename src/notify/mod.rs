@@ -85,6 +85,37 @@ fn to_user(
             ticket_id: ticket,
             message_id: message,
             params: serde_json::json!({}),
+            delay_secs: 0,
+        },
+    )
+}
+
+/// How long chat messages wait before they are mailed, so that one mail
+/// carries a burst of lines instead of one mail per line.
+pub const CHAT_MAIL_DELAY_SECS: u64 = 120;
+
+/// A chat line to mail: joins a mail not yet sent about the same ticket to
+/// the same person, or starts one that goes out after a pause.
+fn chat_to_user(
+    conn: &Connection,
+    kind: Kind,
+    user: &UserRecord,
+    ticket: TicketId,
+    message: MessageId,
+) -> Result<(), Error> {
+    if outbox::has_unsent(conn, kind, ticket, user.user.id)? {
+        return Ok(());
+    }
+    outbox::enqueue(
+        conn,
+        &NewNotification {
+            kind,
+            recipient_id: Some(user.user.id),
+            to_address: &user.user.email,
+            ticket_id: Some(ticket),
+            message_id: Some(message),
+            params: serde_json::json!({ "chat": true }),
+            delay_secs: CHAT_MAIL_DELAY_SECS,
         },
     )
 }
@@ -139,6 +170,7 @@ pub fn ticket_created(
                         ticket_id: Some(ticket),
                         message_id: Some(first_message),
                         params: serde_json::json!({}),
+                        delay_secs: 0,
                     },
                 )?;
             }
@@ -149,39 +181,36 @@ pub fn ticket_created(
 
 /// A message on a ticket. Internal notes never mail anyone; a public answer
 /// from the team goes to the requester; the requester's answer goes to the
-/// assignee. Nobody is mailed their own message.
+/// assignee. Nobody is mailed their own message. Chat lines are gathered
+/// into one mail per pause.
 pub fn message_added(
     conn: &Connection,
     ticket: &TicketState,
     message: MessageId,
     author: Option<UserId>,
     internal: bool,
+    channel: crate::tickets::Channel,
 ) -> Result<(), Error> {
     if internal {
         return Ok(());
     }
+    let send = |kind: Kind, user: &UserRecord| {
+        if channel == crate::tickets::Channel::Chat {
+            chat_to_user(conn, kind, user, ticket.id, message)
+        } else {
+            to_user(conn, kind, user, Some(ticket.id), Some(message))
+        }
+    };
     if author == Some(ticket.requester_id) {
         if let Some(assignee) = ticket.assignee_id.filter(|a| Some(*a) != author) {
             if let Some(agent) = wants_mail(conn, assignee)? {
-                to_user(
-                    conn,
-                    Kind::RequesterReply,
-                    &agent,
-                    Some(ticket.id),
-                    Some(message),
-                )?;
+                send(Kind::RequesterReply, &agent)?;
             }
         }
         return Ok(());
     }
     if let Some(requester) = wants_mail(conn, ticket.requester_id)? {
-        to_user(
-            conn,
-            Kind::AgentReply,
-            &requester,
-            Some(ticket.id),
-            Some(message),
-        )?;
+        send(Kind::AgentReply, &requester)?;
     }
     Ok(())
 }
@@ -208,6 +237,7 @@ pub fn status_changed(
                 ticket_id: Some(ticket.id),
                 message_id: None,
                 params: serde_json::json!({ "status": to.as_str() }),
+                delay_secs: 0,
             },
         )?;
     }

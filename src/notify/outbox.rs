@@ -99,15 +99,18 @@ pub struct NewNotification<'a> {
     pub ticket_id: Option<TicketId>,
     pub message_id: Option<MessageId>,
     pub params: serde_json::Value,
+    /// Seconds before the first attempt (0: at once).
+    pub delay_secs: u64,
 }
 
 /// Writes a notification inside the caller's transaction: it exists exactly
 /// when the change that caused it was committed.
 pub fn enqueue(conn: &Connection, n: &NewNotification<'_>) -> Result<(), Error> {
-    let now = now();
+    let now_t = time::OffsetDateTime::now_utc();
+    let due = now_t + time::Duration::seconds(i64::try_from(n.delay_secs).unwrap_or(0));
     conn.prepare_cached(
         "INSERT INTO outbox (kind, recipient_id, to_address, ticket_id, message_id, params, next_attempt_at, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
     .execute(params![
         n.kind.as_str(),
@@ -116,9 +119,25 @@ pub fn enqueue(conn: &Connection, n: &NewNotification<'_>) -> Result<(), Error> 
         n.ticket_id,
         n.message_id,
         n.params.to_string(),
-        now
+        format_time(due),
+        format_time(now_t)
     ])?;
     Ok(())
+}
+
+/// Whether a mail of `kind` about `ticket` to `recipient` waits for its first attempt.
+pub fn has_unsent(
+    conn: &Connection,
+    kind: Kind,
+    ticket: TicketId,
+    recipient: UserId,
+) -> Result<bool, Error> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM outbox WHERE ticket_id = ?1 AND recipient_id = ?2
+                 AND kind = ?3 AND status = 'pending' AND attempts = 0)",
+        )?
+        .query_row(params![ticket, recipient, kind.as_str()], |r| r.get(0))?)
 }
 
 /// A row taken by a worker, with what it needs to compose the mail.

@@ -58,7 +58,7 @@ pub fn reply_in(
             now: &now,
         },
     )?;
-    crate::notify::message_added(conn, ticket, id, writer.author_id, internal)?;
+    crate::notify::message_added(conn, ticket, id, writer.author_id, internal, writer.channel)?;
     let by_requester = !writer.is_staff && writer.author_id == Some(ticket.requester_id);
     if writer.is_staff && !internal && writer.author_id != Some(ticket.requester_id) {
         repo::set_first_response(conn, ticket.id, &now)?;
