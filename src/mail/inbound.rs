@@ -358,13 +358,8 @@ fn file_on_ticket(
                     channel: Channel::Email,
                     by: by.clone(),
                 };
-                let message = reply_in(
-                    conn,
-                    &state,
-                    &writer,
-                    &body_or_placeholder(&parsed.body),
-                    false,
-                )?;
+                let message =
+                    reply_in(conn, &state, &writer, &body_for_ticket(&parsed.body), false)?;
                 InboundReceipt {
                     ticket_id: Some(ticket),
                     message_id: Some(message),
@@ -406,7 +401,7 @@ fn unverified_staff_mail(
         channel: Channel::Email,
         by: by.clone(),
     };
-    let body = body_or_placeholder(&format!(
+    let body = body_for_ticket(&format!(
         "Email from {from}, an agent's address, that did not come through their own reply link \
          (the sender may be forged), kept as an internal note:\n\n{}",
         parsed.body
@@ -425,7 +420,9 @@ fn ignored(reason: String) -> InboundReceipt {
     }
 }
 
-fn body_or_placeholder(body: &str) -> String {
+/// The text to store for an email body: trimmed, cut to the message limit
+/// (the raw mail keeps the rest), or a note when the mail had no text.
+fn body_for_ticket(body: &str) -> String {
     let body = body.trim();
     if body.is_empty() {
         return "(the email had no text)".into();
@@ -441,7 +438,9 @@ fn body_or_placeholder(body: &str) -> String {
     format!("{}{note}", &body[..end])
 }
 
-fn subject_or_placeholder(subject: &str) -> String {
+/// A ticket subject from an email's: control characters out, cut to the
+/// limit, "(no subject)" when there is none.
+fn subject_for_ticket(subject: &str) -> String {
     let subject: String = subject
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
@@ -544,8 +543,8 @@ fn new_ticket(
 ) -> Result<InboundReceipt, Error> {
     let settings = settings::load(conn)?;
     let creation = Creation {
-        subject: subject_or_placeholder(&parsed.subject),
-        body: body_or_placeholder(&parsed.body),
+        subject: subject_for_ticket(&parsed.subject),
+        body: body_for_ticket(&parsed.body),
         priority: None,
         category: None,
         kind: None,
