@@ -5,7 +5,6 @@ CREATE TABLE events (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,
     kind         TEXT NOT NULL,
     ticket_id    INTEGER,
-    requester_id INTEGER,
     -- JSON for agents and admins.
     data         TEXT NOT NULL,
     -- JSON for the ticket's requester; NULL when the event is for agents only.

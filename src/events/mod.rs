@@ -41,7 +41,6 @@ pub struct Event {
     pub id: Option<i64>,
     pub kind: String,
     pub ticket_id: Option<TicketId>,
-    pub requester_id: Option<UserId>,
     /// JSON for agents and admins.
     pub data: Arc<str>,
     /// JSON for the ticket's requester; `None`: agents only.
@@ -68,15 +67,14 @@ fn insert(
     conn: &Connection,
     kind: &str,
     ticket: Option<TicketId>,
-    requester: Option<UserId>,
     data: &str,
     public_data: Option<&str>,
 ) -> Result<(), Error> {
     conn.prepare_cached(
-        "INSERT INTO events (kind, ticket_id, requester_id, data, public_data, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO events (kind, ticket_id, data, public_data, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
-    .execute(params![kind, ticket, requester, data, public_data, now()])?;
+    .execute(params![kind, ticket, data, public_data, now()])?;
     Ok(())
 }
 
@@ -87,20 +85,12 @@ fn to_json(value: &impl Serialize) -> Result<String, Error> {
 /// Records a ticket event (`ticket.created`, `ticket.updated`,
 /// `ticket.assigned`) with the ticket as agents and as its requester see it.
 pub fn record_ticket(conn: &Connection, kind: &str, id: TicketId) -> Result<(), Error> {
-    let Some(staff_view) = tickets::get(conn, id, true)? else {
+    let Some((staff_view, public_view)) = tickets::get_both_views(conn, id)? else {
         return Ok(());
     };
-    let public_view = tickets::get(conn, id, false)?;
     let data = to_json(&staff_view)?;
-    let public = public_view.as_ref().map(to_json).transpose()?;
-    insert(
-        conn,
-        kind,
-        Some(id),
-        Some(staff_view.requester.id),
-        &data,
-        public.as_deref(),
-    )
+    let public = to_json(&public_view)?;
+    insert(conn, kind, Some(id), &data, Some(&public))
 }
 
 /// Records `message.created`; an internal note is for agents only.
@@ -108,14 +98,12 @@ pub fn record_message(conn: &Connection, id: MessageId) -> Result<(), Error> {
     let Some(message) = tickets::message(conn, id)? else {
         return Ok(());
     };
-    let requester = tickets::state(conn, message.ticket_id)?.map(|t| t.requester_id);
     let data = to_json(&message)?;
     let public = (!message.internal).then(|| data.clone());
     insert(
         conn,
         kind::MESSAGE_CREATED,
         Some(message.ticket_id),
-        requester,
         &data,
         public.as_deref(),
     )
@@ -127,7 +115,6 @@ pub fn record_deleted(conn: &Connection, id: TicketId) -> Result<(), Error> {
         conn,
         kind::TICKET_DELETED,
         Some(id),
-        None,
         &format!("{{\"id\":{}}}", id.0),
         None,
     )
@@ -136,18 +123,17 @@ pub fn record_deleted(conn: &Connection, id: TicketId) -> Result<(), Error> {
 /// Recorded events after `after`, oldest first, at most `limit`.
 pub fn since(conn: &Connection, after: i64, limit: u32) -> Result<Vec<Event>, Error> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, kind, ticket_id, requester_id, data, public_data FROM events
+        "SELECT id, kind, ticket_id, data, public_data FROM events
          WHERE id > ?1 ORDER BY id LIMIT ?2",
     )?;
     let rows = stmt
         .query_map(params![after, limit], |r| {
-            let data: String = r.get(4)?;
-            let public: Option<String> = r.get(5)?;
+            let data: String = r.get(3)?;
+            let public: Option<String> = r.get(4)?;
             Ok(Event {
                 id: Some(r.get(0)?),
                 kind: r.get(1)?,
                 ticket_id: r.get(2)?,
-                requester_id: r.get(3)?,
                 data: data.into(),
                 public_data: public.map(Into::into),
                 origin: None,
@@ -246,7 +232,6 @@ impl EventHub {
             id: None,
             kind: kind.into(),
             ticket_id: Some(ticket),
-            requester_id: None,
             public_data: public.then(|| Arc::clone(&data)),
             data,
             origin,

@@ -108,6 +108,16 @@ pub fn get(conn: &Connection, id: TicketId, with_notes: bool) -> Result<Option<T
         .optional()?)
 }
 
+/// The ticket as agents see it and as its requester sees it, from one read.
+pub fn get_both_views(conn: &Connection, id: TicketId) -> Result<Option<(Ticket, Ticket)>, Error> {
+    Ok(conn
+        .prepare_cached(&format!("{TICKET_SELECT} WHERE t.id = ?1"))?
+        .query_row([id], |r| {
+            Ok((ticket_from_row(r, true)?, ticket_from_row(r, false)?))
+        })
+        .optional()?)
+}
+
 pub struct NewTicket<'a> {
     pub subject: &'a str,
     pub priority: Priority,
