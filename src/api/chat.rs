@@ -1,7 +1,6 @@
 //! `/api/v1/tickets/{id}/chat`: live chat on one ticket over a WebSocket.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use rocket::futures::{SinkExt as _, StreamExt as _};
 use rocket::{get, routes, Route, Shutdown, State};
@@ -131,12 +130,10 @@ async fn chat<'r>(
         .db
         .read(move |conn| visible_state(conn, &who, id))
         .await?;
-    let holder = match (actor.user_id(), actor.api_key_id()) {
-        (Some(user), _) => format!("user:{}", user.0),
-        (None, Some(key)) => format!("key:{}", key.0),
-        (None, None) => "anonymous".into(),
-    };
-    let permit = state.events.limits.acquire(holder)?;
+    let permit = state
+        .events
+        .limits
+        .acquire(crate::events::limits::holder_of(&actor))?;
     let app: &'r AppState = state;
     Ok(ws.channel(move |stream| {
         Box::pin(async move {
@@ -180,26 +177,12 @@ impl Session<'_> {
         let hub = Arc::clone(&self.app.events);
         let mut live = hub.subscribe();
         let mut sessions = hub.session_changes();
-        let viewing = self.actor.user().map(|user| {
-            hub.view(
-                self.ticket,
-                Viewer {
-                    id: user.id,
-                    name: user.name.clone(),
-                    role: user.role,
-                },
-            )
-        });
+        let viewing = self
+            .actor
+            .user()
+            .map(|user| hub.view(self.ticket, Viewer::of(user)));
         let key = viewing.as_ref().map(|v| v.key);
-        let expiry = async {
-            match self.expires_at {
-                Some(at) => {
-                    let left = at.saturating_sub(crate::auth::tokens::unix_now());
-                    tokio::time::sleep(Duration::from_secs(left)).await;
-                }
-                None => std::future::pending::<()>().await,
-            }
-        };
+        let expiry = crate::events::until_expiry(self.expires_at);
         tokio::pin!(expiry);
         tokio::pin!(shutdown);
         loop {

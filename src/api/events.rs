@@ -84,14 +84,6 @@ fn reset() -> Sse {
     Sse::data("{}").event("reset")
 }
 
-fn holder(actor: &Actor) -> String {
-    match (actor.user_id(), actor.api_key_id()) {
-        (Some(user), _) => format!("user:{}", user.0),
-        (None, Some(key)) => format!("key:{}", key.0),
-        (None, None) => "anonymous".into(),
-    }
-}
-
 /// Checks who may follow what, takes a connection slot and, for an agent
 /// following one ticket, shows them as viewing it.
 async fn open(
@@ -115,16 +107,12 @@ async fn open(
         }
         None => {}
     }
-    let permit = state.events.limits.acquire(holder(actor))?;
+    let permit = state
+        .events
+        .limits
+        .acquire(events::limits::holder_of(actor))?;
     let viewing = match (staff, ticket, actor.user()) {
-        (true, Some(ticket), Some(user)) => Some(state.events.view(
-            ticket,
-            Viewer {
-                id: user.id,
-                name: user.name.clone(),
-                role: user.role,
-            },
-        )),
+        (true, Some(ticket), Some(user)) => Some(state.events.view(ticket, Viewer::of(user))),
         _ => None,
     };
     Ok((Audience { staff, ticket }, viewing, permit))
@@ -207,15 +195,7 @@ async fn stream(
                 yield reset();
             }
         }
-        let expiry = async {
-            match expires_at {
-                Some(at) => {
-                    let left = at.saturating_sub(crate::auth::tokens::unix_now());
-                    tokio::time::sleep(Duration::from_secs(left)).await;
-                }
-                None => std::future::pending::<()>().await,
-            }
-        };
+        let expiry = events::until_expiry(expires_at);
         tokio::pin!(expiry);
         let mut shutdown = shutdown;
         loop {

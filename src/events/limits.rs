@@ -8,6 +8,15 @@ use crate::error::Error;
 /// Who holds a connection: a user, or an API key.
 pub type Holder = String;
 
+/// The holder `actor`'s connections count against.
+pub fn holder_of(actor: &crate::auth::Actor) -> Holder {
+    match (actor.user_id(), actor.api_key_id()) {
+        (Some(user), _) => format!("user:{}", user.0),
+        (None, Some(key)) => format!("key:{}", key.0),
+        (None, None) => "anonymous".into(),
+    }
+}
+
 #[derive(Default)]
 struct Counts {
     total: usize,

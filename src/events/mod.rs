@@ -160,6 +160,18 @@ pub fn prune(conn: &Connection, keep: u32) -> Result<usize, Error> {
     )?)
 }
 
+/// Completes when an access token expiring at `expires_at` (unix seconds)
+/// runs out; never for credentials without expiry (API keys).
+pub async fn until_expiry(expires_at: Option<u64>) {
+    match expires_at {
+        Some(at) => {
+            let left = at.saturating_sub(crate::auth::tokens::unix_now());
+            tokio::time::sleep(Duration::from_secs(left)).await;
+        }
+        None => std::future::pending::<()>().await,
+    }
+}
+
 /// Whose credentials changed: a user's sessions, or an API key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Credential {

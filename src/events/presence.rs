@@ -16,6 +16,16 @@ pub struct Viewer {
     pub role: Role,
 }
 
+impl Viewer {
+    pub fn of(user: &crate::users::User) -> Self {
+        Self {
+            id: user.id,
+            name: user.name.clone(),
+            role: user.role,
+        }
+    }
+}
+
 /// Viewers per ticket, by connection.
 #[derive(Default)]
 pub struct Presence {
