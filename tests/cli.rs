@@ -2,7 +2,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -104,25 +103,9 @@ struct Server {
 
 impl Server {
     fn start(dir: &Path) -> Self {
-        let mut child = helpline(dir)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env("HELPLINE_LOG_FORMAT", "json")
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let mut lines = BufReader::new(stderr).lines();
-        let addr = loop {
-            let line = lines.next().expect("server printed its address").unwrap();
-            if let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) {
-                if event["message"] == "Helpline is listening" {
-                    break event["addr"].as_str().unwrap().parse().unwrap();
-                }
-            }
-        };
-        // Keep draining the log so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
+        let mut cmd = helpline(dir);
+        cmd.args(["serve", "--listen", "127.0.0.1:0"]);
+        let common::process::Served { child, addr, .. } = common::process::serve(cmd);
         Self { child, addr }
     }
 

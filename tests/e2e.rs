@@ -6,10 +6,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use common::webdriver::{find_browser, Browser, Driver, WAIT};
@@ -45,32 +44,17 @@ struct Server {
 
 impl Server {
     fn start(data: &Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_helpline"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_helpline"));
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data)
             .env_clear()
-            .env("HELPLINE_LOG_FORMAT", "json")
-            .env("HELPLINE_BCRYPT_COST", "4")
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let mut setup_token = String::new();
-        let addr = loop {
-            let line = lines.next().expect("the server logs").unwrap();
-            let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else {
-                continue;
-            };
-            if let Some(link) = event["link"].as_str() {
-                setup_token = link.split("#token=").nth(1).unwrap_or_default().to_string();
-            }
-            if event["message"] == "Helpline is listening" {
-                break event["addr"].as_str().unwrap().parse().unwrap();
-            }
-        };
-        std::thread::spawn(move || for _ in lines {});
-        assert!(!setup_token.is_empty(), "the setup link is logged");
+            .env("HELPLINE_BCRYPT_COST", "4");
+        let served = common::process::serve(cmd);
+        let (child, addr) = (served.child, served.addr);
+        let setup_token = served
+            .setup_link
+            .and_then(|link| link.split("#token=").nth(1).map(String::from))
+            .expect("the setup link is logged");
         Self {
             child,
             addr,

@@ -325,29 +325,15 @@ struct Helpline {
 
 impl Helpline {
     fn start(data: &Path, smtp_port: u16) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_helpline"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_helpline"));
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data)
             .env_clear()
-            .env("HELPLINE_LOG_FORMAT", "json")
             .env("HELPLINE_SMTP__HOST", "127.0.0.1")
             .env("HELPLINE_SMTP__PORT", smtp_port.to_string())
             .env("HELPLINE_SMTP__SECURITY", "none")
-            .env("HELPLINE_SMTP__TIMEOUT_SECS", "60")
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let addr = loop {
-            let line = lines.next().expect("server printed its address").unwrap();
-            if let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) {
-                if event["message"] == "Helpline is listening" {
-                    break event["addr"].as_str().unwrap().parse().unwrap();
-                }
-            }
-        };
-        std::thread::spawn(move || for _ in lines {});
+            .env("HELPLINE_SMTP__TIMEOUT_SECS", "60");
+        let common::process::Served { child, addr, .. } = common::process::serve(cmd);
         Self { child, addr }
     }
 }

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod live;
+pub mod process;
 pub mod webdriver;
 
 use std::io::{Read, Write};
