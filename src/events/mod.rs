@@ -82,15 +82,19 @@ fn to_json(value: &impl Serialize) -> Result<String, Error> {
     serde_json::to_string(value).map_err(|e| Error::Internal(format!("serializing an event: {e}")))
 }
 
-/// Records a ticket event (`ticket.created`, `ticket.updated`,
-/// `ticket.assigned`) with the ticket as agents and as its requester see it.
-pub fn record_ticket(conn: &Connection, kind: &str, id: TicketId) -> Result<(), Error> {
+/// Records ticket events (`ticket.created`, `ticket.updated`,
+/// `ticket.assigned`; several for one change share one read) with the ticket
+/// as agents and as its requester see it.
+pub fn record_ticket(conn: &Connection, kinds: &[&str], id: TicketId) -> Result<(), Error> {
     let Some((staff_view, public_view)) = tickets::get_both_views(conn, id)? else {
         return Ok(());
     };
     let data = to_json(&staff_view)?;
     let public = to_json(&public_view)?;
-    insert(conn, kind, Some(id), &data, Some(&public))
+    for kind in kinds {
+        insert(conn, kind, Some(id), &data, Some(&public))?;
+    }
+    Ok(())
 }
 
 /// Records `message.created`; an internal note is for agents only.

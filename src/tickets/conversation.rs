@@ -70,7 +70,7 @@ pub fn reply_in(
     if next != ticket.status {
         repo::set_status(conn, ticket.id, next, &now)?;
         details["status"] = json!({ "from": ticket.status.as_str(), "to": next.as_str() });
-        crate::events::record_ticket(conn, crate::events::kind::TICKET_UPDATED, ticket.id)?;
+        crate::events::record_ticket(conn, &[crate::events::kind::TICKET_UPDATED], ticket.id)?;
     }
     audit::record(
         conn,

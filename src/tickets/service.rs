@@ -103,7 +103,7 @@ pub fn create_in(
         &json!({ "channel": c.channel.as_str(), "requester_id": c.requester_id, "assignee_id": assignee_id }),
     )?;
     notify::ticket_created(conn, id, first_message, by.user_id)?;
-    events::record_ticket(conn, events::kind::TICKET_CREATED, id)?;
+    events::record_ticket(conn, &[events::kind::TICKET_CREATED], id)?;
     events::record_message(conn, first_message)?;
     Ok(id)
 }
@@ -306,10 +306,12 @@ pub fn apply_in(
         (1, Some("assignee_id")) => "ticket.assigned",
         _ => "ticket.updated",
     };
-    events::record_ticket(conn, events::kind::TICKET_UPDATED, id)?;
-    if details.contains_key("assignee_id") {
-        events::record_ticket(conn, events::kind::TICKET_ASSIGNED, id)?;
-    }
+    let kinds: &[&str] = if details.contains_key("assignee_id") {
+        &[events::kind::TICKET_UPDATED, events::kind::TICKET_ASSIGNED]
+    } else {
+        &[events::kind::TICKET_UPDATED]
+    };
+    events::record_ticket(conn, kinds, id)?;
     audit::record(
         conn,
         &ActorRef::from(actor),
