@@ -133,8 +133,9 @@ enum Next {
 /// with `Last-Event-ID` to get what was missed, or a `reset` event when it is
 /// no longer kept (reload then). Browsers, which cannot set headers on
 /// `EventSource`, may pass the access token as `token`. Keep-alive comments
-/// every `realtime.heartbeat_secs`. The stream ends when the token expires or
-/// its session ends; a client too slow to keep up gets `reset` and is dropped.
+/// every `realtime.heartbeat_secs`. The stream ends when the token expires,
+/// its session ends, its user's role changes or its API key is revoked; a
+/// client too slow to keep up gets `reset` and is dropped.
 #[utoipa::path(tag = "events", security(("bearer" = []), ("api_key" = [])),
     params(
         ("ticket_id" = Option<i64>, Query, description = "only this ticket (required for customers)"),
