@@ -16,8 +16,8 @@ use tokio::task::JoinHandle;
 
 use crate::auth::password::PasswordHasher;
 use crate::auth::rate_limit::RateLimits;
+use crate::auth::tokens;
 use crate::auth::JwtKeys;
-use crate::auth::{sessions, tokens};
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::Error;
@@ -42,6 +42,30 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The OpenAPI document, serialized once at start.
     pub openapi_json: String,
+}
+
+impl AppState {
+    /// What account operations need: sign-in, registration, resets, user management.
+    pub fn accounts(&self) -> crate::users::Accounts<'_> {
+        crate::users::Accounts {
+            config: &self.config,
+            db: &self.db,
+            keys: &self.keys,
+            hasher: &self.hasher,
+            rate_limits: &self.rate_limits,
+            events: &self.events,
+            delivery: &self.delivery,
+        }
+    }
+
+    /// What the support form and the support API need.
+    pub fn intake(&self) -> crate::tickets::intake::Intake<'_> {
+        crate::tickets::intake::Intake {
+            db: &self.db,
+            rate_limits: &self.rate_limits,
+            public_url: self.config.public_url(),
+        }
+    }
 }
 
 /// Builds an [`App`]: `App::builder().config(cfg).build()?`.
@@ -170,7 +194,7 @@ impl App {
         if self.state.db.read_now(crate::users::repo::count_admins)? > 0 {
             return Ok(None);
         }
-        crate::auth::account::setup_link(&self.state).map(Some)
+        crate::users::account::setup_link(&self.state.accounts()).map(Some)
     }
 
     /// The Rocket instance with every route, catcher and fairing, not yet
@@ -210,7 +234,7 @@ impl App {
         let maintenance = AdHoc::on_liftoff("maintenance", move |rocket| {
             Box::pin(async move {
                 if let Some(state) = rocket.state::<AppState>() {
-                    tokio::spawn(maintenance(
+                    tokio::spawn(crate::maintenance::run(
                         state.db.clone(),
                         Arc::clone(&state.rate_limits),
                         state.config.realtime.backlog,
@@ -251,7 +275,7 @@ impl App {
             .attach(cors)
             .attach(maintenance)
             .attach(drain_live)
-            .register("/", crate::error::catchers())
+            .register("/", api::catchers())
             .mount("/", web::routes())
             .manage(self.state);
         for (base, routes) in self.extra_routes {
@@ -355,40 +379,6 @@ impl ServerHandle {
         self.join
             .await
             .map_err(|e| Error::Internal(format!("the server task failed: {e}")))?
-    }
-}
-
-/// Housekeeping while the server runs: forgets idle rate-limit keys, keeps
-/// the event table to its backlog, and deletes long-expired sessions. Ends with the server.
-async fn maintenance(
-    db: Db,
-    rate_limits: Arc<RateLimits>,
-    event_backlog: u32,
-    shutdown: rocket::Shutdown,
-) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_mins(1));
-    tokio::pin!(shutdown);
-    let mut minutes: u64 = 0;
-    loop {
-        tokio::select! {
-            () = &mut shutdown => break,
-            _ = tick.tick() => {}
-        }
-        rate_limits.retain_recent();
-        if let Err(e) = db
-            .write(move |tx| crate::events::prune(tx, event_backlog))
-            .await
-        {
-            tracing::warn!(error = %e, "could not prune old events");
-        }
-        if minutes.is_multiple_of(60) {
-            match db.write(|tx| sessions::prune_expired(tx)).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(sessions = n, "deleted expired sessions"),
-                Err(e) => tracing::warn!(error = %e, "could not delete expired sessions"),
-            }
-        }
-        minutes += 1;
     }
 }
 

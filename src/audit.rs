@@ -4,12 +4,12 @@ use rusqlite::{params, types::ToSql, Connection, Row};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::auth::guards::Actor;
+use crate::actor::Actor;
 use crate::db::now;
 use crate::error::Error;
-use crate::http::query::Pagination;
 use crate::ids::ApiKeyId;
-use crate::users::UserId;
+use crate::ids::UserId;
+use crate::paging::Pagination;
 
 /// What an audit entry is about.
 #[derive(Debug, Clone, Copy)]
@@ -129,7 +129,7 @@ pub fn list(
     conn: &Connection,
     filter: &AuditFilter,
     page: Pagination,
-    order: crate::http::query::SortOrder,
+    order: crate::paging::SortOrder,
 ) -> Result<(Vec<AuditEntry>, i64), Error> {
     let order = order.sql();
     let mut clauses: Vec<&str> = Vec::new();

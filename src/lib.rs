@@ -2,10 +2,12 @@
 //! `helpline` binary is a thin command line over [`App`].
 #![doc = include_str!("../README.md")]
 
+pub mod actor;
 pub mod api;
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod cli;
 pub mod config;
 pub mod db;
 pub mod demo;
@@ -14,8 +16,10 @@ pub mod events;
 pub mod http;
 pub mod ids;
 pub mod mail;
+pub mod maintenance;
 pub mod metrics;
 pub mod notify;
+pub mod paging;
 pub mod portal;
 pub mod settings;
 pub mod tickets;

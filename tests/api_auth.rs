@@ -710,7 +710,8 @@ async fn password_reset_links_work_once() {
         .await
         .unwrap()
         .unwrap();
-    let link = helpline::auth::account::password_reset_link(app.state(), &record).unwrap();
+    let link =
+        helpline::users::account::password_reset_link(&app.state().accounts(), &record).unwrap();
     let token = link.split("#token=").nth(1).unwrap().to_string();
     let confirm = json!({ "token": token, "password": "my new password" });
     let res = app
@@ -770,7 +771,7 @@ async fn invites_set_a_password_and_sign_in_once() {
         .await
         .unwrap()
         .unwrap();
-    let link = helpline::auth::account::invite_link(app.state(), &record).unwrap();
+    let link = helpline::users::account::invite_link(&app.state().accounts(), &record).unwrap();
     assert!(link.contains("/accept-invite#token="));
     let token = link.split("#token=").nth(1).unwrap().to_string();
     let accept = json!({ "token": token, "password": "agent password" });

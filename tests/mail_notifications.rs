@@ -421,8 +421,8 @@ async fn chat_lines_are_gathered_into_one_mail_after_a_pause() {
         })
         .await
         .unwrap();
-    let actor = helpline::auth::Actor {
-        principal: helpline::auth::guards::Principal::User {
+    let actor = helpline::actor::Actor {
+        principal: helpline::actor::Principal::User {
             user: agent_user,
             session_id: "chat-test".into(),
         },
@@ -431,7 +431,7 @@ async fn chat_lines_are_gathered_into_one_mail_after_a_pause() {
     };
     for line in ["first line", "second line", "third line"] {
         helpline::tickets::conversation::reply_on(
-            app.state(),
+            &app.state().db,
             &actor,
             helpline::ids::TicketId(id),
             line.into(),

@@ -6,12 +6,13 @@ use rocket::{delete, get, post, routes, Route, State};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
+use crate::api::guards::Admin;
 use crate::app::AppState;
 use crate::audit::{self, ActorRef, Target};
 use crate::auth::api_keys::{self, ApiKey};
-use crate::auth::Admin;
-use crate::error::{Error, Problem};
+use crate::error::Error;
 use crate::http::json::ApiJson;
+use crate::http::problem::Problem;
 use crate::ids::ApiKeyId;
 use crate::users::{normalize_name, Role};
 

@@ -4,10 +4,11 @@ use rocket::serde::json::Json;
 use rocket::{get, routes, Route, State};
 use utoipa::OpenApi;
 
+use crate::api::guards::Admin;
 use crate::app::AppState;
 use crate::audit::{self, AuditEntry, AuditFilter};
-use crate::auth::Admin;
-use crate::error::{Error, Problem};
+use crate::error::Error;
+use crate::http::problem::Problem;
 use crate::http::query::{Page, Pagination, SortOrder};
 use crate::users::UserId;
 

@@ -7,12 +7,13 @@ use rocket::{get, post, routes, Route, State};
 use serde::Deserialize;
 use utoipa::{OpenApi, ToSchema};
 
+use crate::api::guards::{ClientIp, CurrentUser};
 use crate::app::AppState;
-use crate::auth::account::{self, TokenPair};
-use crate::auth::{ClientIp, CurrentUser};
-use crate::error::{Error, Problem};
+use crate::error::Error;
 use crate::http::json::ApiJson;
+use crate::http::problem::Problem;
 use crate::http::request_id::RequestId;
+use crate::users::account::{self, TokenPair};
 use crate::users::User;
 
 pub fn routes() -> Vec<Route> {
@@ -225,7 +226,7 @@ async fn register(
     body: ApiJson<RegisterRequest>,
 ) -> Result<(Status, Json<TokenPair>), Error> {
     let b = body.into_inner();
-    let pair = account::register(state, b.email, b.password, b.name, &ip.0).await?;
+    let pair = account::register(&state.accounts(), b.email, b.password, b.name, &ip.0).await?;
     Ok((Status::Created, Json(browser.hand_over(pair))))
 }
 
@@ -244,7 +245,14 @@ async fn login(
     body: ApiJson<LoginRequest>,
 ) -> Result<Json<TokenPair>, Error> {
     let b = body.into_inner();
-    let pair = account::login(state, b.email, b.password, &ip.0, request_id.as_str()).await?;
+    let pair = account::login(
+        &state.accounts(),
+        b.email,
+        b.password,
+        &ip.0,
+        request_id.as_str(),
+    )
+    .await?;
     Ok(Json(browser.hand_over(pair)))
 }
 
@@ -266,7 +274,7 @@ async fn refresh(
     body: ApiJson<RefreshRequest>,
 ) -> Result<Json<TokenPair>, Error> {
     let token = browser.refresh_token(body.into_inner().refresh_token)?;
-    match account::refresh(state, token, &ip.0).await {
+    match account::refresh(&state.accounts(), token, &ip.0).await {
         Ok(pair) => Ok(Json(browser.hand_over(pair))),
         Err(e) => {
             // Only a refused token ends the browser session; a 429 or a
@@ -291,10 +299,10 @@ async fn logout(
     let token = browser.refresh_token(body.into_inner().refresh_token);
     browser.end();
     match (token, user) {
-        (Ok(token), user) => account::logout(state, token, user.map(|u| u.0)).await?,
+        (Ok(token), user) => account::logout(&state.accounts(), token, user.map(|u| u.0)).await?,
         // A browser without its cookie still ends the session of its access token.
         (Err(_), Some(user)) if browser.on => {
-            account::logout(state, String::new(), Some(user.0)).await?;
+            account::logout(&state.accounts(), String::new(), Some(user.0)).await?;
         }
         (Err(e), _) => return Err(e),
     }
@@ -309,7 +317,7 @@ async fn logout(
 ))]
 #[post("/logout-all")]
 async fn logout_everywhere(state: &State<AppState>, user: CurrentUser) -> Result<Status, Error> {
-    account::logout_everywhere(state, &user.0).await?;
+    account::logout_everywhere(&state.accounts(), &user.0).await?;
     Ok(Status::NoContent)
 }
 
@@ -335,7 +343,7 @@ async fn password_reset(
     ip: ClientIp,
     body: ApiJson<PasswordResetRequest>,
 ) -> Result<Status, Error> {
-    account::request_password_reset(state, body.into_inner().email, &ip.0).await?;
+    account::request_password_reset(&state.accounts(), body.into_inner().email, &ip.0).await?;
     Ok(Status::NoContent)
 }
 
@@ -350,7 +358,7 @@ async fn password_reset_confirm(
     body: ApiJson<PasswordResetConfirm>,
 ) -> Result<Status, Error> {
     let b = body.into_inner();
-    account::confirm_password_reset(state, b.token, b.password).await?;
+    account::confirm_password_reset(&state.accounts(), b.token, b.password).await?;
     Ok(Status::NoContent)
 }
 
@@ -366,7 +374,7 @@ async fn accept_invite(
     body: ApiJson<AcceptInvite>,
 ) -> Result<Json<TokenPair>, Error> {
     let b = body.into_inner();
-    let pair = account::accept_invite(state, b.token, b.password).await?;
+    let pair = account::accept_invite(&state.accounts(), b.token, b.password).await?;
     Ok(Json(browser.hand_over(pair)))
 }
 
@@ -383,6 +391,7 @@ async fn setup(
     body: ApiJson<SetupRequest>,
 ) -> Result<(Status, Json<TokenPair>), Error> {
     let b = body.into_inner();
-    let pair = account::setup_admin(state, b.token, b.email, b.name, b.password).await?;
+    let pair =
+        account::setup_admin(&state.accounts(), b.token, b.email, b.name, b.password).await?;
     Ok((Status::Created, Json(browser.hand_over(pair))))
 }

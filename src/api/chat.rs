@@ -13,11 +13,13 @@ use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 use utoipa::OpenApi;
 
+use crate::actor::Actor;
+use crate::api::guards;
+use crate::api::guards::LiveAuth;
 use crate::app::AppState;
-use crate::auth::guards::{self, Actor};
-use crate::auth::LiveAuth;
-use crate::error::{Error, Problem};
+use crate::error::Error;
 use crate::events::{kind, presence::Viewer, Event};
+use crate::http::problem::Problem;
 use crate::ids::TicketId;
 use crate::tickets::conversation::reply_on;
 use crate::tickets::service::visible_state;
@@ -318,7 +320,7 @@ impl Session<'_> {
             ClientFrame::Note { body } => (body, true),
         };
         match reply_on(
-            self.app,
+            &self.app.db,
             &self.actor,
             self.ticket,
             body,

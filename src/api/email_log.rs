@@ -5,10 +5,11 @@ use rocket::{get, post, routes, Route, State};
 use utoipa::OpenApi;
 
 use super::audit::positive_id;
+use crate::api::guards::Admin;
 use crate::app::AppState;
 use crate::audit::{self, ActorRef, Target};
-use crate::auth::Admin;
-use crate::error::{Error, Problem};
+use crate::error::Error;
+use crate::http::problem::Problem;
 use crate::http::query::{Page, Pagination};
 use crate::ids::TicketId;
 use crate::notify::outbox::{self, EmailLogFilter};

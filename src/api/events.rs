@@ -9,11 +9,13 @@ use rocket::{get, routes, Route, Shutdown, State};
 use tokio::sync::broadcast::error::RecvError;
 use utoipa::OpenApi;
 
+use crate::actor::Actor;
+use crate::api::guards;
+use crate::api::guards::LiveAuth;
 use crate::app::AppState;
-use crate::auth::guards::{self, Actor};
-use crate::auth::LiveAuth;
-use crate::error::{Error, Problem};
+use crate::error::Error;
 use crate::events::{self, presence::Viewer, ConnectionPermit, Event, Viewing};
+use crate::http::problem::Problem;
 use crate::ids::TicketId;
 use crate::tickets::service::visible_state;
 

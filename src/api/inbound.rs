@@ -8,7 +8,8 @@ use rocket::{post, routes, Route, State};
 use utoipa::OpenApi;
 
 use crate::app::AppState;
-use crate::error::{Error, Problem};
+use crate::error::Error;
+use crate::http::problem::Problem;
 use crate::http::request_id::RequestId;
 use crate::mail::inbound::{self, InboundReceipt, InboundStatus, MatchRule};
 
@@ -104,6 +105,13 @@ async fn email(
         return Err(Error::PayloadTooLarge(format!("{INBOUND_LIMIT_MIB} MiB")));
     }
     let raw = body.into_inner();
-    let receipt = inbound::receive(state, raw, Some(request_id.as_str().to_string())).await?;
+    let receipt = inbound::receive(
+        &state.db,
+        &state.keys,
+        &state.delivery,
+        raw,
+        Some(request_id.as_str().to_string()),
+    )
+    .await?;
     Ok((Status::Accepted, Json(receipt)))
 }

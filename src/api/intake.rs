@@ -6,10 +6,11 @@ use rocket::{post, routes, Route, State};
 use serde::Deserialize;
 use utoipa::{OpenApi, ToSchema};
 
+use crate::api::guards::{ClientIp, CurrentUser};
 use crate::app::AppState;
-use crate::auth::{ClientIp, CurrentUser};
-use crate::error::{Error, Problem};
+use crate::error::Error;
 use crate::http::json::ApiJson;
+use crate::http::problem::Problem;
 use crate::http::request_id::RequestId;
 use crate::tickets::intake::{self, IntakeReceipt, SupportRequest};
 use crate::tickets::Channel;
@@ -64,6 +65,6 @@ async fn request(
         subject: b.subject,
         message: b.message,
     };
-    let receipt = intake::submit(state, request, &ip.0, key, request_id.as_str()).await?;
+    let receipt = intake::submit(&state.intake(), request, &ip.0, key, request_id.as_str()).await?;
     Ok((Status::Created, Json(receipt)))
 }

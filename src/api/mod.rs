@@ -4,9 +4,11 @@
 mod api_keys;
 mod audit;
 mod auth;
+mod catch;
 mod chat;
 mod email_log;
 mod events;
+pub mod guards;
 mod inbound;
 mod intake;
 mod portal;
@@ -20,6 +22,8 @@ use rocket::{Build, Request, Rocket, Route};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{InfoBuilder, OpenApi as OpenApiDoc, OpenApiBuilder};
 use utoipa::OpenApi;
+
+pub use catch::catchers;
 
 /// One API resource: where it is mounted, its routes and its OpenAPI paths.
 struct Resource {
@@ -190,7 +194,7 @@ pub fn openapi() -> OpenApiDoc {
     for (name, schema) in [
         (
             "Problem",
-            <crate::error::Problem as utoipa::PartialSchema>::schema(),
+            <crate::http::problem::Problem as utoipa::PartialSchema>::schema(),
         ),
         (
             "FieldError",

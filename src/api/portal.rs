@@ -7,10 +7,11 @@ use rocket::{get, post, routes, Route, State};
 use serde::Deserialize;
 use utoipa::{OpenApi, ToSchema};
 
+use crate::api::guards::Agent;
 use crate::app::AppState;
-use crate::auth::Agent;
-use crate::error::{Error, Problem};
+use crate::error::Error;
 use crate::http::json::ApiJson;
+use crate::http::problem::Problem;
 use crate::http::request_id::RequestId;
 use crate::ids::{PortalTokenId, TicketId};
 use crate::portal::access::{self, PortalView};
@@ -82,7 +83,16 @@ async fn issue(
     let b = body.into_inner();
     Ok((
         Status::Created,
-        Json(access::issue(state, &agent.0, b.ticket_id, b.expires_in_days).await?),
+        Json(
+            access::issue(
+                &state.db,
+                &state.config.public_url(),
+                &agent.0,
+                b.ticket_id,
+                b.expires_in_days,
+            )
+            .await?,
+        ),
     ))
 }
 
@@ -92,7 +102,7 @@ async fn issue(
 ))]
 #[post("/<id>/revoke")]
 async fn revoke(state: &State<AppState>, agent: Agent, id: PortalTokenId) -> Result<Status, Error> {
-    access::revoke(state, &agent.0, id).await?;
+    access::revoke(&state.db, &agent.0, id).await?;
     Ok(Status::NoContent)
 }
 
@@ -102,7 +112,7 @@ async fn revoke(state: &State<AppState>, agent: Agent, id: PortalTokenId) -> Res
 ))]
 #[get("/<token>")]
 async fn view(state: &State<AppState>, token: &str) -> Result<Json<PortalView>, Error> {
-    Ok(Json(access::view(state, token.to_string()).await?))
+    Ok(Json(access::view(&state.db, token.to_string()).await?))
 }
 
 /// Adds a public message as the requester.
@@ -118,7 +128,7 @@ async fn answer(
 ) -> Result<(Status, Json<Message>), Error> {
     let b = body.into_inner();
     let message = access::answer(
-        state,
+        &state.db,
         token.to_string(),
         b.ticket_id,
         b.body,
@@ -141,7 +151,7 @@ async fn open_ticket(
 ) -> Result<(Status, Json<TicketWithMessages>), Error> {
     let b = body.into_inner();
     let ticket = access::open_ticket(
-        state,
+        &state.db,
         token.to_string(),
         b.subject,
         b.body,

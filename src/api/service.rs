@@ -6,8 +6,8 @@ use rocket::{get, routes, Route, State};
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
+use crate::api::guards::CurrentUser;
 use crate::app::AppState;
-use crate::auth::CurrentUser;
 use crate::db::migrate;
 use crate::error::Error;
 use crate::settings;
@@ -58,7 +58,7 @@ fn health() -> Json<Health> {
     tag = "service",
     responses(
         (status = 200, body = Readiness),
-        (status = 503, description = "database unreachable or not migrated", body = crate::error::Problem, content_type = "application/problem+json")
+        (status = 503, description = "database unreachable or not migrated", body = crate::http::problem::Problem, content_type = "application/problem+json")
     )
 )]
 #[get("/ready")]
@@ -85,8 +85,8 @@ async fn ready(state: &State<AppState>) -> Result<Json<Readiness>, Error> {
     tag = "service",
     responses(
         (status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain; version=0.0.4"),
-        (status = 401, description = "setting metrics_require_admin is on and no credentials were sent", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "setting metrics_require_admin is on and the caller is not an admin", body = crate::error::Problem, content_type = "application/problem+json")
+        (status = 401, description = "setting metrics_require_admin is on and no credentials were sent", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "setting metrics_require_admin is on and the caller is not an admin", body = crate::http::problem::Problem, content_type = "application/problem+json")
     )
 )]
 #[get("/metrics")]

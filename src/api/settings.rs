@@ -4,11 +4,12 @@ use rocket::serde::json::Json;
 use rocket::{get, put, routes, Route, State};
 use utoipa::OpenApi;
 
+use crate::api::guards::Admin;
 use crate::app::AppState;
 use crate::audit::{self, ActorRef};
-use crate::auth::Admin;
-use crate::error::{Error, Problem};
+use crate::error::Error;
 use crate::http::json::ApiJson;
+use crate::http::problem::Problem;
 use crate::settings::{self, PublicSettings, Settings};
 
 pub fn routes() -> Vec<Route> {

@@ -6,11 +6,12 @@ use rocket::{get, post, routes, Route, State};
 use serde::Deserialize;
 use utoipa::{OpenApi, ToSchema};
 
+use crate::api::guards::{Agent, CurrentUser};
 use crate::app::AppState;
 use crate::audit::AuditEntry;
-use crate::auth::{Agent, CurrentUser};
-use crate::error::{Error, Problem};
+use crate::error::Error;
 use crate::http::json::ApiJson;
+use crate::http::problem::Problem;
 use crate::http::query::{Page, Pagination};
 use crate::ids::TicketId;
 use crate::tickets::conversation;
@@ -48,7 +49,7 @@ async fn add(
     body: ApiJson<NewMessage>,
 ) -> Result<Created<Json<Message>>, Error> {
     let b = body.into_inner();
-    let message = conversation::reply(state, &user.0, id, b.body, b.internal).await?;
+    let message = conversation::reply(&state.db, &user.0, id, b.body, b.internal).await?;
     Ok(Created::new(format!("/api/v1/tickets/{id}/messages")).body(Json(message)))
 }
 
@@ -66,7 +67,7 @@ async fn list(
 ) -> Result<Json<Page<Message>>, Error> {
     let page = Pagination::parse(page, per_page)?;
     Ok(Json(
-        conversation::messages(state, &user.0, id, page).await?,
+        conversation::messages(&state.db, &user.0, id, page).await?,
     ))
 }
 
@@ -83,5 +84,5 @@ async fn events(
     per_page: Option<&str>,
 ) -> Result<Json<Page<AuditEntry>>, Error> {
     let page = Pagination::parse(page, per_page)?;
-    Ok(Json(conversation::events(state, id, page).await?))
+    Ok(Json(conversation::events(&state.db, id, page).await?))
 }

@@ -7,10 +7,11 @@ use rocket::{delete, get, patch, post, routes, FromForm, Route, State};
 use serde::Deserialize;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
+use crate::api::guards::{Admin, Agent, CurrentUser};
 use crate::app::AppState;
-use crate::auth::{Admin, Agent, CurrentUser};
-use crate::error::{Error, FieldError, Problem};
+use crate::error::{Error, FieldError};
 use crate::http::json::{double_option, ApiJson};
+use crate::http::problem::Problem;
 use crate::http::query::{parse_bool, parse_sort, parse_time, Page, Pagination, SortOrder};
 use crate::ids::TicketId;
 use crate::tickets::list::{TicketFilter, TicketSort};
@@ -242,7 +243,7 @@ async fn list(
 ) -> Result<Json<Page<Ticket>>, Error> {
     let (filter, sort, page) = parse_query(&query)?;
     Ok(Json(
-        service::list(state, &user.0, filter, sort, page).await?,
+        service::list(&state.db, &user.0, filter, sort, page).await?,
     ))
 }
 
@@ -267,7 +268,7 @@ async fn create(
         tags: b.tags,
         requester_id: b.requester_id,
     };
-    let created = service::create(state, &user.0, request).await?;
+    let created = service::create(&state.db, &user.0, request).await?;
     Ok(Created::new(format!("/api/v1/tickets/{}", created.ticket.id)).body(Json(created)))
 }
 
@@ -304,7 +305,7 @@ async fn get_one(
     user: CurrentUser,
     id: TicketId,
 ) -> Result<Json<TicketWithMessages>, Error> {
-    Ok(Json(service::get(state, &user.0, id).await?))
+    Ok(Json(service::get(&state.db, &user.0, id).await?))
 }
 
 /// Changes a ticket. Agents and admins change anything; the requester may only
@@ -330,7 +331,9 @@ async fn update(
         tags: b.tags,
         assignee_id: b.assignee_id,
     };
-    Ok(Json(service::update(state, &user.0, id, changes).await?))
+    Ok(Json(
+        service::update(&state.db, &user.0, id, changes).await?,
+    ))
 }
 
 /// Assigns (or with `null`, unassigns) a ticket; optionally sets the priority.
@@ -349,7 +352,7 @@ async fn assign(
         .assignee_id
         .ok_or_else(|| Error::validation("assignee_id", "is required (null unassigns)"))?;
     Ok(Json(
-        service::assign(state, &agent.0, id, assignee, b.priority).await?,
+        service::assign(&state.db, &agent.0, id, assignee, b.priority).await?,
     ))
 }
 
@@ -364,7 +367,7 @@ async fn resolve(
     id: TicketId,
 ) -> Result<Json<Ticket>, Error> {
     Ok(Json(
-        service::set_status(state, &agent.0, id, TicketStatus::Resolved).await?,
+        service::set_status(&state.db, &agent.0, id, TicketStatus::Resolved).await?,
     ))
 }
 
@@ -379,7 +382,7 @@ async fn close(
     id: TicketId,
 ) -> Result<Json<Ticket>, Error> {
     Ok(Json(
-        service::set_status(state, &user.0, id, TicketStatus::Closed).await?,
+        service::set_status(&state.db, &user.0, id, TicketStatus::Closed).await?,
     ))
 }
 
@@ -394,7 +397,7 @@ async fn reopen(
     id: TicketId,
 ) -> Result<Json<Ticket>, Error> {
     Ok(Json(
-        service::set_status(state, &user.0, id, TicketStatus::Open).await?,
+        service::set_status(&state.db, &user.0, id, TicketStatus::Open).await?,
     ))
 }
 
@@ -404,6 +407,6 @@ async fn reopen(
 ))]
 #[delete("/<id>")]
 async fn remove(state: &State<AppState>, admin: Admin, id: TicketId) -> Result<Status, Error> {
-    service::delete(state, &admin.0, id).await?;
+    service::delete(&state.db, &admin.0, id).await?;
     Ok(Status::NoContent)
 }

@@ -6,10 +6,11 @@ use rocket::{delete, get, patch, post, routes, Route, State};
 use serde::Deserialize;
 use utoipa::{OpenApi, ToSchema};
 
+use crate::api::guards::{Admin, Agent, CurrentUser};
 use crate::app::AppState;
-use crate::auth::{Admin, Agent, CurrentUser};
-use crate::error::{Error, Problem};
+use crate::error::Error;
 use crate::http::json::ApiJson;
+use crate::http::problem::Problem;
 use crate::http::query::{parse_bool, parse_sort, Page, Pagination, SortOrder};
 use crate::users::manage::{self, NewAccount, ProfileChanges};
 use crate::users::repo::{self, UserChanges, UserFilter, UserSort};
@@ -116,7 +117,7 @@ async fn create(
     };
     Ok((
         Status::Created,
-        Json(manage::create(state, &admin.0, input).await?),
+        Json(manage::create(&state.accounts(), &admin.0, input).await?),
     ))
 }
 
@@ -147,7 +148,9 @@ async fn update_me(
         current_password: b.current_password,
         email_notifications: b.email_notifications,
     };
-    Ok(Json(manage::update_me(state, &user.0, changes).await?))
+    Ok(Json(
+        manage::update_me(&state.accounts(), &user.0, changes).await?,
+    ))
 }
 
 /// One user (agents and admins; anyone may read their own).
@@ -187,7 +190,9 @@ async fn update(
         active: b.active,
         email_notifications: b.email_notifications,
     };
-    Ok(Json(manage::update(state, &admin.0, id, changes).await?))
+    Ok(Json(
+        manage::update(&state.accounts(), &admin.0, id, changes).await?,
+    ))
 }
 
 /// Deactivates a user (admins): sign-in stops, sessions end, history stays.
@@ -197,6 +202,6 @@ async fn update(
 ))]
 #[delete("/<id>")]
 async fn deactivate(state: &State<AppState>, admin: Admin, id: UserId) -> Result<Status, Error> {
-    manage::deactivate(state, &admin.0, id).await?;
+    manage::deactivate(&state.accounts(), &admin.0, id).await?;
     Ok(Status::NoContent)
 }

@@ -5,10 +5,11 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::tokens::{new_api_key, secret_hash, API_KEY_VISIBLE};
+use crate::actor::Role;
 use crate::db::now;
 use crate::error::Error;
 use crate::ids::ApiKeyId;
-use crate::users::{Role, UserId};
+use crate::ids::UserId;
 
 /// An API key as listed (never the key itself).
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -1,14 +1,11 @@
-//! Authentication: signing keys, passwords, sessions and tokens, API keys,
-//! rate limits and the request guards built on them.
+//! Credentials: signing keys, JWTs and opaque secrets, password hashing, API
+//! keys and rate limits. Knows no users module and no HTTP: accounts
+//! (`users/`) and the request guards (`api/guards.rs`) are built on it.
 
-pub mod account;
 pub mod api_keys;
-pub mod guards;
 pub mod keys;
 pub mod password;
 pub mod rate_limit;
-pub mod sessions;
 pub mod tokens;
 
-pub use guards::{Actor, Admin, Agent, ClientIp, CurrentUser, LiveAuth};
 pub use keys::JwtKeys;

@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::keys::JwtKeys;
+use crate::actor::Role;
 use crate::error::Error;
-use crate::users::{Role, UserId};
+use crate::ids::UserId;
 
 /// Every token names what it is for; one kind is never accepted as another.
 pub mod audience {

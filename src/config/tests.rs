@@ -1,5 +1,7 @@
 //! Configuration loading: precedence, errors naming keys, redaction, the example file.
 
+use std::path::Path;
+
 use super::*;
 
 fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {

@@ -9,7 +9,7 @@ use crate::error::Error;
 pub type Holder = String;
 
 /// The holder `actor`'s connections count against.
-pub fn holder_of(actor: &crate::auth::Actor) -> Holder {
+pub fn holder_of(actor: &crate::actor::Actor) -> Holder {
     match (actor.user_id(), actor.api_key_id()) {
         (Some(user), _) => format!("user:{}", user.0),
         (None, Some(key)) => format!("key:{}", key.0),

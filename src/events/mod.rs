@@ -15,9 +15,9 @@ use tokio::sync::broadcast;
 
 use crate::db::{now, Db};
 use crate::error::Error;
+use crate::ids::UserId;
 use crate::ids::{ApiKeyId, MessageId, TicketId};
 use crate::tickets::repo as tickets;
-use crate::users::UserId;
 
 pub use limits::{ConnectionLimits, ConnectionPermit};
 pub use presence::Presence;
@@ -185,7 +185,7 @@ pub enum Credential {
 
 impl Credential {
     /// Whether the change may affect `actor`'s connection.
-    pub fn concerns(self, actor: &crate::auth::Actor) -> bool {
+    pub fn concerns(self, actor: &crate::actor::Actor) -> bool {
         match self {
             Self::User(user) => actor.user_id() == Some(user),
             Self::ApiKey(key) => actor.api_key_id() == Some(key),
@@ -292,7 +292,7 @@ impl EventHub {
     /// Publishes recorded events in id order as they are committed, until
     /// `shutdown`. Wakes on every commit of this process and every second
     /// (for writes by other processes, e.g. `helpline mail ingest`).
-    pub async fn publish(self: Arc<Self>, db: Db, shutdown: rocket::Shutdown) {
+    pub async fn publish(self: Arc<Self>, db: Db, shutdown: impl std::future::Future<Output = ()>) {
         let mut commits = db.commits();
         let mut last = match db.read(bounds).await {
             Ok((_, newest)) => newest,

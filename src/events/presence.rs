@@ -6,8 +6,9 @@ use std::sync::Mutex;
 
 use serde::Serialize;
 
+use crate::actor::Role;
 use crate::ids::TicketId;
-use crate::users::{Role, UserId};
+use crate::ids::UserId;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Viewer {
@@ -17,7 +18,7 @@ pub struct Viewer {
 }
 
 impl Viewer {
-    pub fn of(user: &crate::users::User) -> Self {
+    pub fn of(user: &crate::actor::User) -> Self {
         Self {
             id: user.id,
             name: user.name.clone(),

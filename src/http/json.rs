@@ -5,7 +5,8 @@ use rocket::data::{Data, FromData, Outcome};
 use rocket::Request;
 use serde::de::DeserializeOwned;
 
-use crate::error::{Error, FieldError, Problem};
+use crate::error::{Error, FieldError};
+use crate::http::problem::Problem;
 
 /// A JSON request body of type `T`. DTOs use `#[serde(deny_unknown_fields)]`.
 #[derive(Debug)]

@@ -2,6 +2,7 @@
 
 pub mod cors;
 pub mod json;
+pub mod problem;
 pub mod query;
 pub mod request_id;
 pub mod security;

@@ -7,13 +7,12 @@ use super::model::{Channel, Message};
 use super::repo::{self, NewMessage, TicketState};
 use super::rules;
 use super::service::visible_state;
-use crate::app::AppState;
+use crate::actor::Actor;
 use crate::audit::{self, ActorRef, AuditEntry, AuditFilter, Target};
-use crate::auth::Actor;
-use crate::db::now;
+use crate::db::{now, Db};
 use crate::error::Error;
-use crate::http::query::{Page, Pagination, SortOrder};
 use crate::ids::{MessageId, TicketId};
+use crate::paging::{Page, Pagination, SortOrder};
 use crate::users::UserId;
 
 /// Who writes a message and how it arrived.
@@ -87,7 +86,7 @@ pub fn reply_in(
 }
 
 pub async fn reply(
-    state: &AppState,
+    db: &Db,
     actor: &Actor,
     id: TicketId,
     body: String,
@@ -98,12 +97,12 @@ pub async fn reply(
     } else {
         Channel::Web
     };
-    reply_on(state, actor, id, body, internal, channel).await
+    reply_on(db, actor, id, body, internal, channel).await
 }
 
 /// A reply arriving on `channel` (the API, the web UI, the chat socket).
 pub async fn reply_on(
-    state: &AppState,
+    db: &Db,
     actor: &Actor,
     id: TicketId,
     body: String,
@@ -111,31 +110,28 @@ pub async fn reply_on(
     channel: Channel,
 ) -> Result<Message, Error> {
     let actor = actor.clone();
-    state
-        .db
-        .write(move |tx| {
-            let ticket = visible_state(tx, &actor, id)?;
-            let writer = Writer {
-                author_id: actor.user_id(),
-                is_staff: actor.role.is_staff(),
-                channel,
-                by: ActorRef::from(&actor),
-            };
-            let message = reply_in(tx, &ticket, &writer, &body, internal)?;
-            repo::message(tx, message)?.ok_or(Error::NotFound("message"))
-        })
-        .await
+    db.write(move |tx| {
+        let ticket = visible_state(tx, &actor, id)?;
+        let writer = Writer {
+            author_id: actor.user_id(),
+            is_staff: actor.role.is_staff(),
+            channel,
+            by: ActorRef::from(&actor),
+        };
+        let message = reply_in(tx, &ticket, &writer, &body, internal)?;
+        repo::message(tx, message)?.ok_or(Error::NotFound("message"))
+    })
+    .await
 }
 
 pub async fn messages(
-    state: &AppState,
+    db: &Db,
     actor: &Actor,
     id: TicketId,
     page: Pagination,
 ) -> Result<Page<Message>, Error> {
     let actor = actor.clone();
-    let (items, total) = state
-        .db
+    let (items, total) = db
         .read(move |conn| {
             visible_state(conn, &actor, id)?;
             repo::messages(
@@ -151,13 +147,8 @@ pub async fn messages(
 }
 
 /// The ticket's audit trail, oldest first (for agents and admins; the caller checks).
-pub async fn events(
-    state: &AppState,
-    id: TicketId,
-    page: Pagination,
-) -> Result<Page<AuditEntry>, Error> {
-    let (items, total) = state
-        .db
+pub async fn events(db: &Db, id: TicketId, page: Pagination) -> Result<Page<AuditEntry>, Error> {
+    let (items, total) = db
         .read(move |conn| {
             // Deleted tickets keep their trail; only a ticket that never existed is 404.
             if repo::state(conn, id)?.is_none() && !has_history(conn, id)? {

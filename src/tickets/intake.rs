@@ -8,9 +8,10 @@ use super::conversation::{reply_in, Writer};
 use super::model::Channel;
 use super::repo;
 use super::service::{create_in, Creation};
-use crate::app::AppState;
+use crate::actor::Actor;
 use crate::audit::ActorRef;
-use crate::auth::Actor;
+use crate::auth::rate_limit::RateLimits;
+use crate::db::Db;
 use crate::error::{Error, FieldError};
 use crate::ids::TicketId;
 use crate::portal;
@@ -90,15 +91,23 @@ fn check_contact(request: &SupportRequest) -> Result<Contact, Error> {
     })
 }
 
+/// What taking a support request needs from the running server.
+pub struct Intake<'a> {
+    pub db: &'a Db,
+    pub rate_limits: &'a RateLimits,
+    /// The base of portal links.
+    pub public_url: String,
+}
+
 pub async fn submit(
-    state: &AppState,
+    ctx: &Intake<'_>,
     request: SupportRequest,
     ip: &str,
     key: Option<Actor>,
     request_id: &str,
 ) -> Result<IntakeReceipt, Error> {
-    state.rate_limits.intake_per_ip.check(ip)?;
-    let settings = state.db.read(settings::load).await?;
+    ctx.rate_limits.intake_per_ip.check(ip)?;
+    let settings = ctx.db.read(settings::load).await?;
     if settings.intake_requires_api_key && key.is_none() {
         return Err(Error::Unauthorized(
             "this help desk takes support requests with an X-API-Key only".into(),
@@ -111,11 +120,10 @@ pub async fn submit(
         name,
         phone,
     } = contact;
-    let public_url = state.config.public_url();
+    let public_url = ctx.public_url.clone();
     let api_key_id = key.as_ref().and_then(Actor::api_key_id);
     let request_id = request_id.to_string();
-    state
-        .db
+    ctx.db
         .write(move |tx| {
             let requester = match users::get_by_email(tx, &key_email)? {
                 Some(existing) => existing.user.id,

@@ -2,7 +2,7 @@
 //! whom, and what subjects, bodies, tags, categories and types look like.
 
 use super::model::TicketStatus;
-use crate::auth::Actor;
+use crate::actor::Actor;
 use crate::error::{Error, FieldError};
 use crate::settings::Settings;
 use crate::users::UserId;

@@ -8,15 +8,14 @@ use super::list::{self, TicketFilter, TicketSort, Viewer};
 use super::model::{Channel, Priority, Ticket, TicketStatus, TicketWithMessages};
 use super::repo::{self, Column, NewMessage, NewTicket, TicketState};
 use super::{assign, rules};
-use crate::app::AppState;
+use crate::actor::Actor;
 use crate::audit::{self, ActorRef, Target};
-use crate::auth::Actor;
-use crate::db::now;
+use crate::db::{now, Db};
 use crate::error::{Error, FieldError};
 use crate::events;
-use crate::http::query::{Page, Pagination, SortOrder};
 use crate::ids::TicketId;
 use crate::notify;
+use crate::paging::{Page, Pagination, SortOrder};
 use crate::settings::{self, Settings};
 use crate::users::{repo as users, UserId};
 
@@ -138,7 +137,7 @@ pub struct CreateRequest {
 }
 
 pub async fn create(
-    state: &AppState,
+    db: &Db,
     actor: &Actor,
     input: CreateRequest,
 ) -> Result<TicketWithMessages, Error> {
@@ -176,32 +175,24 @@ pub async fn create(
         channel,
     };
     let staff = actor.role.is_staff();
-    state
-        .db
-        .write(move |tx| {
-            if users::get(tx, requester_id)?.is_none() {
-                return Err(Error::validation("requester_id", "no such user"));
-            }
-            let settings = settings::load(tx)?;
-            let id = create_in(tx, &settings, &by, &creation)?;
-            with_messages(tx, id, staff)
-        })
-        .await
+    db.write(move |tx| {
+        if users::get(tx, requester_id)?.is_none() {
+            return Err(Error::validation("requester_id", "no such user"));
+        }
+        let settings = settings::load(tx)?;
+        let id = create_in(tx, &settings, &by, &creation)?;
+        with_messages(tx, id, staff)
+    })
+    .await
 }
 
-pub async fn get(
-    state: &AppState,
-    actor: &Actor,
-    id: TicketId,
-) -> Result<TicketWithMessages, Error> {
+pub async fn get(db: &Db, actor: &Actor, id: TicketId) -> Result<TicketWithMessages, Error> {
     let actor = actor.clone();
-    state
-        .db
-        .read(move |conn| {
-            visible_state(conn, &actor, id)?;
-            with_messages(conn, id, actor.role.is_staff())
-        })
-        .await
+    db.read(move |conn| {
+        visible_state(conn, &actor, id)?;
+        with_messages(conn, id, actor.role.is_staff())
+    })
+    .await
 }
 
 /// Whose tickets `actor` lists: staff all, a user their own; a customer API key has no one's.
@@ -215,15 +206,14 @@ pub fn viewer(actor: &Actor) -> Result<Viewer, Error> {
 }
 
 pub async fn list(
-    state: &AppState,
+    db: &Db,
     actor: &Actor,
     filter: TicketFilter,
     sort: (TicketSort, SortOrder),
     page: Pagination,
 ) -> Result<Page<Ticket>, Error> {
     let viewer = viewer(actor)?;
-    let (items, total) = state
-        .db
+    let (items, total) = db
         .read(move |conn| list::list(conn, &filter, viewer, sort, page))
         .await?;
     Ok(Page::new(items, page, total))
@@ -416,29 +406,27 @@ fn apply_fields(
 }
 
 pub async fn update(
-    state: &AppState,
+    db: &Db,
     actor: &Actor,
     id: TicketId,
     changes: Changes,
 ) -> Result<Ticket, Error> {
     let actor = actor.clone();
-    state
-        .db
-        .write(move |tx| {
-            apply_in(tx, &actor, id, &changes)?;
-            repo::get(tx, id, actor.role.is_staff())?.ok_or(Error::NotFound("ticket"))
-        })
-        .await
+    db.write(move |tx| {
+        apply_in(tx, &actor, id, &changes)?;
+        repo::get(tx, id, actor.role.is_staff())?.ok_or(Error::NotFound("ticket"))
+    })
+    .await
 }
 
 pub async fn set_status(
-    state: &AppState,
+    db: &Db,
     actor: &Actor,
     id: TicketId,
     to: TicketStatus,
 ) -> Result<Ticket, Error> {
     update(
-        state,
+        db,
         actor,
         id,
         Changes {
@@ -450,14 +438,14 @@ pub async fn set_status(
 }
 
 pub async fn assign(
-    state: &AppState,
+    db: &Db,
     actor: &Actor,
     id: TicketId,
     assignee: Option<UserId>,
     priority: Option<Priority>,
 ) -> Result<Ticket, Error> {
     update(
-        state,
+        db,
         actor,
         id,
         Changes {
@@ -470,25 +458,23 @@ pub async fn assign(
 }
 
 /// Deletes a ticket and its conversation for good (admins); the audit log keeps the record.
-pub async fn delete(state: &AppState, actor: &Actor, id: TicketId) -> Result<(), Error> {
+pub async fn delete(db: &Db, actor: &Actor, id: TicketId) -> Result<(), Error> {
     let by = ActorRef::from(actor);
-    state
-        .db
-        .write(move |tx| {
-            let current = repo::state(tx, id)?.ok_or(Error::NotFound("ticket"))?;
-            repo::delete(tx, id)?;
-            events::record_deleted(tx, id)?;
-            audit::record(
-                tx,
-                &by,
-                "ticket.deleted",
-                Some(Target {
-                    kind: "ticket",
-                    id: id.0,
-                }),
-                Some(id.0),
-                &json!({ "subject": current.subject, "requester_id": current.requester_id }),
-            )
-        })
-        .await
+    db.write(move |tx| {
+        let current = repo::state(tx, id)?.ok_or(Error::NotFound("ticket"))?;
+        repo::delete(tx, id)?;
+        events::record_deleted(tx, id)?;
+        audit::record(
+            tx,
+            &by,
+            "ticket.deleted",
+            Some(Target {
+                kind: "ticket",
+                id: id.0,
+            }),
+            Some(id.0),
+            &json!({ "subject": current.subject, "requester_id": current.requester_id }),
+        )
+    })
+    .await
 }

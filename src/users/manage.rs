@@ -1,13 +1,13 @@
 //! What may be done to users and by whom: admin management and one's own profile.
 
 use super::repo::{self, UserChanges};
+use super::Accounts;
 use super::{check_password, normalize_email, normalize_name, Role, User, UserId, UserRecord};
-use crate::app::AppState;
+use crate::actor::Actor;
 use crate::audit::{self, ActorRef, Target};
-use crate::auth::guards::Actor;
-use crate::auth::sessions;
 use crate::error::{Error, FieldError};
 use crate::notify;
+use crate::users::sessions;
 
 /// A user may be seen by staff, and by themselves.
 pub fn can_view(actor: &Actor, id: UserId) -> bool {
@@ -22,7 +22,7 @@ pub struct NewAccount {
 }
 
 /// Creates a user (admins only). Without a password, an invite link is issued.
-pub async fn create(state: &AppState, actor: &Actor, input: NewAccount) -> Result<User, Error> {
+pub async fn create(ctx: &Accounts<'_>, actor: &Actor, input: NewAccount) -> Result<User, Error> {
     let mut errors: Vec<FieldError> = Vec::new();
     let email = normalize_email(&input.email)
         .map_err(|e| errors.push(e))
@@ -37,12 +37,12 @@ pub async fn create(state: &AppState, actor: &Actor, input: NewAccount) -> Resul
         return Err(Error::Validation(errors));
     };
     let hash = match input.password {
-        Some(password) => Some(state.hasher.hash(password).await?),
+        Some(password) => Some(ctx.hasher.hash(password).await?),
         None => None,
     };
     let role = input.role;
     let by = ActorRef::from(actor);
-    let user = state
+    let user = ctx
         .db
         .write(move |tx| {
             let user = repo::insert(
@@ -63,7 +63,7 @@ pub async fn create(state: &AppState, actor: &Actor, input: NewAccount) -> Resul
             Ok(user)
         })
         .await?;
-    state.delivery.wake();
+    ctx.delivery.wake();
     Ok(user.user)
 }
 
@@ -85,7 +85,7 @@ fn last_admin_guard(
 
 /// Changes name, role or active state (admins only).
 pub async fn update(
-    state: &AppState,
+    ctx: &Accounts<'_>,
     actor: &Actor,
     id: UserId,
     mut changes: UserChanges,
@@ -94,7 +94,7 @@ pub async fn update(
         changes.name = Some(normalize_name(name).map_err(|e| Error::Validation(vec![e]))?);
     }
     let by = ActorRef::from(actor);
-    let user = state
+    let user = ctx
         .db
         .write(move |tx| {
             let target = repo::get(tx, id)?.ok_or(Error::NotFound("user"))?;
@@ -128,14 +128,14 @@ pub async fn update(
         })
         .await?;
     // A role change or deactivation applies to open live connections too.
-    state.events.session_changed(id);
+    ctx.events.session_changed(id);
     Ok(user)
 }
 
 /// Deactivates a user: they cannot sign in, their sessions end, their history stays.
-pub async fn deactivate(state: &AppState, actor: &Actor, id: UserId) -> Result<(), Error> {
+pub async fn deactivate(ctx: &Accounts<'_>, actor: &Actor, id: UserId) -> Result<(), Error> {
     update(
-        state,
+        ctx,
         actor,
         id,
         UserChanges {
@@ -157,7 +157,7 @@ pub struct ProfileChanges {
 /// Changes one's own name or password. A password change needs the current
 /// password and ends every other session; the one making the change stays.
 pub async fn update_me(
-    state: &AppState,
+    ctx: &Accounts<'_>,
     actor: &Actor,
     changes: ProfileChanges,
 ) -> Result<User, Error> {
@@ -188,19 +188,19 @@ pub async fn update_me(
     }
     let new_hash = match (changes.password, changes.current_password) {
         (Some(password), Some(current)) => {
-            let stored = state
+            let stored = ctx
                 .db
                 .read(move |conn| repo::get(conn, me))
                 .await?
                 .ok_or(Error::NotFound("user"))?;
-            if !state.hasher.verify(current, stored.password_hash).await? {
+            if !ctx.hasher.verify(current, stored.password_hash).await? {
                 return Err(Error::validation("current_password", "is not correct"));
             }
-            Some(state.hasher.hash(password).await?)
+            Some(ctx.hasher.hash(password).await?)
         }
         _ => None,
     };
-    let user = state
+    let user = ctx
         .db
         .write(move |tx| {
             repo::update(
@@ -232,6 +232,6 @@ pub async fn update_me(
             Ok(repo::get(tx, me)?.ok_or(Error::NotFound("user"))?.user)
         })
         .await?;
-    state.events.session_changed(me);
+    ctx.events.session_changed(me);
     Ok(user)
 }

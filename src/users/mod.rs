@@ -1,75 +1,34 @@
 //! Users and roles: the rules (validation, who may change what) and their storage.
 
+pub mod account;
 pub mod manage;
 pub mod provision;
 pub mod repo;
+pub mod sessions;
 
-use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-
+pub use crate::actor::{Role, User};
+use crate::auth::password::PasswordHasher;
+use crate::auth::rate_limit::RateLimits;
+use crate::auth::JwtKeys;
+use crate::config::Config;
+use crate::db::Db;
 use crate::error::FieldError;
+use crate::events::EventHub;
 pub use crate::ids::UserId;
+use crate::notify::delivery::Delivery;
 
-/// Roles, in increasing order of power.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Customer,
-    Agent,
-    Admin,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Customer => "customer",
-            Self::Agent => "agent",
-            Self::Admin => "admin",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        match value {
-            "customer" => Some(Self::Customer),
-            "agent" => Some(Self::Agent),
-            "admin" => Some(Self::Admin),
-            _ => None,
-        }
-    }
-
-    pub fn is_staff(self) -> bool {
-        self >= Self::Agent
-    }
-}
-
-impl ToSql for Role {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(ToSqlOutput::from(self.as_str()))
-    }
-}
-
-impl FromSql for Role {
-    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
-        let text = value.as_str()?;
-        Self::parse(text).ok_or_else(|| FromSqlError::Other(format!("unknown role {text}").into()))
-    }
-}
-
-/// A user as the API shows it. Never carries a password hash.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct User {
-    pub id: UserId,
-    pub email: String,
-    pub name: String,
-    pub role: Role,
-    pub active: bool,
-    /// Whether the user gets notification emails (agents may turn them off).
-    pub email_notifications: bool,
-    pub created_at: String,
-    pub last_login_at: Option<String>,
+/// What account operations (sign-in, registration, resets, user management)
+/// need from the running server. The app hands one out per request.
+pub struct Accounts<'a> {
+    pub config: &'a Config,
+    pub db: &'a Db,
+    pub keys: &'a JwtKeys,
+    pub hasher: &'a PasswordHasher,
+    pub rate_limits: &'a RateLimits,
+    /// Live connections end when their user's sessions or role change.
+    pub events: &'a EventHub,
+    /// Woken when a change queued mail (invites, resets).
+    pub delivery: &'a Delivery,
 }
 
 /// A user with the fields only the server needs.

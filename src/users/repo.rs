@@ -5,7 +5,7 @@ use rusqlite::{params, types::ToSql, Connection, OptionalExtension, Row};
 use super::{Role, User, UserId, UserRecord};
 use crate::db::now;
 use crate::error::Error;
-use crate::http::query::{like_pattern, Pagination, SortOrder};
+use crate::paging::{like_pattern, Pagination, SortOrder};
 
 const COLUMNS: &str =
     "id, email, name, role, active, created_at, last_login_at, password_hash, token_version, email_notifications";

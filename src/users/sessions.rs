@@ -2,7 +2,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::tokens::{random_secret, secret_hash};
+use crate::auth::tokens::{random_secret, secret_hash};
 use crate::db::{format_time, now};
 use crate::error::Error;
 use crate::users::{repo as users, UserId, UserRecord};

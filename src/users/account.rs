@@ -3,11 +3,11 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::guards::Actor;
 use super::sessions::{self, Rotation};
-use super::tokens::{self, audience};
-use crate::app::AppState;
+use super::Accounts;
+use crate::actor::Actor;
 use crate::audit::{self, ActorRef, Target};
+use crate::auth::tokens::{self, audience};
 use crate::error::{Error, FieldError};
 use crate::settings;
 use crate::users::{self, repo, Role, User, UserId, UserRecord};
@@ -27,14 +27,14 @@ pub struct TokenPair {
 }
 
 fn issue_pair(
-    state: &AppState,
+    ctx: &Accounts<'_>,
     user: UserRecord,
     session_id: &str,
     refresh_token: String,
 ) -> Result<TokenPair, Error> {
-    let ttl = state.config.access_token_ttl_secs;
+    let ttl = ctx.config.access_token_ttl_secs;
     let access_token = tokens::issue_access(
-        &state.keys,
+        ctx.keys,
         user.user.id,
         user.user.role,
         user.token_version,
@@ -92,21 +92,21 @@ fn check_new_account(
 }
 
 pub async fn register(
-    state: &AppState,
+    ctx: &Accounts<'_>,
     email: String,
     password: String,
     name: String,
     ip: &str,
 ) -> Result<TokenPair, Error> {
-    state.rate_limits.register_per_ip.check(ip)?;
-    let allowed = state.db.read(settings::load).await?.allow_registration;
+    ctx.rate_limits.register_per_ip.check(ip)?;
+    let allowed = ctx.db.read(settings::load).await?.allow_registration;
     if !allowed {
         return Err(Error::Forbidden(
             "self-registration is turned off; ask the help desk for an account".into(),
         ));
     }
     let (email, key, name) = check_new_account(&email, &name, Some(&password))?;
-    if state
+    if ctx
         .db
         .read({
             let key = key.clone();
@@ -120,9 +120,9 @@ pub async fn register(
                 .into(),
         ));
     }
-    let hash = state.hasher.hash(password).await?;
-    let ttl = state.config.refresh_token_ttl_secs;
-    let (user, session_id, refresh) = state
+    let hash = ctx.hasher.hash(password).await?;
+    let ttl = ctx.config.refresh_token_ttl_secs;
+    let (user, session_id, refresh) = ctx
         .db
         .write(move |tx| {
             let user = repo::insert(
@@ -149,20 +149,20 @@ pub async fn register(
             begin_session(tx, user.user.id, ttl)
         })
         .await?;
-    issue_pair(state, user, &session_id, refresh)
+    issue_pair(ctx, user, &session_id, refresh)
 }
 
 pub async fn login(
-    state: &AppState,
+    ctx: &Accounts<'_>,
     email: String,
     password: String,
     ip: &str,
     request_id: &str,
 ) -> Result<TokenPair, Error> {
     let key = email.trim().to_lowercase();
-    state.rate_limits.login_per_ip.check(ip)?;
-    state.rate_limits.login_per_account.check(&key)?;
-    let found = state
+    ctx.rate_limits.login_per_ip.check(ip)?;
+    ctx.rate_limits.login_per_account.check(&key)?;
+    let found = ctx
         .db
         .read({
             let key = key.clone();
@@ -171,21 +171,21 @@ pub async fn login(
         .await?;
     // Verify even when there is no account or no password: same time either way.
     let hash = found.as_ref().and_then(|u| u.password_hash.clone());
-    let verified = state.hasher.verify(password, hash).await?;
+    let verified = ctx.hasher.verify(password, hash).await?;
     let Some(user) = found.filter(|u| verified && u.user.active) else {
         tracing::warn!(request_id, email = %key, ip, "failed sign-in");
         return Err(invalid_credentials());
     };
-    let ttl = state.config.refresh_token_ttl_secs;
+    let ttl = ctx.config.refresh_token_ttl_secs;
     let id = user.user.id;
-    let (user, session_id, refresh) = state.db.write(move |tx| begin_session(tx, id, ttl)).await?;
-    issue_pair(state, user, &session_id, refresh)
+    let (user, session_id, refresh) = ctx.db.write(move |tx| begin_session(tx, id, ttl)).await?;
+    issue_pair(ctx, user, &session_id, refresh)
 }
 
-pub async fn refresh(state: &AppState, presented: String, ip: &str) -> Result<TokenPair, Error> {
-    state.rate_limits.refresh_per_ip.check(ip)?;
-    let ttl = state.config.refresh_token_ttl_secs;
-    let rotation = state
+pub async fn refresh(ctx: &Accounts<'_>, presented: String, ip: &str) -> Result<TokenPair, Error> {
+    ctx.rate_limits.refresh_per_ip.check(ip)?;
+    let ttl = ctx.config.refresh_token_ttl_secs;
+    let rotation = ctx
         .db
         .write(move |tx| sessions::rotate(tx, &presented, ttl))
         .await?;
@@ -194,7 +194,7 @@ pub async fn refresh(state: &AppState, presented: String, ip: &str) -> Result<To
             user,
             session_id,
             refresh_token,
-        } => issue_pair(state, user, &session_id, refresh_token),
+        } => issue_pair(ctx, user, &session_id, refresh_token),
         Rotation::Refused(reason) => {
             tracing::info!(reason, "refresh refused");
             Err(Error::Unauthorized(
@@ -206,11 +206,11 @@ pub async fn refresh(state: &AppState, presented: String, ip: &str) -> Result<To
 
 /// Ends the session of the refresh token and, when given, of the access token.
 pub async fn logout(
-    state: &AppState,
+    ctx: &Accounts<'_>,
     refresh_token: String,
     actor: Option<Actor>,
 ) -> Result<(), Error> {
-    let ended = state
+    let ended = ctx
         .db
         .write(move |tx| {
             let mut ended = Vec::new();
@@ -226,16 +226,15 @@ pub async fn logout(
         })
         .await?;
     for user in ended {
-        state.events.session_changed(user);
+        ctx.events.session_changed(user);
     }
     Ok(())
 }
 
 /// Ends every session of the signed-in user.
-pub async fn logout_everywhere(state: &AppState, actor: &Actor) -> Result<(), Error> {
+pub async fn logout_everywhere(ctx: &Accounts<'_>, actor: &Actor) -> Result<(), Error> {
     let user = actor.require_user()?.id;
-    state
-        .db
+    ctx.db
         .write(move |tx| {
             repo::bump_token_version(tx, user)?;
             audit::record(
@@ -251,47 +250,47 @@ pub async fn logout_everywhere(state: &AppState, actor: &Actor) -> Result<(), Er
             )
         })
         .await?;
-    state.events.session_changed(user);
+    ctx.events.session_changed(user);
     Ok(())
 }
 
-pub fn link(state: &AppState, page: &str, token: &str) -> String {
-    format!("{}/{page}#token={token}", state.config.public_url())
+pub fn link(ctx: &Accounts<'_>, page: &str, token: &str) -> String {
+    format!("{}/{page}#token={token}", ctx.config.public_url())
 }
 
 /// Issues an invite link for a user without a password.
-pub fn invite_link(state: &AppState, user: &UserRecord) -> Result<String, Error> {
+pub fn invite_link(ctx: &Accounts<'_>, user: &UserRecord) -> Result<String, Error> {
     let token = tokens::issue_purpose(
-        &state.keys,
+        ctx.keys,
         audience::INVITE,
         &user.user.id.to_string(),
         user.token_version,
         tokens::INVITE_TTL_SECS,
     )?;
-    Ok(link(state, "accept-invite", &token))
+    Ok(link(ctx, "accept-invite", &token))
 }
 
-pub fn password_reset_link(state: &AppState, user: &UserRecord) -> Result<String, Error> {
+pub fn password_reset_link(ctx: &Accounts<'_>, user: &UserRecord) -> Result<String, Error> {
     let token = tokens::issue_purpose(
-        &state.keys,
+        ctx.keys,
         audience::PASSWORD_RESET,
         &user.user.id.to_string(),
         user.token_version,
         tokens::PASSWORD_RESET_TTL_SECS,
     )?;
-    Ok(link(state, "reset-password", &token))
+    Ok(link(ctx, "reset-password", &token))
 }
 
 /// Always succeeds from the caller's view, so nobody can probe for accounts.
 pub async fn request_password_reset(
-    state: &AppState,
+    ctx: &Accounts<'_>,
     email: String,
     ip: &str,
 ) -> Result<(), Error> {
     let key = email.trim().to_lowercase();
-    state.rate_limits.password_reset_per_ip.check(ip)?;
-    state.rate_limits.password_reset_per_account.check(&key)?;
-    let sent = state
+    ctx.rate_limits.password_reset_per_ip.check(ip)?;
+    ctx.rate_limits.password_reset_per_account.check(&key)?;
+    let sent = ctx
         .db
         .write(
             move |tx| match repo::get_by_email(tx, &key)?.filter(|u| u.user.active) {
@@ -304,7 +303,7 @@ pub async fn request_password_reset(
         )
         .await?;
     if sent {
-        state.delivery.wake();
+        ctx.delivery.wake();
     } else {
         tracing::info!("password reset requested for an unknown or inactive account");
     }
@@ -313,17 +312,17 @@ pub async fn request_password_reset(
 
 /// Sets a password through a link token; the password change spends the token.
 async fn set_password_with_token(
-    state: &AppState,
+    ctx: &Accounts<'_>,
     token: &str,
     aud: &'static str,
     password: String,
 ) -> Result<UserRecord, Error> {
     users::check_password("password", &password).map_err(|e| Error::Validation(vec![e]))?;
-    let claims = tokens::verify_purpose(&state.keys, token, aud)?;
+    let claims = tokens::verify_purpose(ctx.keys, token, aud)?;
     let spent = || Error::validation("token", "the link is invalid, expired or already used");
     let id = UserId(claims.sub.parse().map_err(|_| spent())?);
-    let hash = state.hasher.hash(password).await?;
-    let user = state
+    let hash = ctx.hasher.hash(password).await?;
+    let user = ctx
         .db
         .write(move |tx| {
             let user = repo::get(tx, id)?.ok_or_else(spent)?;
@@ -350,60 +349,60 @@ async fn set_password_with_token(
             repo::get(tx, id)?.ok_or(Error::NotFound("user"))
         })
         .await?;
-    state.events.session_changed(user.user.id);
+    ctx.events.session_changed(user.user.id);
     Ok(user)
 }
 
 pub async fn confirm_password_reset(
-    state: &AppState,
+    ctx: &Accounts<'_>,
     token: String,
     password: String,
 ) -> Result<(), Error> {
-    set_password_with_token(state, &token, audience::PASSWORD_RESET, password).await?;
+    set_password_with_token(ctx, &token, audience::PASSWORD_RESET, password).await?;
     Ok(())
 }
 
 /// Accepting an invite sets the password and signs the user in.
 pub async fn accept_invite(
-    state: &AppState,
+    ctx: &Accounts<'_>,
     token: String,
     password: String,
 ) -> Result<TokenPair, Error> {
-    let user = set_password_with_token(state, &token, audience::INVITE, password).await?;
-    start_session(state, user).await
+    let user = set_password_with_token(ctx, &token, audience::INVITE, password).await?;
+    start_session(ctx, user).await
 }
 
-async fn start_session(state: &AppState, user: UserRecord) -> Result<TokenPair, Error> {
-    let ttl = state.config.refresh_token_ttl_secs;
+async fn start_session(ctx: &Accounts<'_>, user: UserRecord) -> Result<TokenPair, Error> {
+    let ttl = ctx.config.refresh_token_ttl_secs;
     let id = user.user.id;
-    let (user, sid, refresh) = state.db.write(move |tx| begin_session(tx, id, ttl)).await?;
-    issue_pair(state, user, &sid, refresh)
+    let (user, sid, refresh) = ctx.db.write(move |tx| begin_session(tx, id, ttl)).await?;
+    issue_pair(ctx, user, &sid, refresh)
 }
 
 /// The one-time link that creates the first admin, while there is none.
-pub fn setup_link(state: &AppState) -> Result<String, Error> {
+pub fn setup_link(ctx: &Accounts<'_>) -> Result<String, Error> {
     let token = tokens::issue_purpose(
-        &state.keys,
+        ctx.keys,
         audience::SETUP,
         "setup",
         0,
         tokens::SETUP_TTL_SECS,
     )?;
-    Ok(link(state, "setup", &token))
+    Ok(link(ctx, "setup", &token))
 }
 
 /// Creates the first admin through the setup link.
 pub async fn setup_admin(
-    state: &AppState,
+    ctx: &Accounts<'_>,
     token: String,
     email: String,
     name: String,
     password: String,
 ) -> Result<TokenPair, Error> {
-    tokens::verify_purpose(&state.keys, &token, audience::SETUP)?;
+    tokens::verify_purpose(ctx.keys, &token, audience::SETUP)?;
     let (email, key, name) = check_new_account(&email, &name, Some(&password))?;
-    let hash = state.hasher.hash(password).await?;
-    let user = state
+    let hash = ctx.hasher.hash(password).await?;
+    let user = ctx
         .db
         .write(move |tx| {
             if repo::count_admins(tx)? > 0 {
@@ -435,5 +434,5 @@ pub async fn setup_admin(
             Ok(user)
         })
         .await?;
-    start_session(state, user).await
+    start_session(ctx, user).await
 }

@@ -5,62 +5,13 @@ use rocket::http::Status;
 use rocket::request::{FromRequest, Outcome};
 use rocket::Request;
 
-use super::{api_keys, sessions, tokens};
+use crate::actor::{Actor, Principal};
 use crate::app::AppState;
-use crate::error::{Error, Problem};
+use crate::auth::{api_keys, tokens};
+use crate::error::Error;
+use crate::http::problem::Problem;
 use crate::http::request_id::RequestId;
-use crate::ids::ApiKeyId;
-use crate::users::{Role, User, UserId};
-
-/// Who is making a request: a signed-in user or an API key.
-#[derive(Debug, Clone)]
-pub enum Principal {
-    User { user: User, session_id: String },
-    ApiKey { id: ApiKeyId, name: String },
-}
-
-/// The authenticated principal with the role it acts as.
-#[derive(Debug, Clone)]
-pub struct Actor {
-    pub principal: Principal,
-    pub role: Role,
-    /// The request this actor is making, for the audit log.
-    pub request_id: String,
-}
-
-impl Actor {
-    pub fn user(&self) -> Option<&User> {
-        match &self.principal {
-            Principal::User { user, .. } => Some(user),
-            Principal::ApiKey { .. } => None,
-        }
-    }
-
-    pub fn user_id(&self) -> Option<UserId> {
-        self.user().map(|u| u.id)
-    }
-
-    pub fn api_key_id(&self) -> Option<ApiKeyId> {
-        match &self.principal {
-            Principal::ApiKey { id, .. } => Some(*id),
-            Principal::User { .. } => None,
-        }
-    }
-
-    pub fn session_id(&self) -> Option<&str> {
-        match &self.principal {
-            Principal::User { session_id, .. } => Some(session_id),
-            Principal::ApiKey { .. } => None,
-        }
-    }
-
-    /// The signed-in user, for endpoints about "me"; API keys have no profile.
-    pub fn require_user(&self) -> Result<&User, Error> {
-        self.user().ok_or_else(|| {
-            Error::Forbidden("an API key has no user profile; sign in as a user".into())
-        })
-    }
-}
+use crate::users::{sessions, Role};
 
 /// Any authenticated principal.
 pub struct CurrentUser(pub Actor);

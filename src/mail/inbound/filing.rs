@@ -1,0 +1,197 @@
+//! Filing a message: on the ticket found, as a note, or as a new ticket;
+//! bodies and subjects cut to the limits of a conversation.
+
+use super::matching::Found;
+use super::parse::Parsed;
+use super::{InboundReceipt, InboundStatus, MatchRule};
+use rusqlite::Connection;
+
+use crate::audit::ActorRef;
+use crate::error::Error;
+use crate::ids::{MessageId, TicketId};
+use crate::settings;
+use crate::tickets::conversation::{reply_in, Writer};
+use crate::tickets::rules::{BODY_MAX_BYTES, SUBJECT_MAX_CHARS};
+use crate::tickets::service::{create_in, Creation};
+use crate::tickets::{repo as tickets, Channel, TicketStatus};
+use crate::users::{Role, UserRecord};
+
+/// Files a message whose ticket was found: as the requester's or an agent's
+/// reply, as an internal note (an agent's address without their link), or as
+/// a new linked ticket (a stranger, or a closed ticket).
+pub(super) fn file_on_ticket(
+    conn: &Connection,
+    parsed: &Parsed,
+    sender: &UserRecord,
+    by: &ActorRef,
+    found: &Found,
+) -> Result<InboundReceipt, Error> {
+    let Found {
+        ticket,
+        rule,
+        token_for,
+    } = *found;
+    let from = &sender.user.email;
+    let state = tickets::state(conn, ticket)?.ok_or(Error::NotFound("ticket"))?;
+    let is_staff = sender.user.role != Role::Customer;
+    // A From header is easy to forge: mail from an agent's address
+    // speaks for the team only through that agent's own reply link.
+    Ok(
+        if is_staff && token_for != Some(sender.user.id) && state.status != TicketStatus::Closed {
+            let message = unverified_staff_mail(conn, &state, parsed, from, by)?;
+            InboundReceipt {
+            ticket_id: Some(ticket),
+            message_id: Some(message),
+            created_ticket: false,
+            status: InboundStatus::Filed,
+            rule: Some(rule),
+            reason: Some(format!(
+                "{from} is an agent's address but the mail did not come through their reply link; kept as an internal note"
+            )),
+        }
+        } else {
+            let allowed = is_staff || sender.user.id == state.requester_id;
+            if allowed && state.status != TicketStatus::Closed {
+                let writer = Writer {
+                    author_id: Some(sender.user.id),
+                    is_staff,
+                    channel: Channel::Email,
+                    by: by.clone(),
+                };
+                let message =
+                    reply_in(conn, &state, &writer, &body_for_ticket(&parsed.body), false)?;
+                InboundReceipt {
+                    ticket_id: Some(ticket),
+                    message_id: Some(message),
+                    created_ticket: false,
+                    status: InboundStatus::Filed,
+                    rule: Some(rule),
+                    reason: None,
+                }
+            } else {
+                let why = if allowed {
+                    format!("ticket #{} is closed; this opens a follow-up", ticket.0)
+                } else {
+                    format!(
+                        "{from} is not the requester of ticket #{}; filed as a new ticket",
+                        ticket.0
+                    )
+                };
+                let mut receipt = new_ticket(conn, parsed, sender, by, Some(ticket), &why)?;
+                receipt.rule = Some(rule);
+                receipt.reason = Some(why);
+                receipt
+            }
+        },
+    )
+}
+
+/// Mail from a staff address that did not come through that person's reply
+/// link: the team sees it as an internal note; no customer does.
+pub(super) fn unverified_staff_mail(
+    conn: &Connection,
+    ticket: &crate::tickets::repo::TicketState,
+    parsed: &Parsed,
+    from: &str,
+    by: &ActorRef,
+) -> Result<MessageId, Error> {
+    let system = Writer {
+        author_id: None,
+        is_staff: true,
+        channel: Channel::Email,
+        by: by.clone(),
+    };
+    let body = body_for_ticket(&format!(
+        "Email from {from}, an agent's address, that did not come through their own reply link \
+         (the sender may be forged), kept as an internal note:\n\n{}",
+        parsed.body
+    ));
+    reply_in(conn, ticket, &system, &body, true)
+}
+
+/// The text to store for an email body: trimmed, cut to the message limit
+/// (the raw mail keeps the rest), or a note when the mail had no text.
+pub(super) fn body_for_ticket(body: &str) -> String {
+    let body = body.trim();
+    if body.is_empty() {
+        return "(the email had no text)".into();
+    }
+    if body.len() <= BODY_MAX_BYTES {
+        return body.to_string();
+    }
+    let note = "\n\n[cut: the email was longer than a message may be; the original is kept]";
+    let mut end = BODY_MAX_BYTES - note.len();
+    while !body.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{note}", &body[..end])
+}
+
+/// A ticket subject from an email's: control characters out, cut to the
+/// limit, "(no subject)" when there is none.
+pub(super) fn subject_for_ticket(subject: &str) -> String {
+    let subject: String = subject
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(SUBJECT_MAX_CHARS)
+        .collect();
+    let subject = subject.trim();
+    if subject.is_empty() {
+        "(no subject)".into()
+    } else {
+        subject.to_string()
+    }
+}
+
+pub(super) fn new_ticket(
+    conn: &Connection,
+    parsed: &Parsed,
+    sender: &UserRecord,
+    by: &ActorRef,
+    related: Option<TicketId>,
+    why: &str,
+) -> Result<InboundReceipt, Error> {
+    let settings = settings::load(conn)?;
+    let creation = Creation {
+        subject: subject_for_ticket(&parsed.subject),
+        body: body_for_ticket(&parsed.body),
+        priority: None,
+        category: None,
+        kind: None,
+        tags: Vec::new(),
+        requester_id: sender.user.id,
+        author_id: Some(sender.user.id),
+        channel: Channel::Email,
+    };
+    let id = create_in(conn, &settings, by, &creation)?;
+    let first: MessageId = conn.query_row(
+        "SELECT MIN(id) FROM messages WHERE ticket_id = ?1",
+        [id],
+        |r| r.get(0),
+    )?;
+    if let Some(old) = related {
+        // The link for the team: an internal note naming the earlier ticket.
+        let state = tickets::state(conn, id)?.ok_or(Error::NotFound("ticket"))?;
+        let system = Writer {
+            author_id: None,
+            is_staff: true,
+            channel: Channel::Email,
+            by: by.clone(),
+        };
+        reply_in(
+            conn,
+            &state,
+            &system,
+            &format!("Related to ticket #{}: {why}.", old.0),
+            true,
+        )?;
+    }
+    Ok(InboundReceipt {
+        ticket_id: Some(id),
+        message_id: Some(first),
+        created_ticket: true,
+        status: InboundStatus::Filed,
+        rule: Some(MatchRule::NewTicket),
+        reason: None,
+    })
+}

@@ -1,0 +1,228 @@
+//! Inbound mail: one RFC 5322 path for the webhook and the MTA pipe. `parse`
+//! reads a message, `matching` finds its ticket (reply token, then
+//! In-Reply-To/References, then `[#id]`) and its sender, `filing` files it;
+//! this module runs them in one transaction and records the outcome.
+
+mod filing;
+mod matching;
+mod parse;
+
+use filing::{file_on_ticket, new_ticket};
+use matching::{find_or_create_sender, find_ticket};
+use parse::{parse, Parsed, SYNTHETIC_ID_PREFIX};
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+use serde_json::json;
+use std::sync::Arc;
+use utoipa::ToSchema;
+
+use crate::audit::{self, ActorRef, Target};
+use crate::auth::JwtKeys;
+use crate::db::{now, Db};
+use crate::error::Error;
+use crate::ids::{MessageId, TicketId};
+use crate::mail::MailIdentity;
+use crate::notify::delivery::{remember_message_id, Delivery};
+
+/// How the ticket of an inbound message was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchRule {
+    /// The reply token in the address it was sent to.
+    ReplyToken,
+    /// `In-Reply-To` or `References` named a message of the ticket.
+    References,
+    /// The `[#id]` tag in the subject.
+    SubjectTag,
+    /// Nothing matched: a new ticket.
+    NewTicket,
+}
+
+impl MatchRule {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::ReplyToken => "reply_token",
+            Self::References => "references",
+            Self::SubjectTag => "subject_tag",
+            Self::NewTicket => "new_ticket",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        [
+            Self::ReplyToken,
+            Self::References,
+            Self::SubjectTag,
+            Self::NewTicket,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
+    }
+}
+
+/// What happened to an inbound message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InboundStatus {
+    /// Added to a ticket (or opened one).
+    Filed,
+    /// Not filed on purpose (auto-reply, bounce, our own mail); see `reason`.
+    Ignored,
+    /// The same Message-ID arrived before; this is the earlier result.
+    Duplicate,
+}
+
+/// The answer to an inbound message.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct InboundReceipt {
+    pub ticket_id: Option<TicketId>,
+    /// The conversation message created from the mail.
+    pub message_id: Option<MessageId>,
+    pub created_ticket: bool,
+    pub status: InboundStatus,
+    /// Which rule found the ticket (a new ticket for a stranger's reply still
+    /// names the rule that matched the old one).
+    pub rule: Option<MatchRule>,
+    pub reason: Option<String>,
+}
+
+/// Files a raw message in one transaction (the webhook and `helpline mail ingest`).
+pub async fn receive(
+    db: &Db,
+    keys: &Arc<JwtKeys>,
+    delivery: &Arc<Delivery>,
+    raw: Vec<u8>,
+    request_id: Option<String>,
+) -> Result<InboundReceipt, Error> {
+    let keys = Arc::clone(keys);
+    let outbox = Arc::clone(delivery);
+    let receipt = db
+        .write(move |tx| ingest(tx, &keys, outbox.identity(), &raw, request_id.as_deref()))
+        .await?;
+    delivery.wake();
+    Ok(receipt)
+}
+
+/// Files one raw message inside the caller's transaction. Duplicates (same
+/// Message-ID) return the earlier result and change nothing.
+pub fn ingest(
+    conn: &Connection,
+    keys: &JwtKeys,
+    identity: &MailIdentity,
+    raw: &[u8],
+    request_id: Option<&str>,
+) -> Result<InboundReceipt, Error> {
+    let parsed = parse(raw, keys, identity)?;
+    if let Some(earlier) = earlier_result(conn, &parsed.message_id)? {
+        return Ok(earlier);
+    }
+    if let Some(reason) = &parsed.ignore {
+        tracing::info!(message_id = %parsed.message_id, from = ?parsed.from_address, %reason, "inbound mail ignored");
+        record(conn, &parsed, raw, &ignored(reason.clone()))?;
+        return Ok(ignored(reason.clone()));
+    }
+    let from = parsed.from_address.clone().unwrap_or_default();
+    let sender = find_or_create_sender(conn, &from, parsed.from_name.as_deref())?;
+    let Some(sender) = sender else {
+        let reason = format!(
+            "the sender {from} is not an address we can answer, or their account is deactivated"
+        );
+        record(conn, &parsed, raw, &ignored(reason.clone()))?;
+        return Ok(ignored(reason));
+    };
+    let by = ActorRef {
+        user_id: Some(sender.user.id),
+        api_key_id: None,
+        request_id: request_id.map(String::from),
+    };
+    let receipt = match find_ticket(conn, keys, &parsed)? {
+        Some(found) => file_on_ticket(conn, &parsed, &sender, &by, &found)?,
+        None => new_ticket(conn, &parsed, &sender, &by, None, "")?,
+    };
+    if let Some(ticket) = receipt.ticket_id {
+        // A digest stands in for a missing Message-ID; it is no id to answer to.
+        if !parsed.message_id.starts_with(SYNTHETIC_ID_PREFIX) {
+            remember_message_id(conn, &parsed.message_id, ticket, "in")?;
+        }
+        audit::record(
+            conn,
+            &by,
+            "email.received",
+            Some(Target {
+                kind: "ticket",
+                id: ticket.0,
+            }),
+            Some(ticket.0),
+            &json!({
+                "message_id": parsed.message_id,
+                "rule": receipt.rule.map(MatchRule::as_str),
+                "created_ticket": receipt.created_ticket,
+                "reason": receipt.reason,
+            }),
+        )?;
+    }
+    record(conn, &parsed, raw, &receipt)?;
+    Ok(receipt)
+}
+
+fn ignored(reason: String) -> InboundReceipt {
+    InboundReceipt {
+        ticket_id: None,
+        message_id: None,
+        created_ticket: false,
+        status: InboundStatus::Ignored,
+        rule: None,
+        reason: Some(reason),
+    }
+}
+
+fn earlier_result(conn: &Connection, message_id: &str) -> Result<Option<InboundReceipt>, Error> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT ticket_id, conversation_id, created_ticket, rule, reason FROM inbound_mail WHERE message_id = ?1",
+        )?
+        .query_row([message_id], |r| {
+            let rule: Option<String> = r.get(3)?;
+            Ok(InboundReceipt {
+                ticket_id: r.get(0)?,
+                message_id: r.get(1)?,
+                created_ticket: r.get(2)?,
+                status: InboundStatus::Duplicate,
+                rule: rule.as_deref().and_then(MatchRule::parse),
+                reason: r.get(4)?,
+            })
+        })
+        .optional()?)
+}
+
+fn record(
+    conn: &Connection,
+    parsed: &Parsed,
+    raw: &[u8],
+    receipt: &InboundReceipt,
+) -> Result<(), Error> {
+    let outcome = match receipt.status {
+        InboundStatus::Ignored => "ignored",
+        _ => "filed",
+    };
+    conn.prepare_cached(
+        "INSERT INTO inbound_mail (message_id, from_address, subject, outcome, rule, reason, ticket_id,
+             conversation_id, created_ticket, raw, received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?
+    .execute(params![
+        parsed.message_id,
+        parsed.from_address,
+        parsed.subject,
+        outcome,
+        receipt.rule.map(MatchRule::as_str),
+        receipt.reason,
+        receipt.ticket_id,
+        receipt.message_id,
+        receipt.created_ticket,
+        raw,
+        now()
+    ])?;
+    Ok(())
+}

@@ -1,0 +1,43 @@
+//! Housekeeping while the server runs, with no cron: forget idle rate-limit
+//! keys, keep the event table to its backlog, delete long-expired sessions.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use crate::auth::rate_limit::RateLimits;
+use crate::db::Db;
+use crate::users::sessions;
+
+/// Housekeeping while the server runs: forgets idle rate-limit keys, keeps
+/// the event table to its backlog, and deletes long-expired sessions. Ends with the server.
+pub async fn run(
+    db: Db,
+    rate_limits: Arc<RateLimits>,
+    event_backlog: u32,
+    shutdown: impl Future<Output = ()>,
+) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_mins(1));
+    tokio::pin!(shutdown);
+    let mut minutes: u64 = 0;
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            _ = tick.tick() => {}
+        }
+        rate_limits.retain_recent();
+        if let Err(e) = db
+            .write(move |tx| crate::events::prune(tx, event_backlog))
+            .await
+        {
+            tracing::warn!(error = %e, "could not prune old events");
+        }
+        if minutes.is_multiple_of(60) {
+            match db.write(|tx| sessions::prune_expired(tx)).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(sessions = n, "deleted expired sessions"),
+                Err(e) => tracing::warn!(error = %e, "could not delete expired sessions"),
+            }
+        }
+        minutes += 1;
+    }
+}
