@@ -26,47 +26,8 @@ use crate::http::{cors::Cors, security::SecurityHeaders, telemetry::Telemetry};
 use crate::mail::Mailer;
 use crate::metrics::Metrics;
 use crate::notify::delivery::Delivery;
+use crate::state::AppState;
 use crate::{api, web};
-
-/// Everything a request handler may need, given to Rocket with `.manage()`.
-pub struct AppState {
-    pub config: Config,
-    pub db: Db,
-    pub keys: Arc<JwtKeys>,
-    /// The outbox worker and the mail transport.
-    pub delivery: Arc<Delivery>,
-    /// Live events, presence and connection limits.
-    pub events: Arc<EventHub>,
-    pub hasher: PasswordHasher,
-    pub rate_limits: Arc<RateLimits>,
-    pub metrics: Arc<Metrics>,
-    /// The OpenAPI document, serialized once at start.
-    pub openapi_json: String,
-}
-
-impl AppState {
-    /// What account operations need: sign-in, registration, resets, user management.
-    pub fn accounts(&self) -> crate::users::Accounts<'_> {
-        crate::users::Accounts {
-            config: &self.config,
-            db: &self.db,
-            keys: &self.keys,
-            hasher: &self.hasher,
-            rate_limits: &self.rate_limits,
-            events: &self.events,
-            delivery: &self.delivery,
-        }
-    }
-
-    /// What the support form and the support API need.
-    pub fn intake(&self) -> crate::tickets::intake::Intake<'_> {
-        crate::tickets::intake::Intake {
-            db: &self.db,
-            rate_limits: &self.rate_limits,
-            public_url: self.config.public_url(),
-        }
-    }
-}
 
 /// Builds an [`App`]: `App::builder().config(cfg).build()?`.
 pub struct AppBuilder {

@@ -7,8 +7,7 @@ use utoipa::ToSchema;
 use crate::actor::Actor;
 use crate::db::now;
 use crate::error::Error;
-use crate::ids::ApiKeyId;
-use crate::ids::UserId;
+use crate::ids::{ApiKeyId, UserId};
 use crate::paging::Pagination;
 
 /// What an audit entry is about.

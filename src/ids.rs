@@ -1,8 +1,8 @@
-//! Typed ids: parse as path parameters, bind as SQL values, serialize as integers.
+//! Typed ids: bind as SQL values, serialize as integers (`api::params`
+//! parses them from paths).
 
 use std::fmt;
 
-use rocket::request::FromParam;
 use rusqlite::types::{FromSql, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -17,18 +17,6 @@ macro_rules! id_type {
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 self.0.fmt(f)
-            }
-        }
-
-        impl<'a> FromParam<'a> for $name {
-            type Error = &'a str;
-
-            /// Positive integers only; anything else does not match the route.
-            fn from_param(param: &'a str) -> Result<Self, Self::Error> {
-                match param.parse::<i64>() {
-                    Ok(id) if id > 0 => Ok(Self(id)),
-                    _ => Err(param),
-                }
             }
         }
 

@@ -22,10 +22,12 @@ pub mod notify;
 pub mod paging;
 pub mod portal;
 pub mod settings;
+pub mod state;
 pub mod tickets;
 pub mod users;
 pub mod web;
 
-pub use app::{App, AppBuilder, AppState, ServerHandle};
+pub use app::{App, AppBuilder, ServerHandle};
 pub use config::Config;
 pub use error::Error;
+pub use state::AppState;

@@ -7,13 +7,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
 use crate::api::guards::Admin;
-use crate::app::AppState;
 use crate::audit::{self, ActorRef, Target};
 use crate::auth::api_keys::{self, ApiKey};
 use crate::error::Error;
 use crate::http::json::ApiJson;
 use crate::http::problem::Problem;
 use crate::ids::ApiKeyId;
+use crate::state::AppState;
 use crate::users::{normalize_name, Role};
 
 pub fn routes() -> Vec<Route> {

@@ -5,12 +5,12 @@ use rocket::{get, routes, Route, State};
 use utoipa::OpenApi;
 
 use crate::api::guards::Admin;
-use crate::app::AppState;
 use crate::audit::{self, AuditEntry, AuditFilter};
 use crate::error::Error;
 use crate::http::problem::Problem;
 use crate::http::query::{Page, Pagination, SortOrder};
-use crate::users::UserId;
+use crate::ids::UserId;
+use crate::state::AppState;
 
 pub fn routes() -> Vec<Route> {
     routes![list]

@@ -8,11 +8,11 @@ use serde::Deserialize;
 use utoipa::{OpenApi, ToSchema};
 
 use crate::api::guards::{ClientIp, CurrentUser};
-use crate::app::AppState;
 use crate::error::Error;
 use crate::http::json::ApiJson;
 use crate::http::problem::Problem;
 use crate::http::request_id::RequestId;
+use crate::state::AppState;
 use crate::users::account::{self, TokenPair};
 use crate::users::User;
 

@@ -6,7 +6,6 @@ use utoipa::OpenApi;
 
 use super::audit::positive_id;
 use crate::api::guards::Admin;
-use crate::app::AppState;
 use crate::audit::{self, ActorRef, Target};
 use crate::error::Error;
 use crate::http::problem::Problem;
@@ -14,6 +13,7 @@ use crate::http::query::{Page, Pagination};
 use crate::ids::TicketId;
 use crate::notify::outbox::{self, EmailLogFilter};
 use crate::notify::{Notification, NotificationStatus};
+use crate::state::AppState;
 
 pub fn routes() -> Vec<Route> {
     routes![list, retry]

@@ -12,11 +12,11 @@ use utoipa::OpenApi;
 use crate::actor::Actor;
 use crate::api::guards;
 use crate::api::guards::LiveAuth;
-use crate::app::AppState;
 use crate::error::Error;
 use crate::events::{self, presence::Viewer, ConnectionPermit, Event, Viewing};
 use crate::http::problem::Problem;
 use crate::ids::TicketId;
+use crate::state::AppState;
 use crate::tickets::service::visible_state;
 
 pub fn routes() -> Vec<Route> {

@@ -6,11 +6,11 @@ use rocket::request::{FromRequest, Outcome};
 use rocket::Request;
 
 use crate::actor::{Actor, Principal};
-use crate::app::AppState;
 use crate::auth::{api_keys, tokens};
 use crate::error::Error;
 use crate::http::problem::Problem;
 use crate::http::request_id::RequestId;
+use crate::state::AppState;
 use crate::users::{sessions, Role};
 
 /// Any authenticated principal.

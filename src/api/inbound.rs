@@ -7,11 +7,11 @@ use rocket::serde::json::Json;
 use rocket::{post, routes, Route, State};
 use utoipa::OpenApi;
 
-use crate::app::AppState;
 use crate::error::Error;
 use crate::http::problem::Problem;
 use crate::http::request_id::RequestId;
 use crate::mail::inbound::{self, InboundReceipt, InboundStatus, MatchRule};
+use crate::state::AppState;
 
 pub fn routes() -> Vec<Route> {
     routes![email]

@@ -7,12 +7,12 @@ use serde::Deserialize;
 use utoipa::{OpenApi, ToSchema};
 
 use crate::api::guards::{ClientIp, CurrentUser};
-use crate::app::AppState;
 use crate::error::Error;
 use crate::http::json::ApiJson;
 use crate::http::problem::Problem;
 use crate::http::request_id::RequestId;
-use crate::tickets::intake::{self, IntakeReceipt, SupportRequest};
+use crate::portal::intake::{self, IntakeReceipt, SupportRequest};
+use crate::state::AppState;
 use crate::tickets::Channel;
 
 pub fn routes() -> Vec<Route> {

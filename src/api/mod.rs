@@ -11,6 +11,7 @@ mod events;
 pub mod guards;
 mod inbound;
 mod intake;
+mod params;
 mod portal;
 mod service;
 mod settings;

@@ -8,7 +8,6 @@ use serde::Deserialize;
 use utoipa::{OpenApi, ToSchema};
 
 use crate::api::guards::Agent;
-use crate::app::AppState;
 use crate::error::Error;
 use crate::http::json::ApiJson;
 use crate::http::problem::Problem;
@@ -16,6 +15,7 @@ use crate::http::request_id::RequestId;
 use crate::ids::{PortalTokenId, TicketId};
 use crate::portal::access::{self, PortalView};
 use crate::portal::IssuedPortalToken;
+use crate::state::AppState;
 use crate::tickets::{Message, TicketWithMessages};
 
 pub fn token_routes() -> Vec<Route> {

@@ -6,12 +6,12 @@ use rocket::{get, routes, Route, State};
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
+use crate::actor::Role;
 use crate::api::guards::CurrentUser;
-use crate::app::AppState;
 use crate::db::migrate;
 use crate::error::Error;
 use crate::settings;
-use crate::users::Role;
+use crate::state::AppState;
 
 pub fn routes() -> Vec<Route> {
     routes![health, ready, metrics]

@@ -5,12 +5,12 @@ use rocket::{get, put, routes, Route, State};
 use utoipa::OpenApi;
 
 use crate::api::guards::Admin;
-use crate::app::AppState;
 use crate::audit::{self, ActorRef};
 use crate::error::Error;
 use crate::http::json::ApiJson;
 use crate::http::problem::Problem;
 use crate::settings::{self, PublicSettings, Settings};
+use crate::state::AppState;
 
 pub fn routes() -> Vec<Route> {
     routes![public, get_all, replace]

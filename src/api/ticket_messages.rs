@@ -7,13 +7,13 @@ use serde::Deserialize;
 use utoipa::{OpenApi, ToSchema};
 
 use crate::api::guards::{Agent, CurrentUser};
-use crate::app::AppState;
 use crate::audit::AuditEntry;
 use crate::error::Error;
 use crate::http::json::ApiJson;
 use crate::http::problem::Problem;
 use crate::http::query::{Page, Pagination};
 use crate::ids::TicketId;
+use crate::state::AppState;
 use crate::tickets::conversation;
 use crate::tickets::Message;
 

@@ -8,17 +8,16 @@ use serde::Deserialize;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::api::guards::{Admin, Agent, CurrentUser};
-use crate::app::AppState;
 use crate::error::{Error, FieldError};
 use crate::http::json::{double_option, ApiJson};
 use crate::http::problem::Problem;
 use crate::http::query::{parse_bool, parse_sort, parse_time, Page, Pagination, SortOrder};
-use crate::ids::TicketId;
+use crate::ids::{TicketId, UserId};
+use crate::state::AppState;
 use crate::tickets::list::{TicketFilter, TicketSort};
 use crate::tickets::service::{self, Changes, CreateRequest};
 use crate::tickets::stats::{self, TicketStats};
 use crate::tickets::{search, Channel, Priority, Ticket, TicketStatus, TicketWithMessages};
-use crate::users::UserId;
 
 pub fn routes() -> Vec<Route> {
     routes![

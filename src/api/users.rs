@@ -7,11 +7,11 @@ use serde::Deserialize;
 use utoipa::{OpenApi, ToSchema};
 
 use crate::api::guards::{Admin, Agent, CurrentUser};
-use crate::app::AppState;
 use crate::error::Error;
 use crate::http::json::ApiJson;
 use crate::http::problem::Problem;
 use crate::http::query::{parse_bool, parse_sort, Page, Pagination, SortOrder};
+use crate::state::AppState;
 use crate::users::manage::{self, NewAccount, ProfileChanges};
 use crate::users::repo::{self, UserChanges, UserFilter, UserSort};
 use crate::users::{Role, User, UserId};

@@ -8,8 +8,7 @@ use super::tokens::{new_api_key, secret_hash, API_KEY_VISIBLE};
 use crate::actor::Role;
 use crate::db::now;
 use crate::error::Error;
-use crate::ids::ApiKeyId;
-use crate::ids::UserId;
+use crate::ids::{ApiKeyId, UserId};
 
 /// An API key as listed (never the key itself).
 #[derive(Debug, Clone, Serialize, ToSchema)]

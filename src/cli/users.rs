@@ -3,9 +3,9 @@
 use std::io::IsTerminal as _;
 
 use super::UserCommand;
+use crate::actor::Role;
 use crate::config::Config;
 use crate::users::provision::Provisioning;
-use crate::users::Role;
 use crate::Error;
 
 pub(super) fn run_demo(config: &Config, options: crate::demo::DemoOptions) -> Result<(), Error> {

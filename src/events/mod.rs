@@ -15,8 +15,7 @@ use tokio::sync::broadcast;
 
 use crate::db::{now, Db};
 use crate::error::Error;
-use crate::ids::UserId;
-use crate::ids::{ApiKeyId, MessageId, TicketId};
+use crate::ids::{ApiKeyId, MessageId, TicketId, UserId};
 use crate::tickets::repo as tickets;
 
 pub use limits::{ConnectionLimits, ConnectionPermit};

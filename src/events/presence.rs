@@ -7,8 +7,7 @@ use std::sync::Mutex;
 use serde::Serialize;
 
 use crate::actor::Role;
-use crate::ids::TicketId;
-use crate::ids::UserId;
+use crate::ids::{TicketId, UserId};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Viewer {

@@ -2,12 +2,13 @@
 //! reply addresses with a ticket reply token, and the `[#id]` subject tag.
 
 use lettre::message::Mailbox;
+use rusqlite::{params, Connection};
 
 use crate::auth::JwtKeys;
 use crate::config::Config;
+use crate::db::now;
 use crate::error::Error;
-use crate::ids::TicketId;
-use crate::users::UserId;
+use crate::ids::{TicketId, UserId};
 
 /// Our sender address and the shape of our reply addresses.
 #[derive(Debug, Clone)]
@@ -181,6 +182,21 @@ pub fn ticket_of_subject(subject: &str) -> Option<TicketId> {
         }
         digits.parse().ok().map(TicketId)
     })
+}
+
+/// Records a Message-ID sent or received about `ticket` (for reply matching).
+pub fn remember_message_id(
+    conn: &Connection,
+    message_id: &str,
+    ticket: TicketId,
+    direction: &str,
+) -> Result<(), Error> {
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO mail_threads (message_id, ticket_id, direction, created_at)
+         VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![message_id, ticket, direction, now()])?;
+    Ok(())
 }
 
 #[cfg(test)]

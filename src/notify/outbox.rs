@@ -8,9 +8,8 @@ use utoipa::ToSchema;
 use super::Kind;
 use crate::db::{format_time, now, where_clause};
 use crate::error::Error;
-use crate::ids::{MessageId, TicketId};
+use crate::ids::{MessageId, TicketId, UserId};
 use crate::paging::Pagination;
-use crate::users::UserId;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]

@@ -1,7 +1,9 @@
-//! Portal links: let a requester follow and answer a ticket without an account.
-//! The token is shown once and stored only as a hash.
+//! People without an account: the support form and API (`intake`), and portal
+//! links that let a requester follow and answer a ticket. A link's token is
+//! shown once and stored only as a hash.
 
 pub mod access;
+pub mod intake;
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
@@ -10,8 +12,7 @@ use utoipa::ToSchema;
 use crate::auth::tokens::{random_secret, secret_hash};
 use crate::db::{format_time, now};
 use crate::error::Error;
-use crate::ids::{PortalTokenId, TicketId};
-use crate::users::UserId;
+use crate::ids::{PortalTokenId, TicketId, UserId};
 
 /// A new portal link, the only time its token is shown.
 #[derive(Debug, Serialize, ToSchema)]

@@ -11,9 +11,8 @@ use crate::actor::Actor;
 use crate::audit::{self, ActorRef, AuditEntry, AuditFilter, Target};
 use crate::db::{now, Db};
 use crate::error::Error;
-use crate::ids::{MessageId, TicketId};
+use crate::ids::{MessageId, TicketId, UserId};
 use crate::paging::{Page, Pagination, SortOrder};
-use crate::users::UserId;
 
 /// Who writes a message and how it arrived.
 #[derive(Debug, Clone)]

@@ -9,8 +9,8 @@ use super::model::{Channel, Priority, Ticket, TicketStatus};
 use super::repo::{ticket_from_row, ticket_from_row_at, TICKET_SELECT};
 use super::search::{Combine, SearchQuery, TextSearch};
 use crate::error::Error;
+use crate::ids::UserId;
 use crate::paging::{Pagination, SortOrder};
-use crate::users::UserId;
 
 #[derive(Debug, Default, Clone)]
 pub struct TicketFilter {

@@ -2,7 +2,6 @@
 
 pub mod assign;
 pub mod conversation;
-pub mod intake;
 pub mod list;
 pub mod model;
 pub mod repo;

@@ -4,8 +4,8 @@ use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::ids::{MessageId, TicketId};
-use crate::users::{Role, UserId};
+use crate::actor::Role;
+use crate::ids::{MessageId, TicketId, UserId};
 
 /// Stored as integers in lifecycle order, so sorting by status is meaningful.
 #[derive(

@@ -4,8 +4,7 @@ use rusqlite::{params, types::ToSql, Connection, OptionalExtension, Row};
 
 use super::model::{Assignee, Author, Channel, Message, Priority, Requester, Ticket, TicketStatus};
 use crate::error::Error;
-use crate::ids::{MessageId, TicketId};
-use crate::users::UserId;
+use crate::ids::{MessageId, TicketId, UserId};
 
 pub(super) const TICKET_SELECT: &str =
     "SELECT t.id, t.subject, t.status, t.priority, t.category, t.type, t.channel, t.tags,

@@ -4,8 +4,8 @@
 use super::model::TicketStatus;
 use crate::actor::Actor;
 use crate::error::{Error, FieldError};
+use crate::ids::UserId;
 use crate::settings::Settings;
-use crate::users::UserId;
 
 pub const SUBJECT_MAX_CHARS: usize = 200;
 pub const BODY_MAX_BYTES: usize = 64 * 1024;

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use super::model::{Priority, TicketStatus};
 use crate::error::Error;
-use crate::users::UserId;
+use crate::ids::UserId;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AssigneeCount {

@@ -22,8 +22,9 @@ use crate::auth::JwtKeys;
 use crate::db::{now, Db};
 use crate::error::Error;
 use crate::ids::{MessageId, TicketId};
+use crate::mail::identity::remember_message_id;
 use crate::mail::MailIdentity;
-use crate::notify::delivery::{remember_message_id, Delivery};
+use crate::notify::delivery::Delivery;
 
 /// How the ticket of an inbound message was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]

@@ -9,9 +9,9 @@ use serde_json::{json, Value};
 use super::outbox::{self, Claimed};
 use super::Kind;
 use crate::auth::tokens::{self, audience};
-use crate::db::now;
 use crate::error::Error;
 use crate::ids::{PortalTokenId, TicketId};
+use crate::mail::identity::remember_message_id;
 use crate::mail::identity::tagged_subject;
 use crate::mail::templates::Rendered;
 use crate::mail::Email;
@@ -300,19 +300,4 @@ pub(super) fn chat_since(
         })?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(lines.join("\n"))
-}
-
-/// Records a Message-ID sent or received about `ticket` (for reply matching).
-pub fn remember_message_id(
-    conn: &Connection,
-    message_id: &str,
-    ticket: TicketId,
-    direction: &str,
-) -> Result<(), Error> {
-    conn.prepare_cached(
-        "INSERT OR IGNORE INTO mail_threads (message_id, ticket_id, direction, created_at)
-         VALUES (?1, ?2, ?3, ?4)",
-    )?
-    .execute(params![message_id, ticket, direction, now()])?;
-    Ok(())
 }

@@ -21,7 +21,6 @@ use crate::mail::templates::Templates;
 use crate::mail::{MailIdentity, Mailer, SendError};
 use crate::{portal, settings};
 
-pub use compose::remember_message_id;
 use compose::{Addressee, ComposeError};
 
 /// Rows taken per claim: one, so that a lease only ever covers one send.

@@ -4,10 +4,6 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::conversation::{reply_in, Writer};
-use super::model::Channel;
-use super::repo;
-use super::service::{create_in, Creation};
 use crate::actor::Actor;
 use crate::audit::ActorRef;
 use crate::auth::rate_limit::RateLimits;
@@ -16,6 +12,9 @@ use crate::error::{Error, FieldError};
 use crate::ids::TicketId;
 use crate::portal;
 use crate::settings;
+use crate::tickets::conversation::{reply_in, Writer};
+use crate::tickets::service::{create_in, Creation};
+use crate::tickets::{repo, Channel};
 use crate::users::{normalize_email, normalize_name, repo as users, Role};
 
 pub struct SupportRequest {

@@ -1,0 +1,53 @@
+//! What request handlers are given (`AppState`, managed by Rocket), and the
+//! small contexts it hands to the domain, which never sees the whole of it.
+
+use std::sync::Arc;
+
+use crate::auth::password::PasswordHasher;
+use crate::auth::rate_limit::RateLimits;
+use crate::auth::JwtKeys;
+use crate::config::Config;
+use crate::db::Db;
+use crate::events::EventHub;
+use crate::metrics::Metrics;
+use crate::notify::delivery::Delivery;
+
+/// Everything a request handler may need, given to Rocket with `.manage()`.
+pub struct AppState {
+    pub config: Config,
+    pub db: Db,
+    pub keys: Arc<JwtKeys>,
+    /// The outbox worker and the mail transport.
+    pub delivery: Arc<Delivery>,
+    /// Live events, presence and connection limits.
+    pub events: Arc<EventHub>,
+    pub hasher: PasswordHasher,
+    pub rate_limits: Arc<RateLimits>,
+    pub metrics: Arc<Metrics>,
+    /// The OpenAPI document, serialized once at start.
+    pub openapi_json: String,
+}
+
+impl AppState {
+    /// What account operations need: sign-in, registration, resets, user management.
+    pub fn accounts(&self) -> crate::users::Accounts<'_> {
+        crate::users::Accounts {
+            config: &self.config,
+            db: &self.db,
+            keys: &self.keys,
+            hasher: &self.hasher,
+            rate_limits: &self.rate_limits,
+            events: &self.events,
+            delivery: &self.delivery,
+        }
+    }
+
+    /// What the support form and the support API need.
+    pub fn intake(&self) -> crate::portal::intake::Intake<'_> {
+        crate::portal::intake::Intake {
+            db: &self.db,
+            rate_limits: &self.rate_limits,
+            public_url: self.config.public_url(),
+        }
+    }
+}

@@ -1,0 +1,431 @@
+//! The house rules of ARCHITECTURE.md, read from the source itself: layers
+//! only point down, modules import each other in no circle, `auth/` stands
+//! below accounts, files stay short.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// The domain: business rules and their storage; no HTTP, no app object.
+const DOMAIN: &[&str] = &[
+    "auth",
+    "users",
+    "tickets",
+    "portal",
+    "notify",
+    "mail",
+    "events",
+    "audit.rs",
+    "settings.rs",
+    "maintenance.rs",
+    "demo.rs",
+];
+/// The ground floor: imports nothing but itself.
+const GROUND: &[&str] = &[
+    "db",
+    "config",
+    "error.rs",
+    "ids.rs",
+    "paging.rs",
+    "actor.rs",
+];
+/// What sits above the domain, named the way an import would name it.
+const ABOVE_DOMAIN: &[&str] = &[
+    "crate::app",
+    "crate::api",
+    "crate::http",
+    "crate::cli",
+    "crate::web",
+    "AppState",
+    "rocket::Request",
+    "rocket::request",
+    "rocket::Shutdown",
+];
+
+fn src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+}
+
+fn rust_files(path: &Path) -> Vec<PathBuf> {
+    if path.is_file() {
+        return vec![path.to_path_buf()];
+    }
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(path).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            files.push(path);
+        }
+    }
+    files
+}
+
+/// The code lines of every file under `parts` of `src/`, comments left out.
+fn code_lines(parts: &[&str]) -> Vec<(String, usize, String)> {
+    let mut lines = Vec::new();
+    for part in parts {
+        for file in rust_files(&src().join(part)) {
+            let text = std::fs::read_to_string(&file).unwrap();
+            let name = file.strip_prefix(src()).unwrap().display().to_string();
+            for (n, line) in text.lines().enumerate() {
+                if !line.trim_start().starts_with("//") {
+                    lines.push((name.clone(), n + 1, line.to_string()));
+                }
+            }
+        }
+    }
+    lines
+}
+
+/// Every `crate::name` a line mentions.
+fn crate_paths(line: &str) -> Vec<String> {
+    line.match_indices("crate::")
+        .map(|(i, _)| {
+            line[i + 7..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn the_domain_and_the_ground_never_reach_up() {
+    let mut found = Vec::new();
+    for (file, n, line) in code_lines(&[DOMAIN, GROUND].concat()) {
+        for above in ABOVE_DOMAIN {
+            if line.contains(above) {
+                found.push(format!("src/{file}:{n}: {}", line.trim()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "imports from above:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_ground_imports_only_the_ground() {
+    let ground: Vec<&str> = GROUND.iter().map(|g| g.trim_end_matches(".rs")).collect();
+    let mut found = Vec::new();
+    for (file, n, line) in code_lines(GROUND) {
+        for path in crate_paths(&line) {
+            if !ground.contains(&path.as_str()) {
+                found.push(format!("src/{file}:{n}: crate::{path}"));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "the ground imports:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn auth_stands_below_accounts() {
+    let found: Vec<String> = code_lines(&["auth"])
+        .into_iter()
+        .filter(|(_, _, line)| crate_paths(line).iter().any(|p| p == "users"))
+        .map(|(file, n, line)| format!("src/{file}:{n}: {}", line.trim()))
+        .collect();
+    assert!(
+        found.is_empty(),
+        "auth/ imports users/:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn files_stay_short_and_main_stays_thin() {
+    let mut long = Vec::new();
+    for file in rust_files(&src()) {
+        let lines = std::fs::read_to_string(&file).unwrap().lines().count();
+        let name = file.strip_prefix(src()).unwrap().display().to_string();
+        let limit = if name == "main.rs" { 150 } else { 500 };
+        if lines > limit {
+            long.push(format!("src/{name}: {lines} lines (limit {limit})"));
+        }
+    }
+    assert!(
+        long.is_empty(),
+        "split these by what they do:\n{}",
+        long.join("\n")
+    );
+}
+
+#[test]
+fn the_rules_catch_what_they_guard_against() {
+    assert_eq!(
+        crate_paths("use crate::app::AppState; crate::users::repo"),
+        ["app", "users"]
+    );
+    assert!(ABOVE_DOMAIN
+        .iter()
+        .any(|a| "use crate::http::query::Pagination;".contains(a)));
+}
+
+/// Every module of the library (`tickets::repo`, `users`, ...) and the
+/// modules it imports, tests left out.
+fn module_graph() -> BTreeMap<String, BTreeSet<String>> {
+    let mut sources = BTreeMap::new();
+    for file in rust_files(&src()) {
+        let rel = file.strip_prefix(src()).unwrap().with_extension("");
+        let mut parts: Vec<String> = rel
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect();
+        let is_dir_module = parts.last().is_some_and(|p| p == "mod");
+        if is_dir_module {
+            parts.pop();
+        }
+        if parts == ["lib"] || parts == ["main"] {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        let code = text
+            .split("#[cfg(test)]")
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        // `super::` names the parent of this module.
+        let parent = parts[..parts.len() - 1].join("::");
+        sources.insert(parts.join("::"), (parent, code));
+    }
+    let resolve = |path: &str| {
+        let mut parts: Vec<&str> = path.split("::").collect();
+        while !parts.is_empty() {
+            let name = parts.join("::");
+            if sources.contains_key(&name) {
+                return Some(name);
+            }
+            parts.pop();
+        }
+        None
+    };
+    let mut graph = BTreeMap::new();
+    for (module, (parent, code)) in &sources {
+        let mut deps = BTreeSet::new();
+        for statement in statements(code) {
+            for path in crate_paths_in(&statement, parent) {
+                if let Some(dep) = resolve(&path) {
+                    // A module may use its own children.
+                    if dep != *module && !module.starts_with(&format!("{dep}::")) {
+                        deps.insert(dep);
+                    }
+                }
+            }
+        }
+        graph.insert(module.clone(), deps);
+    }
+    graph
+}
+
+/// The code as statements: a `use` spread over lines becomes one line;
+/// comments are left out.
+fn statements(code: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut open: Option<String> = None;
+    for line in code.lines().map(str::trim).filter(|l| !l.starts_with("//")) {
+        if let Some(mut statement) = open.take() {
+            statement.push_str(line);
+            if line.ends_with(';') {
+                out.push(statement);
+            } else {
+                open = Some(statement);
+            }
+        } else if (line.starts_with("use ") || line.starts_with("pub use ")) && !line.ends_with(';')
+        {
+            open = Some(line.to_string());
+        } else {
+            out.push(line.to_string());
+        }
+    }
+    out
+}
+
+/// The module paths a statement names through `crate::` or `super::`
+/// (relative to `parent`), with `{a, b::c}` groups spelled out.
+fn crate_paths_in(statement: &str, parent: &str) -> Vec<String> {
+    let mut paths = Vec::new();
+    for (prefix, base) in [("crate::", ""), ("super::", parent)] {
+        for (i, _) in statement.match_indices(prefix) {
+            let before = &statement[..i];
+            if before.ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == ':') {
+                continue;
+            }
+            for path in expand(&statement[i + prefix.len()..]) {
+                paths.push(if base.is_empty() {
+                    path
+                } else {
+                    format!("{base}::{path}")
+                });
+            }
+        }
+    }
+    paths
+}
+
+/// `a::{b, c::d}` -> `a::b`, `a::c::d`; a plain path is read up to its end.
+fn expand(text: &str) -> Vec<String> {
+    let head: String = text
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == ':')
+        .collect();
+    let rest = &text[head.len()..];
+    let head = head.trim_end_matches(':').to_string();
+    if !rest.starts_with('{') {
+        return vec![head];
+    }
+    let mut depth = 0;
+    let mut items = Vec::new();
+    let mut item = String::new();
+    for c in rest.chars() {
+        match c {
+            '{' => {
+                depth += 1;
+                if depth == 1 {
+                    continue;
+                }
+            }
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    items.push(std::mem::take(&mut item));
+                    break;
+                }
+            }
+            ',' if depth == 1 => {
+                items.push(std::mem::take(&mut item));
+                continue;
+            }
+            _ => {}
+        }
+        item.push(c);
+    }
+    items
+        .iter()
+        .map(|i| i.trim())
+        .filter(|i| !i.is_empty() && *i != "self")
+        .flat_map(expand)
+        .map(|tail| {
+            if head.is_empty() {
+                tail
+            } else {
+                format!("{head}::{tail}")
+            }
+        })
+        .chain(std::iter::once(head.clone()).filter(|h| !h.is_empty()))
+        .collect()
+}
+
+/// A circle of imports through `from`, if there is one.
+fn circle(graph: &BTreeMap<String, BTreeSet<String>>, from: &str) -> Option<Vec<String>> {
+    fn walk(
+        graph: &BTreeMap<String, BTreeSet<String>>,
+        from: &str,
+        path: &mut Vec<String>,
+        seen: &mut BTreeSet<String>,
+    ) -> bool {
+        let last = path.last().unwrap().clone();
+        for dep in graph.get(&last).into_iter().flatten() {
+            if dep == from {
+                return true;
+            }
+            if seen.insert(dep.clone()) {
+                path.push(dep.clone());
+                if walk(graph, from, path, seen) {
+                    return true;
+                }
+                path.pop();
+            }
+        }
+        false
+    }
+    let mut path = vec![from.to_string()];
+    let mut seen = BTreeSet::new();
+    walk(graph, from, &mut path, &mut seen).then_some(path)
+}
+
+/// The layers from the ground up; a module may import its own layer and those
+/// below. Named by the first part of the module path.
+const LAYERS: &[&[&str]] = &[
+    &["db", "config", "error", "ids", "paging", "actor"],
+    &["auth"],
+    &[
+        "users",
+        "tickets",
+        "portal",
+        "notify",
+        "mail",
+        "events",
+        "audit",
+        "settings",
+        "maintenance",
+        "demo",
+        "metrics",
+    ],
+    &["state"],
+    &["http"],
+    &["api"],
+    &["app", "web"],
+    &["cli"],
+];
+
+fn layer_of(module: &str) -> usize {
+    let top = module.split("::").next().unwrap_or_default();
+    LAYERS
+        .iter()
+        .position(|layer| layer.contains(&top))
+        .unwrap_or_else(|| {
+            panic!("src/{top} belongs to no layer: add it to LAYERS and ARCHITECTURE.md")
+        })
+}
+
+#[test]
+fn layers_point_down() {
+    let mut found = Vec::new();
+    for (module, deps) in module_graph() {
+        for dep in deps {
+            if layer_of(&dep) > layer_of(&module) {
+                found.push(format!("{module} -> {dep}"));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "imports that point up:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn modules_import_each_other_in_no_circle() {
+    let graph = module_graph();
+    assert!(
+        graph.len() > 40,
+        "the graph covers the library: {}",
+        graph.len()
+    );
+    assert!(
+        graph["tickets::service"].contains("db"),
+        "imports are found"
+    );
+    for module in graph.keys() {
+        if let Some(circle) = circle(&graph, module) {
+            panic!("a circle of imports: {} -> {module}", circle.join(" -> "));
+        }
+    }
+    let mut made_up = graph.clone();
+    made_up
+        .get_mut("db")
+        .unwrap()
+        .insert("tickets::service".into());
+    assert!(
+        circle(&made_up, "db").is_some(),
+        "a made-up circle is found"
+    );
+}
