@@ -429,3 +429,53 @@ fn modules_import_each_other_in_no_circle() {
         "a made-up circle is found"
     );
 }
+
+#[test]
+fn repos_import_only_the_ground_and_their_own_types() {
+    let ground = LAYERS[0];
+    let mut found = Vec::new();
+    for (module, deps) in module_graph() {
+        let Some(folder) = module.strip_suffix("::repo") else {
+            continue;
+        };
+        for dep in deps {
+            let own = dep == folder || dep.starts_with(&format!("{folder}::"));
+            if !own && !ground.contains(&dep.split("::").next().unwrap_or_default()) {
+                found.push(format!("{module} -> {dep}"));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "repos reaching past the ground:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn architecture_md_names_every_part_of_the_code() {
+    let text = std::fs::read_to_string(src().join("ARCHITECTURE.md")).unwrap();
+    let mut missing = Vec::new();
+    for entry in std::fs::read_dir(src()).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let (module, shown) = if path.is_dir() {
+            (name.clone(), format!("{name}/"))
+        } else if let Some(stem) = name.strip_suffix(".rs") {
+            (stem.to_string(), name.clone())
+        } else {
+            continue;
+        };
+        if module == "lib" || module == "main" {
+            continue;
+        }
+        layer_of(&module);
+        if !text.contains(&shown) {
+            missing.push(shown);
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "ARCHITECTURE.md does not place: {missing:?}"
+    );
+}

@@ -4,13 +4,33 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::sessions::{self, Rotation};
-use super::Accounts;
 use crate::actor::Actor;
 use crate::audit::{self, ActorRef, Target};
+use crate::auth::password::PasswordHasher;
+use crate::auth::rate_limit::RateLimits;
 use crate::auth::tokens::{self, audience};
+use crate::auth::JwtKeys;
+use crate::config::Config;
+use crate::db::Db;
 use crate::error::{Error, FieldError};
+use crate::events::EventHub;
+use crate::notify::delivery::Delivery;
 use crate::settings;
 use crate::users::{self, repo, Role, User, UserId, UserRecord};
+
+/// What account operations (sign-in, registration, resets, user management)
+/// need from the running server. The app hands one out per request.
+pub struct Accounts<'a> {
+    pub config: &'a Config,
+    pub db: &'a Db,
+    pub keys: &'a JwtKeys,
+    pub hasher: &'a PasswordHasher,
+    pub rate_limits: &'a RateLimits,
+    /// Live connections end when their user's sessions or role change.
+    pub events: &'a EventHub,
+    /// Woken when a change queued mail (invites, resets).
+    pub delivery: &'a Delivery,
+}
 
 /// Answer of every sign-in: a short-lived access token and a refresh token.
 #[derive(Debug, Serialize, ToSchema)]

@@ -1,7 +1,7 @@
 //! What may be done to users and by whom: admin management and one's own profile.
 
+use super::account::Accounts;
 use super::repo::{self, UserChanges};
-use super::Accounts;
 use super::{check_password, normalize_email, normalize_name, Role, User, UserId, UserRecord};
 use crate::actor::Actor;
 use crate::audit::{self, ActorRef, Target};

@@ -6,30 +6,11 @@ pub mod provision;
 pub mod repo;
 pub mod sessions;
 
-pub use crate::actor::{Role, User};
-use crate::auth::password::PasswordHasher;
-use crate::auth::rate_limit::RateLimits;
-use crate::auth::JwtKeys;
-use crate::config::Config;
-use crate::db::Db;
-use crate::error::FieldError;
-use crate::events::EventHub;
-pub use crate::ids::UserId;
-use crate::notify::delivery::Delivery;
+pub use account::Accounts;
 
-/// What account operations (sign-in, registration, resets, user management)
-/// need from the running server. The app hands one out per request.
-pub struct Accounts<'a> {
-    pub config: &'a Config,
-    pub db: &'a Db,
-    pub keys: &'a JwtKeys,
-    pub hasher: &'a PasswordHasher,
-    pub rate_limits: &'a RateLimits,
-    /// Live connections end when their user's sessions or role change.
-    pub events: &'a EventHub,
-    /// Woken when a change queued mail (invites, resets).
-    pub delivery: &'a Delivery,
-}
+pub use crate::actor::{Role, User};
+use crate::error::FieldError;
+pub use crate::ids::UserId;
 
 /// A user with the fields only the server needs.
 #[derive(Debug, Clone)]
