@@ -6,12 +6,12 @@ mod mail;
 mod process;
 mod users;
 
+use std::process::ExitCode;
+
 pub use args::{Cli, Command, MailCommand, UserCommand};
 use mail::{mail_ingest, mail_test};
 use process::{init_logging, shutdown_signal};
 use users::{run_demo, run_user_command};
-
-use std::process::ExitCode;
 
 use crate::config::{Config, Overrides};
 use crate::users::provision::Provisioning;
@@ -111,7 +111,7 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
             let config = Config::from_env(cli.config.as_deref(), &overrides)?;
             mail_test(config, &to)
         }
-        Command::Mail(MailCommand::Ingest) => unreachable!("handled in main"),
+        Command::Mail(MailCommand::Ingest) => unreachable!("handled in run"),
         Command::User(command) => {
             let config = Config::from_env(cli.config.as_deref(), &overrides)?;
             let provisioning = Provisioning::open(config)?;
