@@ -1,7 +1,7 @@
 //! The catcher: every error Rocket raises itself (no route, a method the path
 //! does not take, a failing guard, a panic) answers a problem document.
 
-use rocket::http::Status;
+use rocket::http::{Method, Status};
 use rocket::{catch, Request};
 
 use crate::error::INTERNAL_DETAIL;
@@ -17,23 +17,9 @@ pub fn default_catcher(status: Status, req: &Request<'_>) -> Problem {
         return problem;
     }
     match status.code {
-        404 => {
-            let allowed = super::allowed_methods(req);
-            if allowed.is_empty() {
-                Problem::new(status, format!("no resource at {}", req.uri().path()), req)
-            } else {
-                Problem::new(
-                    Status::MethodNotAllowed,
-                    format!(
-                        "{} is not allowed here; use {}",
-                        req.method(),
-                        allowed.join(", ")
-                    ),
-                    req,
-                )
-                .with_allow(allowed.join(", "))
-            }
-        }
+        // No route took the request. Rocket forwards with 422 when a path
+        // parameter does not parse (`/tickets/abc`): that path names nothing.
+        404 | 422 => no_route(req, Some(req.method())),
         500 => {
             tracing::error!(
                 request_id = %RequestId::of(req),
@@ -44,8 +30,34 @@ pub fn default_catcher(status: Status, req: &Request<'_>) -> Problem {
             Problem::new(status, INTERNAL_DETAIL, req)
         }
         413 => Problem::new(status, "the request body is too large", req),
+        // Rocket turns away a method it does not know (`QUERY`, `FOO`) before
+        // routing, and hands the catcher a stand-in request without a route.
+        400 if req.route().is_none() => no_route(req, None),
         _ => Problem::new(status, status.reason_lossy().to_string(), req),
     }
+}
+
+/// No route took the request: 405 naming the methods this path takes, or 404
+/// when it takes none. `method` is `None` when Rocket did not know it.
+fn no_route(req: &Request<'_>, method: Option<Method>) -> Problem {
+    let allowed = super::allowed_methods(req, method);
+    if allowed.is_empty() {
+        return Problem::new(
+            Status::NotFound,
+            format!("no resource at {}", req.uri().path()),
+            req,
+        );
+    }
+    let allowed = allowed.join(", ");
+    Problem::new(
+        Status::MethodNotAllowed,
+        match method {
+            Some(method) => format!("{method} is not allowed here; use {allowed}"),
+            None => format!("this method is not supported; use {allowed}"),
+        },
+        req,
+    )
+    .with_allow(allowed)
 }
 
 pub fn catchers() -> Vec<rocket::Catcher> {

@@ -231,9 +231,9 @@ fn polish_operation(operation: &mut utoipa::openapi::path::Operation) {
     }
 }
 
-/// Methods that have a route at this request's path (for 405 answers). The
-/// web app's catch-all route does not count.
-pub fn allowed_methods(req: &Request<'_>) -> Vec<String> {
+/// Methods that have a route at this request's path, but `except` (for 405
+/// answers). The web app's catch-all route does not count.
+pub fn allowed_methods(req: &Request<'_>, except: Option<rocket::http::Method>) -> Vec<String> {
     let path: Vec<&str> = req
         .uri()
         .path()
@@ -243,7 +243,7 @@ pub fn allowed_methods(req: &Request<'_>) -> Vec<String> {
     let mut methods: Vec<String> = req
         .rocket()
         .routes()
-        .filter(|route| route.method != req.method() && !is_catch_all(route))
+        .filter(|route| Some(route.method) != except && !is_catch_all(route))
         .filter(|route| template_matches(route.uri.path(), &path))
         .map(|route| route.method.as_str().to_string())
         .collect();
@@ -278,6 +278,11 @@ fn template_matches(template: &str, path: &[&str]) -> bool {
                 if !dynamic && part != segment {
                     return false;
                 }
+                // An id segment takes only what an id can be (`/users/me` is
+                // not `/users/<id>`).
+                if *part == "<id>" && !segment.parse::<i64>().is_ok_and(|id| id > 0) {
+                    return false;
+                }
             }
         }
     }
@@ -303,6 +308,12 @@ mod tests {
             &["api", "v1", "tickets", "7"]
         ));
         assert!(template_matches("/health", &["health"]));
+        for not_an_id in ["0", "-1", "abc", "1.5", "9223372036854775808", "me"] {
+            assert!(!template_matches(
+                "/api/v1/users/<id>",
+                &["api", "v1", "users", not_an_id]
+            ));
+        }
         assert!(template_matches("/files/<rest..>", &["files", "a", "b"]));
     }
 }

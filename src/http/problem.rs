@@ -11,7 +11,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::error::{Error, FieldError};
-use crate::http::request_id::RequestId;
+use crate::http::request_id::{RequestId, HEADER};
 
 /// An RFC 9457 problem document, the body of every error response.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -101,7 +101,7 @@ fn problem_type(status: Status) -> String {
 }
 
 impl<'r> Responder<'r, 'static> for Problem {
-    fn respond_to(self, _req: &'r Request<'_>) -> response::Result<'static> {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
         let body = serde_json::to_vec(&self).map_err(|_| Status::InternalServerError)?;
         let mut response = Response::build();
         response
@@ -117,7 +117,12 @@ impl<'r> Responder<'r, 'static> for Problem {
         if self.status == 401 {
             response.header(Header::new("WWW-Authenticate", "Bearer realm=\"helpline\""));
         }
-        response.ok()
+        // The fairings add these too, but not to a request Rocket could not
+        // parse (an unknown method): every answer carries them.
+        response.header(Header::new(HEADER, RequestId::of(req).to_string()));
+        let mut response = response.finalize();
+        super::security::apply(&mut response);
+        Ok(response)
     }
 }
 

@@ -23,22 +23,28 @@ impl Fairing for SecurityHeaders {
     }
 
     async fn on_response<'r>(&self, _req: &'r Request<'_>, res: &mut Response<'r>) {
-        if !res.headers().contains("Content-Security-Policy") {
-            res.set_header(Header::new(
-                "Content-Security-Policy",
-                CONTENT_SECURITY_POLICY,
-            ));
-        }
-        res.set_header(Header::new("X-Content-Type-Options", "nosniff"));
+        apply(res);
+    }
+}
+
+/// Sets the security headers on `res`; also used by answers that bypass the
+/// fairings (Rocket answers a request it cannot parse from the catcher alone).
+pub fn apply(res: &mut Response<'_>) {
+    if !res.headers().contains("Content-Security-Policy") {
         res.set_header(Header::new(
-            "Referrer-Policy",
-            "strict-origin-when-cross-origin",
-        ));
-        res.set_header(Header::new("X-Frame-Options", "DENY"));
-        res.set_header(Header::new("Cross-Origin-Opener-Policy", "same-origin"));
-        res.set_header(Header::new(
-            "Permissions-Policy",
-            "camera=(), microphone=(), geolocation=()",
+            "Content-Security-Policy",
+            CONTENT_SECURITY_POLICY,
         ));
     }
+    res.set_header(Header::new("X-Content-Type-Options", "nosniff"));
+    res.set_header(Header::new(
+        "Referrer-Policy",
+        "strict-origin-when-cross-origin",
+    ));
+    res.set_header(Header::new("X-Frame-Options", "DENY"));
+    res.set_header(Header::new("Cross-Origin-Opener-Policy", "same-origin"));
+    res.set_header(Header::new(
+        "Permissions-Policy",
+        "camera=(), microphone=(), geolocation=()",
+    ));
 }

@@ -193,7 +193,7 @@ pub async fn login(
     let hash = found.as_ref().and_then(|u| u.password_hash.clone());
     let verified = ctx.hasher.verify(password, hash).await?;
     let Some(user) = found.filter(|u| verified && u.user.active) else {
-        tracing::warn!(request_id, email = %key, ip, "failed sign-in");
+        tracing::info!(request_id, email = %key, ip, "failed sign-in");
         return Err(invalid_credentials());
     };
     let ttl = ctx.config.refresh_token_ttl_secs;
