@@ -181,17 +181,18 @@ fn ignored(reason: String) -> InboundReceipt {
 fn earlier_result(conn: &Connection, message_id: &str) -> Result<Option<InboundReceipt>, Error> {
     Ok(conn
         .prepare_cached(
-            "SELECT ticket_id, conversation_id, created_ticket, rule, reason FROM inbound_mail WHERE message_id = ?1",
+            "SELECT ticket_id, conversation_id, rule, reason FROM inbound_mail WHERE message_id = ?1",
         )?
         .query_row([message_id], |r| {
-            let rule: Option<String> = r.get(3)?;
+            let rule: Option<String> = r.get(2)?;
             Ok(InboundReceipt {
                 ticket_id: r.get(0)?,
                 message_id: r.get(1)?,
-                created_ticket: r.get(2)?,
+                // A duplicate creates nothing, whatever the first one did.
+                created_ticket: false,
                 status: InboundStatus::Duplicate,
                 rule: rule.as_deref().and_then(MatchRule::parse),
-                reason: r.get(4)?,
+                reason: r.get(3)?,
             })
         })
         .optional()?)
