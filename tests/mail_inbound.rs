@@ -296,7 +296,10 @@ async fn the_corpus_lands_on_the_right_tickets() {
     assert_eq!(again["ticket_id"], first["ticket_id"]);
     assert_eq!(again["message_id"], first["message_id"]);
     assert_eq!(first["created_ticket"], true);
-    assert_eq!(again["created_ticket"], false, "a duplicate creates nothing");
+    assert_eq!(
+        again["created_ticket"], false,
+        "a duplicate creates nothing"
+    );
     assert_eq!(conversation(&app, &agent, id).await.len(), 4);
 
     // The subject of a non-ASCII mail decodes, and the raw message is kept.

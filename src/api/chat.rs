@@ -10,7 +10,7 @@ use rocket_ws::stream::DuplexStream;
 use rocket_ws::{Channel, Message, WebSocket};
 use serde::Deserialize;
 use serde_json::json;
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::{self, error::RecvError};
 use utoipa::OpenApi;
 
 use crate::actor::Actor;
@@ -114,18 +114,29 @@ async fn chat<'r>(
         max_frame_size: Some(max),
         ..rocket_ws::Config::default()
     });
-    let Ok((actor, expires_at)) = auth.0 else {
-        return Ok(ws.channel(move |mut stream| {
-            Box::pin(async move {
-                let _ = stream
-                    .send(close(
-                        CloseCode::Library(CLOSE_UNAUTHORIZED),
-                        "the access token is missing, invalid, expired or revoked",
-                    ))
-                    .await;
-                Ok(())
-            })
-        }));
+    let held = match auth.0 {
+        Ok((actor, expires_at)) => match guards::hold_session(state, &actor).await {
+            Ok(sessions) => Some((actor, expires_at, sessions)),
+            Err(Error::Unauthorized(_)) => None,
+            Err(e) => return Err(e),
+        },
+        Err(_) => None,
+    };
+    let (actor, expires_at, sessions) = match held {
+        Some(held) => held,
+        None => {
+            return Ok(ws.channel(move |mut stream| {
+                Box::pin(async move {
+                    let _ = stream
+                        .send(close(
+                            CloseCode::Library(CLOSE_UNAUTHORIZED),
+                            "the access token is missing, invalid, expired or revoked",
+                        ))
+                        .await;
+                    Ok(())
+                })
+            }));
+        }
     };
     let who = actor.clone();
     state
@@ -146,7 +157,7 @@ async fn chat<'r>(
                 ticket: id,
                 expires_at,
             };
-            session.run(stream, shutdown).await
+            session.run(stream, sessions, shutdown).await
         })
     }))
 }
@@ -174,11 +185,11 @@ impl Session<'_> {
     async fn run(
         self,
         mut stream: DuplexStream,
+        mut sessions: broadcast::Receiver<crate::events::Credential>,
         shutdown: Shutdown,
     ) -> rocket_ws::result::Result<()> {
         let hub = Arc::clone(&self.app.events);
         let mut live = hub.subscribe();
-        let mut sessions = hub.session_changes();
         let viewing = self
             .actor
             .user()

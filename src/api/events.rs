@@ -159,10 +159,10 @@ async fn stream(
     shutdown: Shutdown,
 ) -> Result<ClosingStream<EventStream![Sse + '_]>, Error> {
     let (actor, expires_at) = auth.0?;
+    let mut sessions = guards::hold_session(state, &actor).await?;
     let (audience, viewing, permit) = open(state, &actor, ticket_id.map(TicketId)).await?;
     let hub = Arc::clone(&state.events);
     let mut live = hub.subscribe();
-    let mut sessions = hub.session_changes();
     let heartbeat = Duration::from_secs(state.config.realtime.heartbeat_secs);
     let db = state.db.clone();
     let app: &AppState = state;

@@ -7,7 +7,10 @@ use rocket::Request;
 
 use crate::actor::{Actor, Principal};
 use crate::auth::{api_keys, tokens};
+use tokio::sync::broadcast;
+
 use crate::error::Error;
+use crate::events::Credential;
 use crate::http::problem::Problem;
 use crate::http::request_id::RequestId;
 use crate::state::AppState;
@@ -177,6 +180,21 @@ pub async fn still_valid(state: &AppState, actor: &Actor) -> Result<bool, Error>
                 .read(move |conn| api_keys::is_live(conn, id))
                 .await?)
         }
+    }
+}
+
+/// Subscribes a live connection (stream, chat) to session changes, then
+/// checks the session once more: a logout between the guard and the
+/// subscription is caught here, one after it arrives on the receiver.
+pub async fn hold_session(
+    state: &AppState,
+    actor: &Actor,
+) -> Result<broadcast::Receiver<Credential>, Error> {
+    let changes = state.events.subscribe_sessions().await;
+    if still_valid(state, actor).await? {
+        Ok(changes)
+    } else {
+        Err(AuthFailure::BadToken.into_error())
     }
 }
 

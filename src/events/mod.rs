@@ -214,7 +214,13 @@ pub struct EventHub {
     sessions: broadcast::Sender<Credential>,
     pub presence: Presence,
     pub limits: ConnectionLimits,
+    gap_hook: std::sync::Mutex<Option<GapHook>>,
 }
+
+/// Work run in the gap between a live connection's sign-in check and its
+/// subscription to session changes (see [`EventHub::set_gap_hook`]).
+pub type GapHook =
+    Arc<dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> + Send + Sync>;
 
 impl EventHub {
     pub fn new(config: &crate::config::RealtimeConfig) -> Self {
@@ -226,6 +232,7 @@ impl EventHub {
             sessions: broadcast::channel(256).0,
             presence: Presence::default(),
             limits: ConnectionLimits::new(config.max_connections, config.max_connections_per_user),
+            gap_hook: std::sync::Mutex::new(None),
         }
     }
 
@@ -285,6 +292,26 @@ impl EventHub {
     }
 
     pub fn session_changes(&self) -> broadcast::Receiver<Credential> {
+        self.sessions.subscribe()
+    }
+
+    /// Lets a test put work (a sign-out) between a live connection's sign-in
+    /// check and its subscription to session changes, the gap a change must
+    /// not slip through. Unset in a running server.
+    pub fn set_gap_hook(&self, hook: GapHook) {
+        if let Ok(mut slot) = self.gap_hook.lock() {
+            *slot = Some(hook);
+        }
+    }
+
+    /// Subscribes a live connection to session changes, after the gap hook.
+    /// The caller checks the session again afterwards: a change made before
+    /// the subscription is seen by that check, one made after by the receiver.
+    pub async fn subscribe_sessions(&self) -> broadcast::Receiver<Credential> {
+        let hook = self.gap_hook.lock().ok().and_then(|slot| slot.clone());
+        if let Some(hook) = hook {
+            hook().await;
+        }
         self.sessions.subscribe()
     }
 

@@ -20,6 +20,8 @@ pub const PATIENCE: Duration = Duration::from_secs(30);
 
 pub struct LiveServer {
     pub addr: SocketAddr,
+    /// The server's event hub (to set its gap hook).
+    pub events: Arc<helpline::events::EventHub>,
     pub handle: ServerHandle,
     pub dir: tempfile::TempDir,
 }
@@ -57,9 +59,11 @@ pub async fn start(users: &[(&str, Role)], tweak: impl FnOnce(&mut Config)) -> L
             .await
             .unwrap();
     }
+    let events = Arc::clone(&app.state().events);
     let handle = app.spawn().await.unwrap();
     LiveServer {
         addr: handle.local_addr(),
+        events,
         handle,
         dir,
     }
