@@ -122,21 +122,18 @@ async fn chat<'r>(
         },
         Err(_) => None,
     };
-    let (actor, expires_at, sessions) = match held {
-        Some(held) => held,
-        None => {
-            return Ok(ws.channel(move |mut stream| {
-                Box::pin(async move {
-                    let _ = stream
-                        .send(close(
-                            CloseCode::Library(CLOSE_UNAUTHORIZED),
-                            "the access token is missing, invalid, expired or revoked",
-                        ))
-                        .await;
-                    Ok(())
-                })
-            }));
-        }
+    let Some((actor, expires_at, sessions)) = held else {
+        return Ok(ws.channel(move |mut stream| {
+            Box::pin(async move {
+                let _ = stream
+                    .send(close(
+                        CloseCode::Library(CLOSE_UNAUTHORIZED),
+                        "the access token is missing, invalid, expired or revoked",
+                    ))
+                    .await;
+                Ok(())
+            })
+        }));
     };
     let who = actor.clone();
     state
