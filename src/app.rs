@@ -100,8 +100,7 @@ impl AppBuilder {
                  (or run `helpline user create --role admin --email ...`)"
             );
         }
-        let openapi_json = api::openapi()
-            .to_json()
+        let openapi_json = serde_json::to_string(&api::openapi()?)
             .map_err(|e| Error::Internal(format!("serializing the OpenAPI document: {e}")))?;
         let hasher = PasswordHasher::new(config.bcrypt_cost);
         let rate_limits = Arc::new(RateLimits::new(&config.rate_limits));

@@ -114,7 +114,8 @@ impl Settings {
             ));
         }
         if let Some(email) = &self.support_email {
-            if !looks_like_email(email) {
+            // The address mail goes to and comes from: as strict as a user's.
+            if email.trim() != email || crate::users::normalize_email(email).is_err() {
                 errors.push(FieldError::new("support_email", "must be an email address"));
             }
         }
@@ -230,18 +231,6 @@ pub fn changed_keys(old: &Settings, new: &Settings) -> Vec<String> {
         .filter(|(key, value)| old.get(*key) != Some(value))
         .map(|(key, _)| key.clone())
         .collect()
-}
-
-fn looks_like_email(value: &str) -> bool {
-    let Some((local, domain)) = value.rsplit_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && value.len() <= 254
-        && !value.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 fn looks_like_phone(value: &str) -> bool {

@@ -988,13 +988,14 @@ async fn browser_sessions_keep_the_refresh_token_in_an_http_only_cookie() {
     let pair = json(res).await;
     assert_eq!(pair["refresh_token"], "", "scripts never see it");
 
-    // The cookie alone refreshes, only with the header; without either, 422.
+    // The cookie alone refreshes (an empty `refresh_token`), only with the
+    // header; a body without the field is 422.
     let res = app
         .client
         .post("/api/v1/auth/refresh")
         .header(ContentType::JSON)
         .header(Header::new("X-Helpline-Session", "cookie"))
-        .body("{}")
+        .body(r#"{"refresh_token": ""}"#)
         .dispatch()
         .await;
     assert_eq!(res.status().code, 200);
@@ -1014,7 +1015,7 @@ async fn browser_sessions_keep_the_refresh_token_in_an_http_only_cookie() {
         .post("/api/v1/auth/logout")
         .header(ContentType::JSON)
         .header(Header::new("X-Helpline-Session", "cookie"))
-        .body("{}")
+        .body(r#"{"refresh_token": ""}"#)
         .dispatch()
         .await;
     assert_eq!(res.status().code, 204);
@@ -1023,7 +1024,7 @@ async fn browser_sessions_keep_the_refresh_token_in_an_http_only_cookie() {
         .post("/api/v1/auth/refresh")
         .header(ContentType::JSON)
         .header(Header::new("X-Helpline-Session", "cookie"))
-        .body("{}")
+        .body(r#"{"refresh_token": ""}"#)
         .dispatch()
         .await;
     assert!(matches!(res.status().code, 401 | 422));

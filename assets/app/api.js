@@ -50,7 +50,7 @@ export async function refresh() {
     return false;
   }
   if (!refreshing) {
-    const attempt = () => raw("POST", "/api/v1/auth/refresh", {})
+    const attempt = () => raw("POST", "/api/v1/auth/refresh", { refresh_token: "" })
       .then((pair) => { setSession(pair); return true; })
       .catch((e) => {
         // Only a refused session signs out; a busy server is tried again later.
@@ -87,7 +87,7 @@ export async function signIn(path, body) {
 }
 
 export async function signOut() {
-  try { await raw("POST", "/api/v1/auth/logout", {}, accessToken); } catch { /* signed out anyway */ }
+  try { await raw("POST", "/api/v1/auth/logout", { refresh_token: "" }, accessToken); } catch { /* signed out anyway */ }
   setSession(null);
 }
 

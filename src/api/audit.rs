@@ -8,7 +8,7 @@ use crate::api::guards::Admin;
 use crate::audit::{self, AuditEntry, AuditFilter};
 use crate::error::Error;
 use crate::http::problem::Problem;
-use crate::http::query::{Page, Pagination, SortOrder};
+use crate::http::query::{Page, Pagination, SingleValued, SortOrder};
 use crate::ids::UserId;
 use crate::state::AppState;
 
@@ -31,12 +31,14 @@ pub(super) fn positive_id(field: &str, raw: Option<&str>) -> Result<Option<i64>,
 }
 
 /// The audit log, newest first. Filters: `ticket_id`, `actor_id`, `action`.
-#[utoipa::path(tag = "admin", security(("bearer" = []), ("api_key" = [])), responses(
+#[utoipa::path(tag = "admin", operation_id = "audit_list", security(("bearer" = []), ("api_key" = [])), responses(
     (status = 200, body = Page<AuditEntry>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem),
 ))]
 #[get("/audit?<ticket_id>&<actor_id>&<action>&<page>&<per_page>")]
+#[allow(clippy::too_many_arguments)] // one per query parameter, as Rocket hands them
 async fn list(
     state: &State<AppState>,
+    _query: SingleValued,
     _admin: Admin,
     ticket_id: Option<&str>,
     actor_id: Option<&str>,

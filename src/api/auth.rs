@@ -79,10 +79,9 @@ pub struct LoginRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
-    /// Required, except for a browser session (`X-Helpline-Session: cookie`),
-    /// which sends it as the `helpline_refresh` cookie instead.
-    #[serde(default)]
-    pub refresh_token: Option<String>,
+    /// The refresh token. A browser session (`X-Helpline-Session: cookie`)
+    /// sends `""` here and the token as the `helpline_refresh` cookie.
+    pub refresh_token: String,
 }
 
 /// Name of the cookie holding a browser session's refresh token.
@@ -153,19 +152,16 @@ impl BrowserSession<'_> {
         pair
     }
 
-    /// The refresh token from the body, or in a browser session from the cookie.
-    fn refresh_token(&self, body: Option<String>) -> Result<String, Error> {
-        body.filter(|t| !t.is_empty())
-            .or_else(|| {
-                self.on
-                    .then(|| {
-                        self.cookies
-                            .get(REFRESH_COOKIE)
-                            .map(|c| c.value().to_string())
-                    })
-                    .flatten()
-            })
-            .ok_or_else(|| Error::validation("refresh_token", "is required"))
+    /// The refresh token from the body, or in a browser session from the
+    /// cookie. An empty one matches no session (401 on refresh).
+    fn refresh_token(&self, body: String) -> String {
+        if !body.is_empty() || !self.on {
+            return body;
+        }
+        self.cookies
+            .get(REFRESH_COOKIE)
+            .map(|c| c.value().to_string())
+            .unwrap_or_default()
     }
 
     fn end(&self) {
@@ -273,7 +269,7 @@ async fn refresh(
     browser: BrowserSession<'_>,
     body: ApiJson<RefreshRequest>,
 ) -> Result<Json<TokenPair>, Error> {
-    let token = browser.refresh_token(body.into_inner().refresh_token)?;
+    let token = browser.refresh_token(body.into_inner().refresh_token);
     match account::refresh(&state.accounts(), token, &ip.0).await {
         Ok(pair) => Ok(Json(browser.hand_over(pair))),
         Err(e) => {
@@ -298,14 +294,9 @@ async fn logout(
 ) -> Result<Status, Error> {
     let token = browser.refresh_token(body.into_inner().refresh_token);
     browser.end();
-    match (token, user) {
-        (Ok(token), user) => account::logout(&state.accounts(), token, user.map(|u| u.0)).await?,
-        // A browser without its cookie still ends the session of its access token.
-        (Err(_), Some(user)) if browser.on => {
-            account::logout(&state.accounts(), String::new(), Some(user.0)).await?;
-        }
-        (Err(e), _) => return Err(e),
-    }
+    // Ends the refresh token's session and the access token's, whichever
+    // are given; an unknown refresh token ends nothing.
+    account::logout(&state.accounts(), token, user.map(|u| u.0)).await?;
     Ok(Status::NoContent)
 }
 

@@ -9,7 +9,7 @@ use crate::api::guards::Admin;
 use crate::audit::{self, ActorRef, Target};
 use crate::error::Error;
 use crate::http::problem::Problem;
-use crate::http::query::{Page, Pagination};
+use crate::http::query::{Page, Pagination, SingleValued};
 use crate::ids::TicketId;
 use crate::notify::outbox::{self, EmailLogFilter};
 use crate::notify::{Notification, NotificationStatus};
@@ -28,12 +28,13 @@ pub struct Doc;
 
 /// Notifications, newest first, with `status` (`pending`, `sent`, `failed`,
 /// `dead`), `attempts` and `last_error`. Filters: `status`, `ticket_id`.
-#[utoipa::path(tag = "admin", security(("bearer" = []), ("api_key" = [])), responses(
+#[utoipa::path(tag = "admin", operation_id = "email_log_list", security(("bearer" = []), ("api_key" = [])), responses(
     (status = 200, body = Page<Notification>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem),
 ))]
 #[get("/email-log?<status>&<ticket_id>&<page>&<per_page>")]
 async fn list(
     state: &State<AppState>,
+    _query: SingleValued,
     _admin: Admin,
     status: Option<&str>,
     ticket_id: Option<&str>,
@@ -60,7 +61,7 @@ async fn list(
 
 /// Requeues a `failed` or `dead` notification: due now, with a fresh attempt
 /// budget (409 for one that is pending or sent).
-#[utoipa::path(tag = "admin", security(("bearer" = []), ("api_key" = [])), params(("id" = i64, Path)), responses(
+#[utoipa::path(tag = "admin", operation_id = "email_log_retry", security(("bearer" = []), ("api_key" = [])), params(("id" = i64, Path)), responses(
     (status = 200, body = Notification), (status = 401, body = Problem), (status = 403, body = Problem),
     (status = 404, body = Problem), (status = 409, body = Problem),
 ))]

@@ -15,6 +15,7 @@ use crate::api::guards::LiveAuth;
 use crate::error::Error;
 use crate::events::{self, presence::Viewer, ConnectionPermit, Event, Viewing};
 use crate::http::problem::Problem;
+use crate::http::query::SingleValued;
 use crate::ids::TicketId;
 use crate::state::AppState;
 use crate::tickets::service::visible_state;
@@ -142,10 +143,10 @@ enum Next {
     params(
         ("ticket_id" = Option<i64>, Query, description = "only this ticket (required for customers)"),
         ("token" = Option<String>, Query, description = "access token, for clients that cannot send headers"),
-        ("Last-Event-ID" = Option<i64>, Header, description = "resume after this event"),
+        ("Last-Event-ID" = Option<String>, Header, description = "resume after this event id; a value that is not an event id is ignored"),
     ),
     responses(
-        (status = 200, description = "an event stream", content_type = "text/event-stream", body = String),
+        (status = 200, description = "an event stream: `event:` names the kind, `data:` holds one JSON object", content_type = "text/event-stream"),
         (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 429, description = "too many open streams for this user", body = Problem),
         (status = 503, description = "too many open streams in total", body = Problem),
@@ -153,13 +154,15 @@ enum Next {
 #[get("/events?<ticket_id>")]
 async fn stream(
     state: &State<AppState>,
+    _query: SingleValued,
     auth: LiveAuth,
     last: LastEventId,
-    ticket_id: Option<i64>,
+    ticket_id: Option<String>,
     shutdown: Shutdown,
 ) -> Result<ClosingStream<EventStream![Sse + '_]>, Error> {
     let (actor, expires_at) = auth.0?;
     let mut sessions = guards::hold_session(state, &actor).await?;
+    let ticket_id = super::audit::positive_id("ticket_id", ticket_id.as_deref())?;
     let (audience, viewing, permit) = open(state, &actor, ticket_id.map(TicketId)).await?;
     let hub = Arc::clone(&state.events);
     let mut live = hub.subscribe();

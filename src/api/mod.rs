@@ -6,11 +6,13 @@ mod audit;
 mod auth;
 mod catch;
 mod chat;
+mod constraints;
 mod email_log;
 mod events;
 pub mod guards;
 mod inbound;
 mod intake;
+mod openapi;
 mod params;
 mod portal;
 mod service;
@@ -20,11 +22,11 @@ mod tickets;
 mod users;
 
 use rocket::{Build, Request, Rocket, Route};
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{InfoBuilder, OpenApi as OpenApiDoc, OpenApiBuilder};
+use utoipa::openapi::OpenApi as OpenApiDoc;
 use utoipa::OpenApi;
 
 pub use catch::catchers;
+pub use openapi::openapi;
 
 /// One API resource: where it is mounted, its routes and its OpenAPI paths.
 struct Resource {
@@ -122,113 +124,6 @@ pub fn mount(mut rocket: Rocket<Build>) -> Rocket<Build> {
         rocket = rocket.mount(resource.base, (resource.routes)());
     }
     rocket
-}
-
-/// The OpenAPI 3.1 document of the whole API, generated from the route definitions.
-pub fn openapi() -> OpenApiDoc {
-    let mut doc = OpenApiBuilder::new()
-        .info(
-            InfoBuilder::new()
-                .title("Helpline API")
-                .version(env!("CARGO_PKG_VERSION"))
-                .description(Some(
-                    "The JSON API of Helpline, a help desk in one binary. Errors are RFC 9457 \
-                     problem documents (application/problem+json).",
-                ))
-                .build(),
-        )
-        .build();
-    for resource in RESOURCES {
-        let part = (resource.doc)();
-        doc = if resource.base == "/" {
-            doc.merge_from(part)
-        } else {
-            doc.nest(resource.base, part)
-        };
-    }
-    // A route at its mount point (`/`) nests as `/base/`; Rocket serves it as `/base`.
-    let paths = std::mem::take(&mut doc.paths.paths);
-    for (path, item) in paths {
-        let path = match path.strip_suffix('/') {
-            Some(trimmed) if !trimmed.is_empty() => trimmed.to_string(),
-            _ => path,
-        };
-        doc.paths.paths.insert(path, item);
-    }
-    for item in doc.paths.paths.values_mut() {
-        for operation in [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            polish_operation(operation);
-        }
-    }
-    let components = doc.components.get_or_insert_with(Default::default);
-    components.add_security_scheme(
-        "bearer",
-        SecurityScheme::Http(
-            HttpBuilder::new()
-                .scheme(HttpAuthScheme::Bearer)
-                .bearer_format("JWT")
-                .build(),
-        ),
-    );
-    components.add_security_scheme(
-        "inbound_secret",
-        SecurityScheme::Http(
-            HttpBuilder::new()
-                .scheme(HttpAuthScheme::Bearer)
-                .description(Some("the `inbound_secret` of the configuration"))
-                .build(),
-        ),
-    );
-    components.add_security_scheme(
-        "api_key",
-        SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))),
-    );
-    for (name, schema) in [
-        (
-            "Problem",
-            <crate::http::problem::Problem as utoipa::PartialSchema>::schema(),
-        ),
-        (
-            "FieldError",
-            <crate::error::FieldError as utoipa::PartialSchema>::schema(),
-        ),
-    ] {
-        components.schemas.entry(name.to_string()).or_insert(schema);
-    }
-    doc
-}
-
-/// Unique operation ids (`users_list`, not `list`) and the problem media type
-/// on error answers.
-fn polish_operation(operation: &mut utoipa::openapi::path::Operation) {
-    if let (Some(id), Some(tag)) = (
-        &operation.operation_id,
-        operation.tags.as_ref().and_then(|t| t.first()),
-    ) {
-        operation.operation_id = Some(format!("{}_{id}", tag.replace('-', "_")));
-    }
-    for (status, response) in &mut operation.responses.responses {
-        let is_error = status.starts_with('4') || status.starts_with('5');
-        if let (true, utoipa::openapi::RefOr::T(response)) = (is_error, response) {
-            if let Some(content) = response.content.shift_remove("application/json") {
-                response
-                    .content
-                    .insert("application/problem+json".to_string(), content);
-            }
-            if response.description.is_empty() {
-                response.description = "a problem document (RFC 9457)".to_string();
-            }
-        }
-    }
 }
 
 /// Methods that have a route at this request's path, but `except` (for 405

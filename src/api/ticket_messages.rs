@@ -11,7 +11,7 @@ use crate::audit::AuditEntry;
 use crate::error::Error;
 use crate::http::json::ApiJson;
 use crate::http::problem::Problem;
-use crate::http::query::{Page, Pagination};
+use crate::http::query::{Page, Pagination, SingleValued};
 use crate::ids::TicketId;
 use crate::state::AppState;
 use crate::tickets::conversation;
@@ -54,12 +54,13 @@ async fn add(
 }
 
 /// The conversation, oldest first; customers never see internal notes.
-#[utoipa::path(tag = "tickets", params(("id" = i64, Path), ("page" = Option<u32>, Query), ("per_page" = Option<u32>, Query)), security(("bearer" = []), ("api_key" = [])), responses(
+#[utoipa::path(tag = "tickets", operation_id = "messages_list", params(("id" = i64, Path), ("page" = Option<u32>, Query), ("per_page" = Option<u32>, Query)), security(("bearer" = []), ("api_key" = [])), responses(
     (status = 200, body = Page<Message>), (status = 401, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem),
 ))]
 #[get("/<id>/messages?<page>&<per_page>")]
 async fn list(
     state: &State<AppState>,
+    _query: SingleValued,
     user: CurrentUser,
     id: TicketId,
     page: Option<&str>,
@@ -78,6 +79,7 @@ async fn list(
 #[get("/<id>/events?<page>&<per_page>")]
 async fn events(
     state: &State<AppState>,
+    _query: SingleValued,
     _agent: Agent,
     id: TicketId,
     page: Option<&str>,

@@ -11,7 +11,9 @@ use crate::api::guards::{Admin, Agent, CurrentUser};
 use crate::error::{Error, FieldError};
 use crate::http::json::{double_option, ApiJson};
 use crate::http::problem::Problem;
-use crate::http::query::{parse_bool, parse_sort, parse_time, Page, Pagination, SortOrder};
+use crate::http::query::{
+    parse_bool, parse_sort, parse_time, Page, Pagination, SingleValued, SortOrder,
+};
 use crate::ids::{TicketId, UserId};
 use crate::state::AppState;
 use crate::tickets::list::{TicketFilter, TicketSort};
@@ -225,7 +227,7 @@ pub struct UpdateTicket {
 pub struct AssignTicket {
     /// The agent or admin to assign; `null` unassigns.
     #[serde(deserialize_with = "double_option")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, required = true)]
     pub assignee_id: Option<Option<UserId>>,
     pub priority: Option<Priority>,
 }
@@ -237,6 +239,7 @@ pub struct AssignTicket {
 #[get("/?<query..>")]
 async fn list(
     state: &State<AppState>,
+    _query: SingleValued,
     user: CurrentUser,
     query: TicketQuery,
 ) -> Result<Json<Page<Ticket>>, Error> {
@@ -279,6 +282,7 @@ async fn create(
 #[get("/stats?<since>")]
 async fn stats_route(
     state: &State<AppState>,
+    _query: SingleValued,
     _agent: Agent,
     since: Option<&str>,
 ) -> Result<Json<TicketStats>, Error> {

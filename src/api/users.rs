@@ -10,7 +10,7 @@ use crate::api::guards::{Admin, Agent, CurrentUser};
 use crate::error::Error;
 use crate::http::json::ApiJson;
 use crate::http::problem::Problem;
-use crate::http::query::{parse_bool, parse_sort, Page, Pagination, SortOrder};
+use crate::http::query::{parse_bool, parse_sort, Page, Pagination, SingleValued, SortOrder};
 use crate::state::AppState;
 use crate::users::manage::{self, NewAccount, ProfileChanges};
 use crate::users::repo::{self, UserChanges, UserFilter, UserSort};
@@ -68,6 +68,7 @@ pub struct UpdateMe {
 #[allow(clippy::too_many_arguments)]
 async fn list(
     state: &State<AppState>,
+    _query: SingleValued,
     _agent: Agent,
     role: Option<&str>,
     active: Option<&str>,

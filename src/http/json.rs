@@ -69,7 +69,20 @@ where
 }
 
 /// Parses a JSON body, telling syntax errors (400) from shape errors (422).
+/// Every body is an object: an array in its place is 422 (serde would read
+/// a struct from one, field by position).
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+            Ok(_) => Err(Error::validation(
+                "",
+                "the body must be a JSON object, not an array",
+            )),
+            Err(e) => Err(Error::BadRequest(format!(
+                "the request body is not valid JSON: {e}"
+            ))),
+        };
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let result: Result<T, _> = serde_path_to_error::deserialize(&mut de);
     let value = result.map_err(|e| {
@@ -162,5 +175,16 @@ mod tests {
         assert_eq!(f[0].field, "name");
         let f = fields(parse::<Body>(b"{\"name\":\"a\",\"inner\":{}}").unwrap_err());
         assert_eq!(f[0].field, "inner.count");
+    }
+
+    #[test]
+    fn a_body_is_an_object_not_an_array() {
+        let f = fields(parse::<Body>(b" [\"a\", null]").unwrap_err());
+        assert!(f[0].message.contains("JSON object"), "{f:?}");
+        assert!(matches!(
+            parse::<Body>(b"[\"a\","),
+            Err(Error::BadRequest(_))
+        ));
+        assert!(parse::<Body>(b"{\"name\":\"a\"}").is_ok());
     }
 }

@@ -1,6 +1,10 @@
 //! Query-string helpers: sorting and typed filters, each failing with 422.
 
+use rocket::request::{FromRequest, Outcome};
+use rocket::Request;
+
 use crate::error::Error;
+use crate::http::problem::Problem;
 pub use crate::paging::{like_pattern, Page, Pagination, SortOrder};
 
 /// Parses `field` or `-field` against an allow-list; unknown fields are 422.
@@ -44,12 +48,36 @@ pub fn parse_bool(field: &str, raw: Option<&str>) -> Result<Option<bool>, Error>
 
 /// Parses an RFC 3339 time into the stored form (UTC, milliseconds, `Z`).
 pub fn parse_time(field: &str, raw: Option<&str>) -> Result<Option<String>, Error> {
-    let Some(raw) = raw.map(str::trim).filter(|r| !r.is_empty()) else {
+    let Some(raw) = raw.map(str::trim) else {
         return Ok(None);
     };
     time::OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
         .map(|t| Some(crate::db::format_time(t)))
         .map_err(|_| Error::validation(field, "must be an RFC 3339 time like 2026-11-22T10:04:05Z"))
+}
+
+/// A query string that names each parameter once. `?page=1&page=2` is 422:
+/// which one was meant cannot be known (Rocket would quietly take none).
+/// A guard of every route that reads its query string.
+pub struct SingleValued;
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for SingleValued {
+    type Error = Error;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        let mut seen = std::collections::HashSet::new();
+        for field in req.query_fields() {
+            let name = field.name.source().as_str();
+            if !seen.insert(name) {
+                let error = Error::validation(name, "is given more than once");
+                let status = error.status();
+                Problem::from_error(&error, req).stash(req);
+                return Outcome::Error((status, error));
+            }
+        }
+        Outcome::Success(SingleValued)
+    }
 }
 
 #[cfg(test)]

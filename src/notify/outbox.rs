@@ -24,6 +24,8 @@ pub enum NotificationStatus {
 }
 
 impl NotificationStatus {
+    pub const ALL: &'static [Self] = &[Self::Pending, Self::Sent, Self::Failed, Self::Dead];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",
@@ -34,9 +36,7 @@ impl NotificationStatus {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Pending, Self::Sent, Self::Failed, Self::Dead]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        Self::ALL.iter().copied().find(|k| k.as_str() == s)
     }
 }
 
