@@ -14,19 +14,25 @@ use crate::users::{EMAIL_MAX_BYTES, NAME_MAX_CHARS, PASSWORD_MAX_BYTES, PASSWORD
 
 /// Control characters: C0, DEL and C1 (`char::is_control`).
 const CONTROL: &str = r"\x00-\x1f\x7f-\x9f";
+/// White space as Rust's `trim` and `split_whitespace` see it (Unicode
+/// `White_Space`); a pattern's `\s` would also take `\x1c`-`\x1f`.
+const SPACE: &str = r"\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000";
 
-/// A line of text: something besides spaces, no control characters.
+/// A line of text, trimmed: 1 to `max` characters between its first and
+/// last non-space, no control characters.
 fn line(max: usize) -> Value {
+    let inner = max.saturating_sub(2);
     json!({
-        "pattern": format!("^[^{CONTROL}]*[^\\s{CONTROL}][^{CONTROL}]*$"),
-        "maxLength": max,
+        "pattern": format!(
+            "^[{SPACE}]*[^{SPACE}{CONTROL}]([^{CONTROL}]{{0,{inner}}}[^{SPACE}{CONTROL}])?[{SPACE}]*$"
+        ),
     })
 }
 
 /// A message body: something besides white space, no NUL.
 fn body() -> Value {
     json!({
-        "pattern": r"^[^\x00]*[^\s\x00][^\x00]*$",
+        "pattern": format!(r"^[^\x00]*[^{SPACE}\x00][^\x00]*$"),
         "maxLength": BODY_MAX_BYTES,
         "description": format!("Plain text (Markdown allowed), at most {BODY_MAX_BYTES} bytes in UTF-8."),
     })
@@ -37,7 +43,11 @@ fn body() -> Value {
 /// these patterns too. The local part's 64-byte limit is a second pattern.)
 fn email(padded: bool) -> Value {
     const LOCAL: &str = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]";
-    let space = if padded { r"\s*" } else { "" };
+    let space = if padded {
+        format!("[{SPACE}]*")
+    } else {
+        String::new()
+    };
     json!({
         "pattern": format!(
             r"^{space}{LOCAL}+(\.{LOCAL}+)*@[A-Za-z0-9][A-Za-z0-9-]*(\.[A-Za-z0-9-]+)*\.[A-Za-z0-9-]*[A-Za-z0-9]{space}$"
@@ -63,14 +73,16 @@ fn id() -> Value {
     json!({ "minimum": 1 })
 }
 
-/// Tags: words of letters, digits and `- _ . : /` (inner spaces become `-`).
+/// Tags: words of letters, digits and `- _ . : /`, trimmed and at most
+/// `TAG_MAX_CHARS` long (inner spaces become one `-` each).
 fn tags() -> Value {
+    const WORD: &str = "-A-Za-z0-9_.:/";
+    let inner = TAG_MAX_CHARS - 2;
     json!({
         "maxItems": TAGS_MAX,
         "items": {
             "type": "string",
-            "pattern": r"^\s*[A-Za-z0-9_.:/-]+(\s+[A-Za-z0-9_.:/-]+)*\s*$",
-            "maxLength": TAG_MAX_CHARS,
+            "pattern": format!(r"^[{SPACE}]*[{WORD}]([{WORD}{SPACE}]{{0,{inner}}}[{WORD}])?[{SPACE}]*$"),
         },
     })
 }
@@ -79,8 +91,8 @@ fn tags() -> Value {
 /// `+ - ( ) .` and spaces; blank means none.
 fn contact_phone() -> Value {
     json!({
-        "pattern": r"^\s*$|^\s*[0-9 +().-]{1,32}\s*$",
-        "allOf": [{ "pattern": r"^\s*$|^([^0-9]*[0-9]){5,20}[^0-9]*$" }],
+        "pattern": format!(r"^[{SPACE}]*$|^[{SPACE}]*[0-9 +().-]{{1,32}}[{SPACE}]*$"),
+        "allOf": [{ "pattern": format!(r"^[{SPACE}]*$|^([^0-9]*[0-9]){{5,20}}[^0-9]*$") }],
     })
 }
 
@@ -101,7 +113,7 @@ fn labels() -> Value {
         "uniqueItems": true,
         "items": {
             "type": "string",
-            "pattern": format!("^[^\\s{CONTROL}]([^{CONTROL}]*[^\\s{CONTROL}])?$"),
+            "pattern": format!("^[^{SPACE}{CONTROL}]([^{CONTROL}]*[^{SPACE}{CONTROL}])?$"),
             "maxLength": 50,
         },
     })
@@ -157,7 +169,7 @@ pub fn rules() -> Vec<(&'static str, &'static str, Value)> {
         (
             "Settings",
             "helpdesk_name",
-            json!({ "pattern": r"\S", "maxLength": 100 }),
+            json!({ "pattern": format!(r"^[{SPACE}]*[^{SPACE}]([\s\S]{{0,98}}[^{SPACE}])?[{SPACE}]*$") }),
         ),
         ("Settings", "support_email", email(false)),
         ("Settings", "phone_number", settings_phone()),
@@ -192,7 +204,7 @@ fn query_list(names: &[&str]) -> Value {
     let one = names.join("|");
     json!({
         "type": "string",
-        "pattern": format!(r"^\s*$|^\s*({one})\s*(,\s*({one})\s*)*$"),
+        "pattern": format!(r"^[{SPACE}]*$|^[{SPACE}]*({one})[{SPACE}]*(,[{SPACE}]*({one})[{SPACE}]*)*$"),
     })
 }
 
@@ -201,7 +213,7 @@ fn query_sort<T>(allowed: &[(&str, T)]) -> Value {
     let names: Vec<&str> = allowed.iter().map(|(name, _)| *name).collect();
     json!({
         "type": "string",
-        "pattern": format!(r"^\s*$|^\s*-?({})\s*$", names.join("|")),
+        "pattern": format!(r"^[{SPACE}]*$|^[{SPACE}]*-?({})[{SPACE}]*$", names.join("|")),
     })
 }
 
@@ -241,7 +253,7 @@ pub fn query(path: &str, name: &str) -> Option<Value> {
         }
         ("/api/v1/admin/email-log", "status") => {
             let one = names(NotificationStatus::ALL, NotificationStatus::as_str).join("|");
-            json!({ "type": "string", "pattern": format!(r"^\s*({one})\s*$") })
+            json!({ "type": "string", "pattern": format!(r"^[{SPACE}]*({one})[{SPACE}]*$") })
         }
         _ => return None,
     })
