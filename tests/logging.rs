@@ -14,7 +14,8 @@ const HOSTILE_EMAIL: &str = "mallory\u{1b}[31mred\rroot@example.com";
 
 fn start(format: &str, dir: &std::path::Path) -> Served {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_helpline"));
-    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+    cmd.env_clear()
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir)
         .env("HELPLINE_LOG", "info")
         .env("HELPLINE_LOG_FORMAT", format)
