@@ -127,6 +127,7 @@ impl AppBuilder {
                 hasher,
                 rate_limits,
                 metrics: Arc::new(Metrics::new()),
+                portal_uses: Arc::default(),
                 openapi_json,
             },
         })
@@ -190,6 +191,7 @@ impl App {
             ..rocket::Config::release_default()
         };
         let cors = Cors::new(config.cors_origins.clone());
+        let hsts = config.public_url().starts_with("https://");
         let background_delivery = self.background_delivery;
         let maintenance = AdHoc::on_liftoff("maintenance", move |rocket| {
             Box::pin(async move {
@@ -197,6 +199,7 @@ impl App {
                     tokio::spawn(crate::maintenance::run(
                         state.db.clone(),
                         Arc::clone(&state.rate_limits),
+                        Arc::clone(&state.portal_uses),
                         state.config.realtime.backlog,
                         rocket.shutdown(),
                     ));
@@ -231,7 +234,7 @@ impl App {
         let mut rocket = rocket::custom(rocket_config)
             .attach(Shield::new())
             .attach(telemetry)
-            .attach(SecurityHeaders)
+            .attach(SecurityHeaders { hsts })
             .attach(cors)
             .attach(maintenance)
             .attach(drain_live)
@@ -353,6 +356,16 @@ fn launch_error(listen: SocketAddr, e: &rocket::Error) -> Error {
 
 fn create_data_dir(dir: &Path) -> Result<(), Error> {
     if dir.is_dir() {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            if std::fs::metadata(dir).is_ok_and(|m| m.permissions().mode() & 0o077 != 0) {
+                tracing::warn!(
+                    dir = %dir.display(),
+                    "the data directory is open to other users; run chmod 700 on it"
+                );
+            }
+        }
         return Ok(());
     }
     let mut builder = std::fs::DirBuilder::new();

@@ -1,11 +1,13 @@
 //! Housekeeping while the server runs, with no cron: forget idle rate-limit
-//! keys, keep the event table to its backlog, delete long-expired sessions.
+//! keys, write portal link uses, keep the event table to its backlog, delete
+//! long-expired sessions.
 
 use std::future::Future;
 use std::sync::Arc;
 
 use crate::auth::rate_limit::RateLimits;
 use crate::db::Db;
+use crate::portal::UseCounter;
 use crate::users::sessions;
 
 /// Housekeeping while the server runs: forgets idle rate-limit keys, keeps
@@ -13,6 +15,7 @@ use crate::users::sessions;
 pub async fn run(
     db: Db,
     rate_limits: Arc<RateLimits>,
+    portal_uses: Arc<UseCounter>,
     event_backlog: u32,
     shutdown: impl Future<Output = ()>,
 ) {
@@ -25,6 +28,10 @@ pub async fn run(
             _ = tick.tick() => {}
         }
         rate_limits.retain_recent();
+        let uses = Arc::clone(&portal_uses);
+        if let Err(e) = db.write(move |tx| uses.flush(tx)).await {
+            tracing::warn!(error = %e, "could not record portal link uses");
+        }
         if let Err(e) = db
             .write(move |tx| crate::events::prune(tx, event_backlog))
             .await

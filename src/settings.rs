@@ -35,8 +35,9 @@ pub struct Settings {
     pub phone_number: Option<String>,
     /// `WhatsApp` number shown to customers, in international form.
     pub whatsapp_number: Option<String>,
-    /// Whether `/metrics` answers only to admins (otherwise to anyone).
-    pub metrics_require_admin: bool,
+    /// Whether `/metrics` answers anyone; otherwise only admins and clients
+    /// on this machine (loopback), such as a local Prometheus.
+    pub metrics_public: bool,
     /// Assignment of new tickets to active agents.
     pub auto_assign: AutoAssign,
     /// Whether `POST /api/v1/support/request` needs a valid `X-API-Key`.
@@ -58,7 +59,7 @@ impl Default for Settings {
             support_email: None,
             phone_number: None,
             whatsapp_number: None,
-            metrics_require_admin: false,
+            metrics_public: false,
             auto_assign: AutoAssign::Off,
             intake_requires_api_key: false,
             categories: vec![

@@ -24,6 +24,8 @@ pub struct AppState {
     pub hasher: PasswordHasher,
     pub rate_limits: Arc<RateLimits>,
     pub metrics: Arc<Metrics>,
+    /// Portal link uses not yet written (the maintenance task writes them).
+    pub portal_uses: Arc<crate::portal::UseCounter>,
     /// The OpenAPI document, serialized once at start.
     pub openapi_json: String,
 }
@@ -39,6 +41,15 @@ impl AppState {
             rate_limits: &self.rate_limits,
             events: &self.events,
             delivery: &self.delivery,
+        }
+    }
+
+    /// What a portal link's holder reaches the help desk through.
+    pub fn portal(&self) -> crate::portal::access::Portal<'_> {
+        crate::portal::access::Portal {
+            db: &self.db,
+            rate_limits: &self.rate_limits,
+            uses: &self.portal_uses,
         }
     }
 

@@ -840,17 +840,10 @@ async fn first_admin_setup_link_works_until_an_admin_exists() {
 }
 
 #[rocket::async_test]
-async fn metrics_can_be_restricted_to_admins() {
+async fn metrics_are_for_admins_by_default() {
     let app = TestApp::new().await;
     let (_, admin, _) = app.signed_in("admin@example.com", Role::Admin).await;
     let (_, agent, _) = app.signed_in("agent@example.com", Role::Agent).await;
-    app.call(
-        Put,
-        "/api/v1/settings",
-        &Auth::Bearer(admin.clone()),
-        Some(json!({ "metrics_require_admin": true })),
-    )
-    .await;
     problem(app.call(Get, "/metrics", &Auth::None, None).await, 401).await;
     problem(
         app.call(Get, "/metrics", &Auth::Bearer(agent), None).await,

@@ -99,3 +99,28 @@ fn logged_user_values_never_carry_control_characters() {
         }
     }
 }
+
+#[test]
+fn portal_tokens_never_reach_the_log() {
+    let secret = "s3cr3tPortalTok3n";
+    let dir = tempfile::tempdir().unwrap();
+    let mut served = start("pretty", dir.path());
+    let get = |path: &str| format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_eq!(
+        exchange(&served, &get(&format!("/api/v1/portal/{secret}"))),
+        404
+    );
+    exchange(&served, &get(&format!("/portal/{secret}")));
+    let body = r#"{"body":"hello"}"#;
+    let path = format!("/api/v1/portal/{secret}/messages");
+    assert_eq!(post_json(&served, &path, body), 404);
+    let line = line_with(&served, "/api/v1/portal/***/messages");
+    assert!(line.contains("status=404"), "{line}");
+    let _ = served.child.kill();
+    let _ = served.child.wait();
+    let log = served.log.lock().unwrap();
+    assert!(
+        log.iter().all(|l| !l.contains(secret)),
+        "a portal token in the log: {log:#?}"
+    );
+}

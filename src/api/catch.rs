@@ -24,7 +24,7 @@ pub fn default_catcher(status: Status, req: &Request<'_>) -> Problem {
             tracing::error!(
                 request_id = %RequestId::of(req),
                 method = %req.method(),
-                path = %req.uri().path(),
+                path = %crate::http::telemetry::loggable_path(req),
                 "handler failed (panic or responder error)"
             );
             Problem::new(status, INTERNAL_DETAIL, req)

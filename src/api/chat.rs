@@ -153,6 +153,7 @@ async fn chat<'r>(
                 actor,
                 ticket: id,
                 expires_at,
+                last_typing: std::sync::Mutex::new(None),
             };
             session.run(stream, sessions, shutdown).await
         })
@@ -164,11 +165,17 @@ struct Session<'r> {
     actor: Actor,
     ticket: TicketId,
     expires_at: Option<u64>,
+    /// When this connection's last typing signal was relayed.
+    last_typing: std::sync::Mutex<Option<std::time::Instant>>,
 }
+
+/// Typing is relayed at most this often per connection; more is dropped.
+const TYPING_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 enum Next {
     Frame(Option<Result<Message, WsError>>),
     Event(Result<Arc<Event>, RecvError>),
+    Signal(Result<Arc<Event>, RecvError>),
     Session(Result<crate::events::Credential, RecvError>),
     Expired,
     Shutdown,
@@ -187,6 +194,7 @@ impl Session<'_> {
     ) -> rocket_ws::result::Result<()> {
         let hub = Arc::clone(&self.app.events);
         let mut live = hub.subscribe();
+        let mut signals = hub.subscribe_signals();
         let viewing = self
             .actor
             .user()
@@ -199,6 +207,7 @@ impl Session<'_> {
             let next = tokio::select! {
                 frame = stream.next() => Next::Frame(frame),
                 event = live.recv() => Next::Event(event),
+                signal = signals.recv() => Next::Signal(signal),
                 user = sessions.recv() => Next::Session(user),
                 () = &mut expiry => Next::Expired,
                 () = &mut shutdown => Next::Shutdown,
@@ -220,13 +229,22 @@ impl Session<'_> {
                         break;
                     }
                 }
+                Next::Signal(Ok(signal)) => {
+                    if let Some(frame) = self.frame_for(&signal, key) {
+                        stream.send(frame).await?;
+                    }
+                }
+                // Missed presence or typing signals are no loss.
+                Next::Signal(Err(RecvError::Lagged(_))) => {}
                 Next::Event(Err(RecvError::Lagged(_))) => {
                     let _ = stream
                         .send(close(CloseCode::Policy, "too slow to keep up"))
                         .await;
                     break;
                 }
-                Next::Event(Err(RecvError::Closed)) | Next::Shutdown => {
+                Next::Event(Err(RecvError::Closed))
+                | Next::Signal(Err(RecvError::Closed))
+                | Next::Shutdown => {
                     let _ = stream
                         .send(close(CloseCode::Away, "the server is stopping"))
                         .await;
@@ -307,6 +325,13 @@ impl Session<'_> {
         };
         let (body, internal) = match frame {
             ClientFrame::Typing { note } => {
+                if let Ok(mut last) = self.last_typing.lock() {
+                    let now = std::time::Instant::now();
+                    if last.is_some_and(|at| now.duration_since(at) < TYPING_EVERY) {
+                        return None;
+                    }
+                    *last = Some(now);
+                }
                 let user = self
                     .actor
                     .user()

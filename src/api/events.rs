@@ -123,6 +123,7 @@ async fn open(
 
 enum Next {
     Event(Result<Arc<Event>, RecvError>),
+    Signal(Result<Arc<Event>, RecvError>),
     Session(Result<crate::events::Credential, RecvError>),
     Expired,
     Shutdown,
@@ -166,6 +167,7 @@ async fn stream(
     let (audience, viewing, permit) = open(state, &actor, ticket_id.map(TicketId)).await?;
     let hub = Arc::clone(&state.events);
     let mut live = hub.subscribe();
+    let mut signals = hub.subscribe_signals();
     let heartbeat = Duration::from_secs(state.config.realtime.heartbeat_secs);
     let db = state.db.clone();
     let app: &AppState = state;
@@ -207,6 +209,7 @@ async fn stream(
         loop {
             let next = tokio::select! {
                 event = live.recv() => Next::Event(event),
+                signal = signals.recv() => Next::Signal(signal),
                 user = sessions.recv() => Next::Session(user),
                 () = &mut expiry => Next::Expired,
                 () = &mut shutdown => Next::Shutdown,
@@ -222,7 +225,21 @@ async fn stream(
                     if let Some(frame) = audience.frame(&event) {
                         yield frame;
                     }
+                    // A stream of one ticket ends with it.
+                    if event.kind == events::kind::TICKET_DELETED
+                        && event.ticket_id.is_some()
+                        && event.ticket_id == audience.ticket
+                    {
+                        break;
+                    }
                 }
+                Next::Signal(Ok(signal)) => {
+                    if let Some(frame) = audience.frame(&signal) {
+                        yield frame;
+                    }
+                }
+                // Missed presence or typing signals are no loss.
+                Next::Signal(Err(RecvError::Lagged(_))) => {}
                 Next::Event(Err(RecvError::Lagged(_))) => {
                     // Too slow to keep up: drop rather than buffer without end.
                     yield reset();
@@ -234,7 +251,10 @@ async fn stream(
                         break;
                     }
                 }
-                Next::Event(Err(RecvError::Closed)) | Next::Expired | Next::Shutdown => break,
+                Next::Event(Err(RecvError::Closed))
+                | Next::Signal(Err(RecvError::Closed))
+                | Next::Expired
+                | Next::Shutdown => break,
             }
         }
     };

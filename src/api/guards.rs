@@ -106,7 +106,7 @@ async fn authenticate(req: &Request<'_>) -> Result<Actor, AuthFailure> {
             state
                 .rate_limits
                 .api_key_failures_per_ip
-                .check(&client_ip(req))
+                .check_ip(&client_ip(req))
                 .map_err(|e| AuthFailure::from_error(&e))?;
             return Err(AuthFailure::BadKey);
         };

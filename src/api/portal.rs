@@ -7,7 +7,7 @@ use rocket::{get, post, routes, Route, State};
 use serde::Deserialize;
 use utoipa::{OpenApi, ToSchema};
 
-use crate::api::guards::Agent;
+use crate::api::guards::{Agent, ClientIp};
 use crate::error::Error;
 use crate::http::json::ApiJson;
 use crate::http::problem::Problem;
@@ -109,30 +109,39 @@ async fn revoke(state: &State<AppState>, agent: Agent, id: PortalTokenId) -> Res
 /// The link's tickets with their public messages. Expired, revoked or unknown links are 404.
 #[utoipa::path(tag = "portal", params(("token" = String, Path)), responses(
     (status = 200, body = PortalView), (status = 404, body = Problem),
+    (status = 429, description = "too many requests from this network or for this link", body = Problem),
 ))]
 #[get("/<token>")]
-async fn view(state: &State<AppState>, token: &str) -> Result<Json<PortalView>, Error> {
-    Ok(Json(access::view(&state.db, token.to_string()).await?))
+async fn view(
+    state: &State<AppState>,
+    token: &str,
+    ip: ClientIp,
+) -> Result<Json<PortalView>, Error> {
+    Ok(Json(
+        access::view(&state.portal(), token.to_string(), &ip.0).await?,
+    ))
 }
 
 /// Adds a public message as the requester.
 #[utoipa::path(tag = "portal", params(("token" = String, Path)), request_body = PortalMessage, responses(
     (status = 201, body = Message), (status = 404, body = Problem), (status = 409, description = "the ticket is closed", body = Problem), (status = 422, body = Problem),
+    (status = 429, description = "too many requests from this network or for this link", body = Problem),
 ))]
 #[post("/<token>/messages", data = "<body>")]
 async fn answer(
     state: &State<AppState>,
     token: &str,
+    ip: ClientIp,
     request_id: &RequestId,
     body: ApiJson<PortalMessage>,
 ) -> Result<(Status, Json<Message>), Error> {
     let b = body.into_inner();
     let message = access::answer(
-        &state.db,
+        &state.portal(),
         token.to_string(),
         b.ticket_id,
         b.body,
-        request_id.as_str(),
+        (&ip.0, request_id.as_str()),
     )
     .await?;
     Ok((Status::Created, Json(message)))
@@ -141,21 +150,23 @@ async fn answer(
 /// Opens a new ticket for the same requester.
 #[utoipa::path(tag = "portal", params(("token" = String, Path)), request_body = PortalTicket, responses(
     (status = 201, body = TicketWithMessages), (status = 404, body = Problem), (status = 422, body = Problem),
+    (status = 429, description = "too many requests, or too many new tickets this hour through this link", body = Problem),
 ))]
 #[post("/<token>/tickets", data = "<body>")]
 async fn open_ticket(
     state: &State<AppState>,
     token: &str,
+    ip: ClientIp,
     request_id: &RequestId,
     body: ApiJson<PortalTicket>,
 ) -> Result<(Status, Json<TicketWithMessages>), Error> {
     let b = body.into_inner();
     let ticket = access::open_ticket(
-        &state.db,
+        &state.portal(),
         token.to_string(),
         b.subject,
         b.body,
-        request_id.as_str(),
+        (&ip.0, request_id.as_str()),
     )
     .await?;
     Ok((Status::Created, Json(ticket)))

@@ -7,7 +7,7 @@ use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
 use crate::actor::Role;
-use crate::api::guards::CurrentUser;
+use crate::api::guards::{ClientIp, CurrentUser};
 use crate::db::migrate;
 use crate::error::Error;
 use crate::settings;
@@ -80,21 +80,28 @@ async fn ready(state: &State<AppState>) -> Result<Json<Readiness>, Error> {
     }))
 }
 
-/// Prometheus metrics: requests and latency by route and status, database pools, build.
+/// Prometheus metrics: requests and latency by route and status, database
+/// pools, build. For admins and for clients on this machine (loopback),
+/// unless the setting `metrics_public` opens it to anyone.
 #[utoipa::path(
     tag = "service",
+    security((), ("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain; version=0.0.4"),
-        (status = 401, description = "setting metrics_require_admin is on and no credentials were sent", body = crate::http::problem::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "setting metrics_require_admin is on and the caller is not an admin", body = crate::http::problem::Problem, content_type = "application/problem+json")
+        (status = 401, description = "not public, not from loopback, and no credentials were sent", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not public, not from loopback, and the caller is not an admin", body = crate::http::problem::Problem, content_type = "application/problem+json")
     )
 )]
 #[get("/metrics")]
 async fn metrics(
     state: &State<AppState>,
     user: Option<CurrentUser>,
+    ip: ClientIp,
 ) -> Result<(ContentType, String), Error> {
-    if state.db.read(settings::load).await?.metrics_require_admin {
+    let local =
+        ip.0.parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if !local && !state.db.read(settings::load).await?.metrics_public {
         match user {
             None => {
                 return Err(Error::Unauthorized(

@@ -26,6 +26,14 @@ impl Limiter {
         }
     }
 
+    /// `n` attempts an hour, refilled evenly. Off when `n` is 0.
+    pub fn per_hour(n: u32) -> Self {
+        Self {
+            inner: NonZeroU32::new(n).map(|n| RateLimiter::keyed(Quota::per_hour(n))),
+            clock: DefaultClock::default(),
+        }
+    }
+
     /// Takes one attempt for `key`, or says when to retry.
     pub fn check(&self, key: &str) -> Result<(), Error> {
         let Some(limiter) = &self.inner else {
@@ -42,11 +50,32 @@ impl Limiter {
         })
     }
 
+    /// Takes one attempt for the client network of `ip` (see [`client_key`]).
+    pub fn check_ip(&self, ip: &str) -> Result<(), Error> {
+        self.check(&client_key(ip))
+    }
+
     fn retain_recent(&self) {
         if let Some(limiter) = &self.inner {
             limiter.retain_recent();
             limiter.shrink_to_fit();
         }
+    }
+}
+
+/// The key a client's address counts under: an IPv4 address, or the /64 of
+/// an IPv6 one (one subscriber gets a whole /64 and can rotate within it).
+pub fn client_key(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return v4.to_string();
+            }
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Ok(std::net::IpAddr::V4(v4)) => v4.to_string(),
+        Err(_) => ip.to_string(),
     }
 }
 
@@ -59,6 +88,10 @@ pub struct RateLimits {
     pub password_reset_per_account: Limiter,
     pub api_key_failures_per_ip: Limiter,
     pub intake_per_ip: Limiter,
+    pub portal_per_ip: Limiter,
+    pub portal_per_token: Limiter,
+    /// New tickets through one portal link, per hour.
+    pub portal_tickets_per_token: Limiter,
 }
 
 impl RateLimits {
@@ -72,6 +105,9 @@ impl RateLimits {
             password_reset_per_account: Limiter::per_minute(config.password_reset_per_account),
             api_key_failures_per_ip: Limiter::per_minute(config.api_key_failures_per_ip),
             intake_per_ip: Limiter::per_minute(config.intake_per_ip),
+            portal_per_ip: Limiter::per_minute(config.portal_per_ip),
+            portal_per_token: Limiter::per_minute(config.portal_per_token),
+            portal_tickets_per_token: Limiter::per_hour(config.portal_tickets_per_token),
         }
     }
 
@@ -86,6 +122,9 @@ impl RateLimits {
             &self.password_reset_per_account,
             &self.api_key_failures_per_ip,
             &self.intake_per_ip,
+            &self.portal_per_ip,
+            &self.portal_per_token,
+            &self.portal_tickets_per_token,
         ] {
             limiter.retain_recent();
         }
@@ -95,6 +134,22 @@ impl RateLimits {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv6_clients_count_by_their_64() {
+        assert_eq!(client_key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(client_key("2001:db8:1:2:ffff:1:2:3"), "2001:db8:1:2::/64");
+        assert_ne!(client_key("2001:db8:1:3::1"), client_key("2001:db8:1:2::1"));
+        assert_eq!(client_key("::ffff:192.0.2.7"), "192.0.2.7");
+        assert_eq!(client_key("192.0.2.7"), "192.0.2.7");
+        let limiter = Limiter::per_minute(1);
+        assert!(limiter.check_ip("2001:db8::1").is_ok());
+        assert!(
+            limiter.check_ip("2001:db8::abcd:1").is_err(),
+            "the same /64"
+        );
+        assert!(limiter.check_ip("2001:db8:0:1::1").is_ok(), "another /64");
+    }
 
     #[test]
     fn limits_per_key_with_retry_after() {

@@ -199,6 +199,12 @@ pub struct RateLimitConfig {
     pub password_reset_per_account: u32,
     pub api_key_failures_per_ip: u32,
     pub intake_per_ip: u32,
+    /// Portal link requests (read, answer, open) per client network.
+    pub portal_per_ip: u32,
+    /// Requests per portal link, known or not.
+    pub portal_per_token: u32,
+    /// New tickets through one portal link, per hour (each mails the requester).
+    pub portal_tickets_per_token: u32,
 }
 
 impl Default for RateLimitConfig {
@@ -212,6 +218,9 @@ impl Default for RateLimitConfig {
             password_reset_per_account: 3,
             api_key_failures_per_ip: 60,
             intake_per_ip: 10,
+            portal_per_ip: 120,
+            portal_per_token: 60,
+            portal_tickets_per_token: 10,
         }
     }
 }

@@ -36,5 +36,6 @@ fn vacuum_into(conn: &Connection, dest: &Path) -> Result<(), Error> {
         .to_str()
         .ok_or_else(|| Error::Config(format!("{} is not a UTF-8 path", dest.display())))?;
     conn.execute("VACUUM INTO ?1", [dest_str])?;
-    Ok(())
+    // A backup holds everything the database does.
+    super::make_private(dest)
 }

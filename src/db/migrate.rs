@@ -81,12 +81,14 @@ pub fn migrate_file(path: &Path, config: &DatabaseConfig) -> Result<MigrationRep
     }
 
     conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.execute_batch("PRAGMA foreign_keys = ON;")?;
-    embedded::migrations::runner()
-        .set_abort_divergent(true)
-        .set_abort_missing(true)
-        .run(&mut conn)
-        .map_err(|e| Error::Migration(format!("migrating {} failed: {e}", path.display())))?;
+    run_with_foreign_keys_off(&mut conn, |conn| {
+        embedded::migrations::runner()
+            .set_abort_divergent(true)
+            .set_abort_missing(true)
+            .run(conn)
+            .map(|_| ())
+            .map_err(|e| Error::Migration(format!("migrating {} failed: {e}", path.display())))
+    })?;
     Ok(MigrationReport {
         from_version,
         to_version: current_version(&conn)?,
@@ -95,16 +97,98 @@ pub fn migrate_file(path: &Path, config: &DatabaseConfig) -> Result<MigrationRep
 
 /// Applies every migration to `conn` (an in-memory database in unit tests).
 pub fn migrate_connection(conn: &mut Connection) -> Result<(), Error> {
+    run_with_foreign_keys_off(conn, |conn| {
+        embedded::migrations::runner()
+            .run(conn)
+            .map(|_| ())
+            .map_err(|e| Error::Migration(e.to_string()))
+    })
+}
+
+/// Runs migrations the way SQLite asks schema changes to be made: with
+/// foreign keys off (rebuilding a table must not cascade into its children),
+/// then every reference checked before they are on again.
+fn run_with_foreign_keys_off(
+    conn: &mut Connection,
+    migrate: impl FnOnce(&mut Connection) -> Result<(), Error>,
+) -> Result<(), Error> {
+    conn.execute_batch("PRAGMA foreign_keys = OFF;")?;
+    let result = migrate(conn);
+    let broken: i64 = conn.query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| {
+        r.get(0)
+    })?;
     conn.execute_batch("PRAGMA foreign_keys = ON;")?;
-    embedded::migrations::runner()
-        .run(conn)
-        .map_err(|e| Error::Migration(e.to_string()))?;
+    result?;
+    if broken > 0 {
+        return Err(Error::Migration(format!(
+            "{broken} rows reference rows that do not exist after migrating"
+        )));
+    }
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rebuilding_tickets_keeps_every_row_and_never_reuses_an_id() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("PRAGMA foreign_keys = ON;").unwrap();
+        embedded::migrations::runner()
+            .set_target(refinery::Target::Version(5))
+            .run(&mut conn)
+            .unwrap();
+        conn.execute_batch(
+            "INSERT INTO users (id, email, email_key, name, role, created_at, updated_at)
+               VALUES (1, 'a@example.com', 'a@example.com', 'A', 'customer', 't', 't');
+             INSERT INTO tickets (id, subject, status, priority, channel, requester_id, created_at, updated_at)
+               VALUES (1, 'printer jams', 1, 2, 'web', 1, 't', 't'),
+                      (2, 'refund please', 1, 2, 'web', 1, 't', 't');
+             INSERT INTO messages (id, ticket_id, body, channel, created_at)
+               VALUES (1, 1, 'paper everywhere', 'web', 't'), (2, 2, 'twice charged', 'web', 't');
+             INSERT INTO ticket_tags (tag, ticket_id) VALUES ('vip', 2);",
+        )
+        .unwrap();
+        run_with_foreign_keys_off(&mut conn, |conn| {
+            embedded::migrations::runner()
+                .run(conn)
+                .map(|_| ())
+                .map_err(|e| Error::Migration(e.to_string()))
+        })
+        .unwrap();
+        let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+        assert_eq!(count("SELECT COUNT(*) FROM tickets"), 2);
+        assert_eq!(count("SELECT COUNT(*) FROM messages"), 2, "no cascade");
+        assert_eq!(count("SELECT COUNT(*) FROM ticket_tags"), 1, "no cascade");
+        assert_eq!(count("SELECT n FROM ticket_counts WHERE status = 1"), 2);
+        assert_eq!(
+            count("SELECT rowid FROM ticket_subject_fts WHERE ticket_subject_fts MATCH 'refund'"),
+            2
+        );
+        // Deleting the newest does not hand its id to the next one.
+        conn.execute("DELETE FROM tickets WHERE id = 2", [])
+            .unwrap();
+        assert_eq!(
+            count("SELECT COUNT(*) FROM messages WHERE ticket_id = 2"),
+            0,
+            "cascade"
+        );
+        conn.execute(
+            "INSERT INTO tickets (subject, status, priority, channel, requester_id, created_at, updated_at)
+             VALUES ('new', 1, 2, 'web', 1, 't', 't')",
+            [],
+        )
+        .unwrap();
+        assert_eq!(conn.last_insert_rowid(), 3);
+        conn.execute(
+            "INSERT INTO messages (ticket_id, body, channel, created_at) VALUES (3, 'x', 'web', 't')",
+            [],
+        )
+        .unwrap();
+        assert_eq!(conn.last_insert_rowid(), 3);
+        assert_eq!(count("SELECT COUNT(*) FROM pragma_foreign_key_check"), 0);
+    }
 
     #[test]
     fn fresh_database_migrates_and_second_run_is_a_no_op() {

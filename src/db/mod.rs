@@ -40,6 +40,7 @@ impl Db {
     /// Opens (creating if needed) the database at `path`, refuses one written by
     /// a newer Helpline, applies pending migrations and builds the pools.
     pub fn open(path: &Path, config: &DatabaseConfig) -> Result<Self, Error> {
+        make_private(path)?;
         migrate::migrate_file(path, config)?;
 
         let writer = Pool::builder()
@@ -209,6 +210,37 @@ pub fn format_time(t: time::OffsetDateTime) -> String {
         t.second(),
         t.millisecond()
     )
+}
+
+/// Makes the database file (created now when missing) readable by its owner
+/// only, and its WAL and shared-memory files with it (SQLite gives those the
+/// database file's mode): it holds every message, hash and link.
+pub fn make_private(path: &Path) -> Result<(), Error> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+        if !path.exists() {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .open(path)
+                .map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+            if let Ok(meta) = std::fs::metadata(&file) {
+                if meta.permissions().mode() & 0o077 != 0 {
+                    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                        .map_err(|e| Error::io(format!("making {} private", file.display()), e))?;
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 #[cfg(test)]

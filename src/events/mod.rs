@@ -30,6 +30,9 @@ pub mod kind {
     pub const MESSAGE_CREATED: &str = "message.created";
     pub const PRESENCE: &str = "presence";
     pub const TYPING: &str = "typing";
+    /// A user's sessions or role changed (internal: live connections check
+    /// again; never sent to a client).
+    pub const SESSION_CHANGED: &str = "session.changed";
 }
 
 /// One event as clients get it.
@@ -52,6 +55,9 @@ impl Event {
     /// The JSON `viewer` may see, if any: staff see everything; a requester
     /// sees public events of the one ticket they follow.
     pub fn visible_to(&self, staff: bool, requester_of: Option<TicketId>) -> Option<&Arc<str>> {
+        if self.kind == kind::SESSION_CHANGED {
+            return None;
+        }
         if staff {
             return Some(&self.data);
         }
@@ -75,6 +81,11 @@ fn insert(
     )?
     .execute(params![kind, ticket, data, public_data, now()])?;
     Ok(())
+}
+
+fn session_change_user(data: &str) -> Option<UserId> {
+    let value: serde_json::Value = serde_json::from_str(data).ok()?;
+    value["user_id"].as_i64().map(UserId)
 }
 
 fn to_json(value: &impl Serialize) -> Result<String, Error> {
@@ -112,6 +123,12 @@ pub fn record_message(conn: &Connection, id: MessageId) -> Result<(), Error> {
     )
 }
 
+/// Deletes the recorded events of a deleted ticket (nobody replays them).
+pub fn purge_ticket(conn: &Connection, id: TicketId) -> Result<(), Error> {
+    conn.execute("DELETE FROM events WHERE ticket_id = ?1", [id])?;
+    Ok(())
+}
+
 /// Records `ticket.deleted` (agents only).
 pub fn record_deleted(conn: &Connection, id: TicketId) -> Result<(), Error> {
     insert(
@@ -119,6 +136,19 @@ pub fn record_deleted(conn: &Connection, id: TicketId) -> Result<(), Error> {
         kind::TICKET_DELETED,
         Some(id),
         &format!("{{\"id\":{}}}", id.0),
+        None,
+    )
+}
+
+/// Records that `user`'s sessions or role changed, in the transaction that
+/// changed them: the publisher tells live connections to check again, in
+/// this process at once and from another (the CLI) within a second.
+pub fn record_session_change(conn: &Connection, user: UserId) -> Result<(), Error> {
+    insert(
+        conn,
+        kind::SESSION_CHANGED,
+        None,
+        &format!("{{\"user_id\":{}}}", user.0),
         None,
     )
 }
@@ -211,6 +241,9 @@ impl Drop for Viewing {
 /// bounded channel and are dropped by their stream, never buffered without end.
 pub struct EventHub {
     live: broadcast::Sender<Arc<Event>>,
+    /// Passing signals (presence, typing) travel apart from recorded events,
+    /// so a flood of them never makes a stream fall behind on what matters.
+    signals: broadcast::Sender<Arc<Event>>,
     sessions: broadcast::Sender<Credential>,
     pub presence: Presence,
     pub limits: ConnectionLimits,
@@ -229,6 +262,7 @@ impl EventHub {
             .clamp(256, 65_536);
         Self {
             live: broadcast::channel(capacity).0,
+            signals: broadcast::channel(256).0,
             sessions: broadcast::channel(256).0,
             presence: Presence::default(),
             limits: ConnectionLimits::new(config.max_connections, config.max_connections_per_user),
@@ -238,6 +272,11 @@ impl EventHub {
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
         self.live.subscribe()
+    }
+
+    /// Presence and typing; a receiver that falls behind just misses some.
+    pub fn subscribe_signals(&self) -> broadcast::Receiver<Arc<Event>> {
+        self.signals.subscribe()
     }
 
     /// Sends a passing signal (presence, typing) that is not recorded.
@@ -250,7 +289,7 @@ impl EventHub {
         origin: Option<u64>,
     ) {
         let data: Arc<str> = data.into();
-        let _ = self.live.send(Arc::new(Event {
+        let _ = self.signals.send(Arc::new(Event {
             id: None,
             kind: kind.into(),
             ticket_id: Some(ticket),
@@ -336,6 +375,12 @@ impl EventHub {
                     Ok(events) => {
                         for event in events {
                             last = event.id.unwrap_or(last);
+                            if event.kind == kind::SESSION_CHANGED {
+                                if let Some(user) = session_change_user(&event.data) {
+                                    self.session_changed(user);
+                                }
+                                continue;
+                            }
                             let _ = self.live.send(Arc::new(event));
                         }
                     }

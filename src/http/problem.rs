@@ -53,7 +53,7 @@ impl Problem {
             tracing::error!(
                 request_id = %request_id,
                 method = %req.method(),
-                path = %req.uri().path(),
+                path = %crate::http::telemetry::loggable_path(req),
                 error = %error,
                 "request failed"
             );

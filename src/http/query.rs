@@ -51,9 +51,15 @@ pub fn parse_time(field: &str, raw: Option<&str>) -> Result<Option<String>, Erro
     let Some(raw) = raw.map(str::trim) else {
         return Ok(None);
     };
-    time::OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
-        .map(|t| Some(crate::db::format_time(t)))
-        .map_err(|_| Error::validation(field, "must be an RFC 3339 time like 2026-11-22T10:04:05Z"))
+    let time = time::OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
+        .map_err(|_| {
+            Error::validation(field, "must be an RFC 3339 time like 2026-11-22T10:04:05Z")
+        })?;
+    // `9999-12-31T23:59:59-23:59` is a valid time whose UTC lies past year 9999.
+    let utc = time
+        .checked_to_offset(time::UtcOffset::UTC)
+        .ok_or_else(|| Error::validation(field, "is out of range (years 0 to 9999 in UTC)"))?;
+    Ok(Some(crate::db::format_time(utc)))
 }
 
 /// A query string that names each parameter once. `?page=1&page=2` is 422:

@@ -11,7 +11,13 @@ style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; \
 connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; \
 frame-ancestors 'none'";
 
-pub struct SecurityHeaders;
+/// The security headers fairing; `hsts` when the public URL is https.
+pub struct SecurityHeaders {
+    pub hsts: bool,
+}
+
+/// Browsers keep to https for two years once they have seen it.
+pub const STRICT_TRANSPORT_SECURITY: &str = "max-age=63072000";
 
 #[rocket::async_trait]
 impl Fairing for SecurityHeaders {
@@ -24,6 +30,12 @@ impl Fairing for SecurityHeaders {
 
     async fn on_response<'r>(&self, _req: &'r Request<'_>, res: &mut Response<'r>) {
         apply(res);
+        if self.hsts {
+            res.set_header(Header::new(
+                "Strict-Transport-Security",
+                STRICT_TRANSPORT_SECURITY,
+            ));
+        }
     }
 }
 

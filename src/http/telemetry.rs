@@ -41,7 +41,7 @@ impl Fairing for Telemetry {
             "request",
             request_id = %RequestId::of(req),
             method = %req.method(),
-            path = %req.uri().path(),
+            path = %loggable_path(req),
             status = Empty,
             latency_ms = Empty,
         );
@@ -76,5 +76,49 @@ impl Fairing for Telemetry {
         } else {
             tracing::info!("request finished");
         }
+    }
+}
+
+/// The request path as logs show it: the secret segment of a portal link
+/// (`/api/v1/portal/<token>`, `/portal/<token>`) is written `***`. (Query
+/// strings, where streams take `?token=`, are never logged.)
+pub fn loggable_path(req: &Request<'_>) -> String {
+    redact(req.uri().path().as_str())
+}
+
+fn redact(path: &str) -> String {
+    let mut secret_next = false;
+    let parts: Vec<&str> = path
+        .split('/')
+        .map(|segment| {
+            let part = if secret_next && !segment.is_empty() {
+                "***"
+            } else {
+                segment
+            };
+            secret_next = segment == "portal";
+            part
+        })
+        .collect();
+    parts.join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn portal_tokens_are_not_logged() {
+        assert_eq!(redact("/api/v1/portal/s3cr3t"), "/api/v1/portal/***");
+        assert_eq!(
+            redact("/api/v1/portal/s3cr3t/messages"),
+            "/api/v1/portal/***/messages"
+        );
+        assert_eq!(redact("/portal/s3cr3t"), "/portal/***");
+        assert_eq!(
+            redact("/api/v1/portal-tokens/5/revoke"),
+            "/api/v1/portal-tokens/5/revoke"
+        );
+        assert_eq!(redact("/api/v1/tickets/7"), "/api/v1/tickets/7");
     }
 }

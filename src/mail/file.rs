@@ -1,7 +1,7 @@
 //! The transport used when no SMTP server is configured: each message becomes
 //! an `.eml` file in the data directory, and a log line says so.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::{Email, Mailer, SendError};
 
@@ -30,13 +30,10 @@ impl Mailer for FileMailer {
         let path = self.dir.join(name);
         let dir = self.dir.clone();
         let written = path.clone();
-        tokio::task::spawn_blocking(move || {
-            std::fs::create_dir_all(&dir)?;
-            std::fs::write(&written, bytes)
-        })
-        .await
-        .map_err(|e| SendError::transient(format!("writing the mail file failed: {e}")))?
-        .map_err(|e| SendError::transient(format!("cannot write {}: {e}", path.display())))?;
+        tokio::task::spawn_blocking(move || write_private(&dir, &written, &bytes))
+            .await
+            .map_err(|e| SendError::transient(format!("writing the mail file failed: {e}")))?
+            .map_err(|e| SendError::transient(format!("cannot write {}: {e}", path.display())))?;
         let to: Vec<String> = email
             .envelope()
             .to()
@@ -55,4 +52,21 @@ impl Mailer for FileMailer {
     fn describe(&self) -> String {
         format!("files in {}", self.dir.display())
     }
+}
+
+/// Writes a mail file readable by its owner only, in a folder only its owner
+/// may enter: the files hold reset, invite and portal links.
+fn write_private(dir: &Path, file: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut folder = std::fs::DirBuilder::new();
+    folder.recursive(true);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
+        folder.mode(0o700);
+        options.mode(0o600);
+    }
+    folder.create(dir)?;
+    std::io::Write::write_all(&mut options.open(file)?, bytes)
 }

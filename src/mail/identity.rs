@@ -199,6 +199,12 @@ pub fn remember_message_id(
     Ok(())
 }
 
+/// Forgets the Message-IDs of a deleted ticket's mail.
+pub fn forget_ticket(conn: &Connection, ticket: TicketId) -> Result<(), Error> {
+    conn.execute("DELETE FROM mail_threads WHERE ticket_id = ?1", [ticket])?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

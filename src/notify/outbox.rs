@@ -315,3 +315,9 @@ pub fn retry(conn: &Connection, id: i64) -> Result<Notification, Error> {
     )?;
     get(conn, id)?.ok_or(Error::NotFound("notification"))
 }
+/// Deletes the notifications of a deleted ticket, sent or not: none may be
+/// retried with whatever a later ticket holds.
+pub fn purge_ticket(conn: &Connection, ticket: TicketId) -> Result<(), Error> {
+    conn.execute("DELETE FROM outbox WHERE ticket_id = ?1", [ticket])?;
+    Ok(())
+}

@@ -4,9 +4,11 @@ use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::{IssuedPortalToken, Scope};
+use super::{IssuedPortalToken, Scope, UseCounter};
 use crate::actor::Actor;
 use crate::audit::{self, ActorRef, Target};
+use crate::auth::rate_limit::RateLimits;
+use crate::auth::tokens::secret_hash;
 use crate::db::Db;
 use crate::error::Error;
 use crate::ids::{PortalTokenId, TicketId};
@@ -23,6 +25,21 @@ pub struct PortalView {
 
 fn unknown() -> Error {
     Error::NotFound("portal link")
+}
+
+/// What a link's holder reaches the help desk through; the app hands it out.
+pub struct Portal<'a> {
+    pub db: &'a Db,
+    pub rate_limits: &'a RateLimits,
+    pub uses: &'a UseCounter,
+}
+
+impl Portal<'_> {
+    /// Per client network and per link (unknown links count too).
+    fn admit(&self, token: &str, ip: &str) -> Result<(), Error> {
+        self.rate_limits.portal_per_ip.check_ip(ip)?;
+        self.rate_limits.portal_per_token.check(&secret_hash(token))
+    }
 }
 
 /// Issues a link for a ticket's requester (agents and admins).
@@ -96,16 +113,21 @@ pub async fn revoke(db: &Db, actor: &Actor, id: PortalTokenId) -> Result<(), Err
     .await
 }
 
-pub async fn view(db: &Db, token: String) -> Result<PortalView, Error> {
-    db.write(move |tx| {
-        let scope = super::open(tx, &token)?.ok_or_else(unknown)?;
-        let tickets = super::tickets_in_scope(tx, &scope)?
-            .into_iter()
-            .map(|id| with_messages(tx, id, false))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(PortalView { tickets })
-    })
-    .await
+pub async fn view(ctx: &Portal<'_>, token: String, ip: &str) -> Result<PortalView, Error> {
+    ctx.admit(&token, ip)?;
+    let (scope, view) = ctx
+        .db
+        .read(move |conn| {
+            let scope = super::resolve(conn, &token)?.ok_or_else(unknown)?;
+            let tickets = super::tickets_in_scope(conn, &scope)?
+                .into_iter()
+                .map(|id| with_messages(conn, id, false))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((scope, PortalView { tickets }))
+        })
+        .await?;
+    ctx.uses.record(scope.token_id);
+    Ok(view)
 }
 
 fn writer(scope: &Scope, request_id: &str) -> Writer {
@@ -119,52 +141,67 @@ fn writer(scope: &Scope, request_id: &str) -> Writer {
 
 /// Adds a public message as the requester, to the link's ticket or another in its scope.
 pub async fn answer(
-    db: &Db,
+    ctx: &Portal<'_>,
     token: String,
     ticket: Option<TicketId>,
     body: String,
-    request_id: &str,
+    (ip, request_id): (&str, &str),
 ) -> Result<Message, Error> {
+    ctx.admit(&token, ip)?;
     let request_id = request_id.to_string();
-    db.write(move |tx| {
-        let scope = super::open(tx, &token)?.ok_or_else(unknown)?;
-        let target = ticket.unwrap_or(scope.ticket_id);
-        if !super::tickets_in_scope(tx, &scope)?.contains(&target) {
-            return Err(Error::NotFound("ticket"));
-        }
-        let state = repo::state(tx, target)?.ok_or(Error::NotFound("ticket"))?;
-        let id = reply_in(tx, &state, &writer(&scope, &request_id), &body, false)?;
-        repo::message(tx, id)?.ok_or(Error::NotFound("message"))
-    })
-    .await
+    let (scope, message) = ctx
+        .db
+        .write(move |tx| {
+            let scope = super::resolve(tx, &token)?.ok_or_else(unknown)?;
+            let target = ticket.unwrap_or(scope.ticket_id);
+            if !super::tickets_in_scope(tx, &scope)?.contains(&target) {
+                return Err(Error::NotFound("ticket"));
+            }
+            let state = repo::state(tx, target)?.ok_or(Error::NotFound("ticket"))?;
+            let id = reply_in(tx, &state, &writer(&scope, &request_id), &body, false)?;
+            let message = repo::message(tx, id)?.ok_or(Error::NotFound("message"))?;
+            Ok((scope, message))
+        })
+        .await?;
+    ctx.uses.record(scope.token_id);
+    Ok(message)
 }
 
 /// Opens a new ticket for the link's requester; it joins the link's scope.
 pub async fn open_ticket(
-    db: &Db,
+    ctx: &Portal<'_>,
     token: String,
     subject: String,
     body: String,
-    request_id: &str,
+    (ip, request_id): (&str, &str),
 ) -> Result<TicketWithMessages, Error> {
+    ctx.admit(&token, ip)?;
+    // Each new ticket mails the requester: few an hour per link.
+    ctx.rate_limits
+        .portal_tickets_per_token
+        .check(&secret_hash(&token))?;
     let request_id = request_id.to_string();
-    db.write(move |tx| {
-        let scope = super::open(tx, &token)?.ok_or_else(unknown)?;
-        let settings = settings::load(tx)?;
-        let creation = Creation {
-            subject,
-            body,
-            priority: None,
-            category: None,
-            kind: None,
-            tags: Vec::new(),
-            requester_id: scope.requester_id,
-            author_id: Some(scope.requester_id),
-            channel: Channel::Portal,
-        };
-        let id = create_in(tx, &settings, &writer(&scope, &request_id).by, &creation)?;
-        super::extend_scope(tx, &scope, id)?;
-        with_messages(tx, id, false)
-    })
-    .await
+    let (scope, ticket) = ctx
+        .db
+        .write(move |tx| {
+            let scope = super::resolve(tx, &token)?.ok_or_else(unknown)?;
+            let settings = settings::load(tx)?;
+            let creation = Creation {
+                subject,
+                body,
+                priority: None,
+                category: None,
+                kind: None,
+                tags: Vec::new(),
+                requester_id: scope.requester_id,
+                author_id: Some(scope.requester_id),
+                channel: Channel::Portal,
+            };
+            let id = create_in(tx, &settings, &writer(&scope, &request_id).by, &creation)?;
+            super::extend_scope(tx, &scope, id)?;
+            Ok((scope, with_messages(tx, id, false)?))
+        })
+        .await?;
+    ctx.uses.record(scope.token_id);
+    Ok(ticket)
 }

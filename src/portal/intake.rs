@@ -105,7 +105,7 @@ pub async fn submit(
     key: Option<Actor>,
     request_id: &str,
 ) -> Result<IntakeReceipt, Error> {
-    ctx.rate_limits.intake_per_ip.check(ip)?;
+    ctx.rate_limits.intake_per_ip.check_ip(ip)?;
     let settings = ctx.db.read(settings::load).await?;
     if settings.intake_requires_api_key && key.is_none() {
         return Err(Error::Unauthorized(

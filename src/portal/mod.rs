@@ -63,29 +63,64 @@ pub struct Scope {
     pub ticket_id: TicketId,
 }
 
-/// Resolves a presented token and counts the use; expired, revoked or unknown is `None`.
-pub fn open(conn: &Connection, token: &str) -> Result<Option<Scope>, Error> {
-    let now = now();
-    let scope = conn
+/// Resolves a presented token: `None` when it is unknown, expired or
+/// revoked, or its requester's account is deactivated. Reads only: an unknown
+/// token costs no write ([`UseCounter`] counts the valid ones).
+pub fn resolve(conn: &Connection, token: &str) -> Result<Option<Scope>, Error> {
+    Ok(conn
         .prepare_cached(
-            "SELECT id, requester_id, ticket_id FROM portal_tokens
-             WHERE token_hash = ?1 AND revoked_at IS NULL AND expires_at > ?2",
+            "SELECT p.id, p.requester_id, p.ticket_id FROM portal_tokens p
+             JOIN users u ON u.id = p.requester_id AND u.active = 1
+             WHERE p.token_hash = ?1 AND p.revoked_at IS NULL AND p.expires_at > ?2",
         )?
-        .query_row(params![secret_hash(token), now], |r| {
+        .query_row(params![secret_hash(token), now()], |r| {
             Ok(Scope {
                 token_id: r.get(0)?,
                 requester_id: r.get(1)?,
                 ticket_id: r.get(2)?,
             })
         })
-        .optional()?;
-    if let Some(scope) = &scope {
-        conn.prepare_cached(
-            "UPDATE portal_tokens SET use_count = use_count + 1, last_used_at = ?2 WHERE id = ?1",
-        )?
-        .execute(params![scope.token_id, now])?;
+        .optional()?)
+}
+
+/// Uses of portal links, counted in memory and written in one batch by the
+/// maintenance task, so that reading a link never waits for the writer.
+#[derive(Default)]
+pub struct UseCounter {
+    pending: std::sync::Mutex<std::collections::HashMap<PortalTokenId, (i64, String)>>,
+}
+
+impl UseCounter {
+    pub fn record(&self, token: PortalTokenId) {
+        if let Ok(mut pending) = self.pending.lock() {
+            let entry = pending.entry(token).or_insert((0, String::new()));
+            entry.0 += 1;
+            entry.1 = now();
+        }
     }
-    Ok(scope)
+
+    /// Writes the counted uses (the caller's transaction) and forgets them.
+    pub fn flush(&self, conn: &Connection) -> Result<usize, Error> {
+        let taken = match self.pending.lock() {
+            Ok(mut pending) => std::mem::take(&mut *pending),
+            Err(_) => return Ok(0),
+        };
+        let mut update = conn.prepare_cached(
+            "UPDATE portal_tokens SET use_count = use_count + ?2, last_used_at = ?3 WHERE id = ?1",
+        )?;
+        for (token, (uses, at)) in &taken {
+            update.execute(params![token, uses, at])?;
+        }
+        Ok(taken.len())
+    }
+}
+
+/// Revokes every live link of `requester` (their account is deactivated).
+pub fn revoke_all_of(conn: &Connection, requester: UserId) -> Result<usize, Error> {
+    Ok(conn.execute(
+        "UPDATE portal_tokens SET revoked_at = ?2 WHERE requester_id = ?1 AND revoked_at IS NULL",
+        params![requester, now()],
+    )?)
 }
 
 /// The tickets a token reaches: its own and those opened through it.

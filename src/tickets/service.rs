@@ -463,6 +463,10 @@ pub async fn delete(db: &Db, actor: &Actor, id: TicketId) -> Result<(), Error> {
     db.write(move |tx| {
         let current = repo::state(tx, id)?.ok_or(Error::NotFound("ticket"))?;
         repo::delete(tx, id)?;
+        // Nothing of it stays to be replayed, mailed or threaded.
+        events::purge_ticket(tx, id)?;
+        crate::notify::outbox::purge_ticket(tx, id)?;
+        crate::mail::identity::forget_ticket(tx, id)?;
         events::record_deleted(tx, id)?;
         audit::record(
             tx,

@@ -118,7 +118,7 @@ pub async fn register(
     name: String,
     ip: &str,
 ) -> Result<TokenPair, Error> {
-    ctx.rate_limits.register_per_ip.check(ip)?;
+    ctx.rate_limits.register_per_ip.check_ip(ip)?;
     let allowed = ctx.db.read(settings::load).await?.allow_registration;
     if !allowed {
         return Err(Error::Forbidden(
@@ -180,8 +180,13 @@ pub async fn login(
     request_id: &str,
 ) -> Result<TokenPair, Error> {
     let key = email.trim().to_lowercase();
-    ctx.rate_limits.login_per_ip.check(ip)?;
-    ctx.rate_limits.login_per_account.check(&key)?;
+    ctx.rate_limits.login_per_ip.check_ip(ip)?;
+    // Per account *and* client network: guessing from elsewhere cannot lock
+    // the owner out of their account.
+    let client = crate::auth::rate_limit::client_key(ip);
+    ctx.rate_limits
+        .login_per_account
+        .check(&format!("{key} {client}"))?;
     let found = ctx
         .db
         .read({
@@ -203,7 +208,7 @@ pub async fn login(
 }
 
 pub async fn refresh(ctx: &Accounts<'_>, presented: String, ip: &str) -> Result<TokenPair, Error> {
-    ctx.rate_limits.refresh_per_ip.check(ip)?;
+    ctx.rate_limits.refresh_per_ip.check_ip(ip)?;
     let ttl = ctx.config.refresh_token_ttl_secs;
     let rotation = ctx
         .db
@@ -230,25 +235,17 @@ pub async fn logout(
     refresh_token: String,
     actor: Option<Actor>,
 ) -> Result<(), Error> {
-    let ended = ctx
-        .db
+    ctx.db
         .write(move |tx| {
-            let mut ended = Vec::new();
             if let Some(sid) = sessions::session_of_refresh_token(tx, &refresh_token)? {
                 sessions::revoke(tx, &sid, "logout")?;
-                ended.extend(sessions::user_of(tx, &sid)?);
             }
             if let Some(sid) = actor.as_ref().and_then(Actor::session_id) {
                 sessions::revoke(tx, sid, "logout")?;
-                ended.extend(actor.as_ref().and_then(Actor::user_id));
             }
-            Ok(ended)
+            Ok(())
         })
-        .await?;
-    for user in ended {
-        ctx.events.session_changed(user);
-    }
-    Ok(())
+        .await
 }
 
 /// Ends every session of the signed-in user.
@@ -257,6 +254,7 @@ pub async fn logout_everywhere(ctx: &Accounts<'_>, actor: &Actor) -> Result<(), 
     ctx.db
         .write(move |tx| {
             repo::bump_token_version(tx, user)?;
+            sessions::ended(tx, user)?;
             audit::record(
                 tx,
                 &ActorRef::user(user),
@@ -269,9 +267,7 @@ pub async fn logout_everywhere(ctx: &Accounts<'_>, actor: &Actor) -> Result<(), 
                 &serde_json::json!({}),
             )
         })
-        .await?;
-    ctx.events.session_changed(user);
-    Ok(())
+        .await
 }
 
 pub fn link(ctx: &Accounts<'_>, page: &str, token: &str) -> String {
@@ -308,7 +304,7 @@ pub async fn request_password_reset(
     ip: &str,
 ) -> Result<(), Error> {
     let key = email.trim().to_lowercase();
-    ctx.rate_limits.password_reset_per_ip.check(ip)?;
+    ctx.rate_limits.password_reset_per_ip.check_ip(ip)?;
     ctx.rate_limits.password_reset_per_account.check(&key)?;
     let sent = ctx
         .db
@@ -350,6 +346,7 @@ async fn set_password_with_token(
                 return Err(spent());
             }
             repo::set_password(tx, id, &hash)?;
+            sessions::ended(tx, id)?;
             let action = if aud == audience::INVITE {
                 "user.invite_accepted"
             } else {
@@ -369,7 +366,6 @@ async fn set_password_with_token(
             repo::get(tx, id)?.ok_or(Error::NotFound("user"))
         })
         .await?;
-    ctx.events.session_changed(user.user.id);
     Ok(user)
 }
 

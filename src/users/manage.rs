@@ -100,6 +100,14 @@ pub async fn update(
             let target = repo::get(tx, id)?.ok_or(Error::NotFound("user"))?;
             last_admin_guard(tx, &target, &changes)?;
             repo::update(tx, id, &changes)?;
+            // A deactivated account's portal links die with it; a role
+            // change or deactivation applies to open live connections too.
+            if changes.active == Some(false) {
+                crate::portal::revoke_all_of(tx, id)?;
+            }
+            if changes.active.is_some() || changes.role.is_some() {
+                sessions::ended(tx, id)?;
+            }
             let mut details = serde_json::Map::new();
             if let Some(name) = &changes.name {
                 details.insert("name".into(), name.clone().into());
@@ -127,8 +135,6 @@ pub async fn update(
             Ok(repo::get(tx, id)?.ok_or(Error::NotFound("user"))?.user)
         })
         .await?;
-    // A role change or deactivation applies to open live connections too.
-    ctx.events.session_changed(id);
     Ok(user)
 }
 
@@ -217,6 +223,7 @@ pub async fn update_me(
                 if let Some(sid) = &session_id {
                     sessions::carry_over(tx, sid, version)?;
                 }
+                sessions::ended(tx, me)?;
                 audit::record(
                     tx,
                     &ActorRef::user(me),
@@ -232,6 +239,5 @@ pub async fn update_me(
             Ok(repo::get(tx, me)?.ok_or(Error::NotFound("user"))?.user)
         })
         .await?;
-    ctx.events.session_changed(me);
     Ok(user)
 }

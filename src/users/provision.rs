@@ -127,6 +127,8 @@ impl Provisioning {
         let id = user.user.id;
         self.db.write_now(|tx| {
             repo::set_password(tx, id, &hash)?;
+            // Open streams and chats in a running server end within a second.
+            super::sessions::ended(tx, id)?;
             audit::record(
                 tx,
                 &ActorRef::SYSTEM,

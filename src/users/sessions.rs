@@ -127,11 +127,25 @@ pub fn session_of_refresh_token(
 }
 
 pub fn revoke(conn: &Connection, session_id: &str, reason: &str) -> Result<(), Error> {
-    conn.execute(
-        "UPDATE sessions SET revoked_at = ?2, revoked_reason = ?3 WHERE id = ?1 AND revoked_at IS NULL",
-        params![session_id, now(), reason],
-    )?;
-    Ok(())
+    let user: Option<UserId> = conn
+        .query_row(
+            "UPDATE sessions SET revoked_at = ?2, revoked_reason = ?3
+             WHERE id = ?1 AND revoked_at IS NULL RETURNING user_id",
+            params![session_id, now(), reason],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match user {
+        Some(user) => ended(conn, user),
+        None => Ok(()),
+    }
+}
+
+/// Every way sessions end (sign-out, reuse of a spent refresh token, a new
+/// password, deactivation, a role change) calls this in its transaction, so
+/// that open streams and chats of `user` check again and close.
+pub fn ended(conn: &Connection, user: UserId) -> Result<(), Error> {
+    crate::events::record_session_change(conn, user)
 }
 
 /// Keeps one session alive across a token-version bump (the session that

@@ -81,7 +81,7 @@ async function settings(body) {
       check("allow_registration", "Customers may create accounts"),
       check("support_bubble_enabled", "Offer the support bubble on websites"),
       check("intake_requires_api_key", "Support form needs an API key"),
-      check("metrics_require_admin", "/metrics for admins only")),
+      check("metrics_public", "/metrics open to anyone (otherwise admins and this machine)")),
     h("div", { class: "links" }, h("button", { class: "primary", type: "submit" }, "Save settings")),
     message);
   form.addEventListener("submit", async (e) => {
@@ -97,7 +97,7 @@ async function settings(body) {
       types: (v.types || "").split(",").map((x) => x.trim()).filter(Boolean),
       portal_token_days: Number(v.portal_token_days),
     };
-    for (const name of ["allow_registration", "support_bubble_enabled", "intake_requires_api_key", "metrics_require_admin"]) {
+    for (const name of ["allow_registration", "support_bubble_enabled", "intake_requires_api_key", "metrics_public"]) {
       out[name] = form.elements[name].checked;
     }
     try {

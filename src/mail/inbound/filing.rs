@@ -36,10 +36,37 @@ pub(super) fn file_on_ticket(
     let is_staff = sender.user.role != Role::Customer;
     // A From header is easy to forge: mail from an agent's address
     // speaks for the team only through that agent's own reply link.
-    Ok(
-        if is_staff && token_for != Some(sender.user.id) && state.status != TicketStatus::Closed {
-            let message = unverified_staff_mail(conn, &state, parsed, from, by)?;
-            InboundReceipt {
+    if is_staff && token_for != Some(sender.user.id) && state.status == TicketStatus::Closed {
+        return Ok(InboundReceipt {
+            ticket_id: None,
+            message_id: None,
+            created_ticket: false,
+            status: InboundStatus::Ignored,
+            rule: Some(rule),
+            reason: Some(format!(
+                "{from} is an agent's address but the mail did not come through their reply link, \
+                 and ticket #{} is closed; not filed",
+                ticket.0
+            )),
+        });
+    }
+    // Nor does a customer's address alone: a `[#id]` in a subject anyone can
+    // type, without a reply link or a reference to our mail, opens a new
+    // ticket instead of speaking on an existing one.
+    if !is_staff && rule == MatchRule::SubjectTag {
+        let why = format!(
+            "the subject names #{} but the mail has no reply link or reference to it; \
+             filed as a new ticket",
+            ticket.0
+        );
+        let mut receipt = new_ticket(conn, parsed, sender, by, Some(ticket), &why)?;
+        receipt.rule = Some(rule);
+        receipt.reason = Some(why);
+        return Ok(receipt);
+    }
+    Ok(if is_staff && token_for != Some(sender.user.id) {
+        let message = unverified_staff_mail(conn, &state, parsed, from, by)?;
+        InboundReceipt {
             ticket_id: Some(ticket),
             message_id: Some(message),
             created_ticket: false,
@@ -49,41 +76,39 @@ pub(super) fn file_on_ticket(
                 "{from} is an agent's address but the mail did not come through their reply link; kept as an internal note"
             )),
         }
-        } else {
-            let allowed = is_staff || sender.user.id == state.requester_id;
-            if allowed && state.status != TicketStatus::Closed {
-                let writer = Writer {
-                    author_id: Some(sender.user.id),
-                    is_staff,
-                    channel: Channel::Email,
-                    by: by.clone(),
-                };
-                let message =
-                    reply_in(conn, &state, &writer, &body_for_ticket(&parsed.body), false)?;
-                InboundReceipt {
-                    ticket_id: Some(ticket),
-                    message_id: Some(message),
-                    created_ticket: false,
-                    status: InboundStatus::Filed,
-                    rule: Some(rule),
-                    reason: None,
-                }
-            } else {
-                let why = if allowed {
-                    format!("ticket #{} is closed; this opens a follow-up", ticket.0)
-                } else {
-                    format!(
-                        "{from} is not the requester of ticket #{}; filed as a new ticket",
-                        ticket.0
-                    )
-                };
-                let mut receipt = new_ticket(conn, parsed, sender, by, Some(ticket), &why)?;
-                receipt.rule = Some(rule);
-                receipt.reason = Some(why);
-                receipt
+    } else {
+        let allowed = is_staff || sender.user.id == state.requester_id;
+        if allowed && state.status != TicketStatus::Closed {
+            let writer = Writer {
+                author_id: Some(sender.user.id),
+                is_staff,
+                channel: Channel::Email,
+                by: by.clone(),
+            };
+            let message = reply_in(conn, &state, &writer, &body_for_ticket(&parsed.body), false)?;
+            InboundReceipt {
+                ticket_id: Some(ticket),
+                message_id: Some(message),
+                created_ticket: false,
+                status: InboundStatus::Filed,
+                rule: Some(rule),
+                reason: None,
             }
-        },
-    )
+        } else {
+            let why = if allowed {
+                format!("ticket #{} is closed; this opens a follow-up", ticket.0)
+            } else {
+                format!(
+                    "{from} is not the requester of ticket #{}; filed as a new ticket",
+                    ticket.0
+                )
+            };
+            let mut receipt = new_ticket(conn, parsed, sender, by, Some(ticket), &why)?;
+            receipt.rule = Some(rule);
+            receipt.reason = Some(why);
+            receipt
+        }
+    })
 }
 
 /// Mail from a staff address that did not come through that person's reply

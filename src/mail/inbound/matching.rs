@@ -20,6 +20,9 @@ pub(super) struct Found {
     pub(super) token_for: Option<UserId>,
 }
 
+/// How many of a message's references are looked up, newest first.
+pub(super) const MAX_REFERENCES: usize = 20;
+
 /// The first rule that names an existing ticket.
 pub(super) fn find_ticket(
     conn: &Connection,
@@ -43,8 +46,9 @@ pub(super) fn find_ticket(
             }
         }
     }
-    // Newest reference first: the mail answered is the most specific.
-    for reference in parsed.references.iter().rev() {
+    // Newest reference first: the mail answered is the most specific. Each
+    // costs a lookup inside the write: a long forged list is cut short.
+    for reference in parsed.references.iter().rev().take(MAX_REFERENCES) {
         let known: Option<TicketId> = conn
             .prepare_cached("SELECT ticket_id FROM mail_threads WHERE message_id = ?1")?
             .query_row([reference], |r| r.get(0))
