@@ -318,8 +318,9 @@ fn one_ticket(
     let public = drafts.len() - notes;
     tx.prepare_cached(
         "INSERT INTO tickets (subject, status, priority, category, type, channel, tags, requester_id, assignee_id,
-             created_at, updated_at, first_response_at, resolved_at, closed_at, public_count, note_count)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+             created_at, updated_at, first_response_at, resolved_at, closed_at, public_count, note_count,
+             public_updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?11)",
     )?
     .execute(params![
         subject,

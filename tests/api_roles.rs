@@ -274,7 +274,8 @@ const ROWS: &[Row] = &[
         method: Get,
         path: |_| "/metrics".into(),
         body: no_body,
-        expect: [200; 8],
+        // Admins only (or a client on the server itself) unless metrics_public.
+        expect: [401, 403, 403, 200, 401, 403, 403, 200],
     },
 ];
 

@@ -456,3 +456,71 @@ async fn a_deleted_ticket_takes_its_id_events_and_mail_along() {
     assert!(ticket["id"].as_i64().unwrap() > spam, "{ticket}");
     assert!(ticket["messages"][0]["id"].as_i64().unwrap() > message);
 }
+
+#[rocket::async_test]
+async fn an_internal_note_does_not_show_through_the_customers_timestamps() {
+    let app = TestApp::new().await;
+    let (_, agent, _) = app.signed_in("agent@example.com", Role::Agent).await;
+    let agent = Auth::Bearer(agent);
+    let (_, ana, _) = app.signed_in("ana@example.com", Role::Customer).await;
+    let ana = Auth::Bearer(ana);
+    let ticket = create_ticket(&app, &ana, "Printer").await;
+    let path = format!("/api/v1/tickets/{ticket}");
+    // An old ticket: whatever happens now is later.
+    app.state()
+        .db
+        .write(move |tx| {
+            tx.execute(
+                "UPDATE tickets SET updated_at = '2026-01-01T00:00:00.000Z',
+                 public_updated_at = '2026-01-01T00:00:00.000Z' WHERE id = ?1",
+                [ticket],
+            )?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let seen = json(app.call(Method::Get, &path, &ana, None).await).await["updated_at"].clone();
+    assert_eq!(seen, "2026-01-01T00:00:00.000Z");
+    let note = json!({ "body": "Between us: this customer again", "internal": true });
+    let res = app
+        .call(
+            Method::Post,
+            &format!("{path}/messages"),
+            &agent,
+            Some(note),
+        )
+        .await;
+    assert_eq!(res.status().code, 201);
+    let staff_view = json(app.call(Method::Get, &path, &agent, None).await).await;
+    assert_ne!(
+        staff_view["updated_at"], seen,
+        "agents see the note move it"
+    );
+    let customer_view = json(app.call(Method::Get, &path, &ana, None).await).await;
+    assert_eq!(customer_view["updated_at"], seen);
+    let after = seen.as_str().unwrap();
+    let list = json(
+        app.call(
+            Method::Get,
+            &format!("/api/v1/tickets?updated_after={after}"),
+            &ana,
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(list["total"], 0, "{list}");
+    // A public answer moves it for everyone.
+    let reply = json!({ "body": "We are on it" });
+    let res = app
+        .call(
+            Method::Post,
+            &format!("{path}/messages"),
+            &agent,
+            Some(reply),
+        )
+        .await;
+    assert_eq!(res.status().code, 201);
+    let customer_view = json(app.call(Method::Get, &path, &ana, None).await).await;
+    assert_ne!(customer_view["updated_at"], seen);
+}

@@ -87,7 +87,7 @@ fn build(
     push_filters(filter, viewer, &mut clauses, &mut params);
 
     let where_sql = crate::db::where_clause(&clauses);
-    let order_by = order_clause(sort, !with.is_empty());
+    let order_by = order_clause(sort, !with.is_empty(), viewer);
     let select = TICKET_SELECT.replacen("FROM tickets t", &format!("FROM {from}"), 1);
     let limit = page.map_or(String::new(), |p| {
         format!(" LIMIT {} OFFSET {}", p.per_page, p.offset())
@@ -261,20 +261,30 @@ fn push_filters(
         params.push(Box::new(after.clone()));
     }
     if let Some(after) = &filter.updated_after {
-        clauses.push("t.updated_at > ?".into());
+        clauses.push(format!("{} > ?", updated_column(viewer)));
         params.push(Box::new(after.clone()));
     }
 }
 
+/// The time a viewer sorts and filters by: customers by the last change they
+/// can see (internal notes do not move it).
+fn updated_column(viewer: Viewer) -> &'static str {
+    match viewer {
+        Viewer::Staff => "t.updated_at",
+        Viewer::Requester(_) => "t.public_updated_at",
+    }
+}
+
 /// The ORDER BY of a list; relevance needs a text search (else most recent first).
-fn order_clause(sort: (TicketSort, SortOrder), searching: bool) -> String {
+fn order_clause(sort: (TicketSort, SortOrder), searching: bool, viewer: Viewer) -> String {
     let order = sort.1.sql();
+    let updated = updated_column(viewer);
     match sort.0 {
         TicketSort::CreatedAt => format!("t.created_at {order}, t.id {order}"),
-        TicketSort::UpdatedAt => format!("t.updated_at {order}, t.id {order}"),
-        TicketSort::Priority => format!("t.priority {order}, t.updated_at DESC, t.id DESC"),
-        TicketSort::Status => format!("t.status {order}, t.updated_at DESC, t.id DESC"),
-        TicketSort::Relevance if !searching => format!("t.updated_at {order}, t.id {order}"),
+        TicketSort::UpdatedAt => format!("{updated} {order}, t.id {order}"),
+        TicketSort::Priority => format!("t.priority {order}, {updated} DESC, t.id DESC"),
+        TicketSort::Status => format!("t.status {order}, {updated} DESC, t.id DESC"),
+        TicketSort::Relevance if !searching => format!("{updated} {order}, t.id {order}"),
         TicketSort::Relevance => "h.score ASC, t.id DESC".to_string(),
     }
 }

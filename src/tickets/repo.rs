@@ -10,7 +10,7 @@ pub(super) const TICKET_SELECT: &str =
     "SELECT t.id, t.subject, t.status, t.priority, t.category, t.type, t.channel, t.tags,
         r.id, r.name, r.email, a.id, a.name,
         t.created_at, t.updated_at, t.first_response_at, t.resolved_at, t.closed_at,
-        t.public_count, t.note_count
+        t.public_count, t.note_count, t.public_updated_at
     FROM tickets t
     JOIN users r ON r.id = t.requester_id
     LEFT JOIN users a ON a.id = t.assignee_id";
@@ -53,7 +53,8 @@ pub(super) fn ticket_from_row_at(
         },
         assignee,
         created_at: row.get(at(13))?,
-        updated_at: row.get(at(14))?,
+        // Customers see the time of the last change they can see.
+        updated_at: row.get(at(if with_notes { 14 } else { 20 }))?,
         first_response_at: row.get(at(15))?,
         resolved_at: row.get(at(16))?,
         closed_at: row.get(at(17))?,
@@ -131,8 +132,8 @@ pub struct NewTicket<'a> {
 
 pub fn insert(conn: &Connection, t: &NewTicket<'_>) -> Result<TicketId, Error> {
     conn.prepare_cached(
-        "INSERT INTO tickets (subject, status, priority, category, type, channel, tags, requester_id, assignee_id, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
+        "INSERT INTO tickets (subject, status, priority, category, type, channel, tags, requester_id, assignee_id, created_at, updated_at, public_updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?10)",
     )?
     .execute(params![
         t.subject,
@@ -230,8 +231,10 @@ pub fn set_status(
 }
 
 pub fn touch(conn: &Connection, id: TicketId, now: &str) -> Result<(), Error> {
-    conn.prepare_cached("UPDATE tickets SET updated_at = ?2 WHERE id = ?1")?
-        .execute(params![id, now])?;
+    conn.prepare_cached(
+        "UPDATE tickets SET updated_at = ?2, public_updated_at = ?2 WHERE id = ?1",
+    )?
+    .execute(params![id, now])?;
     Ok(())
 }
 
@@ -259,15 +262,14 @@ pub fn insert_message(conn: &Connection, m: &NewMessage<'_>) -> Result<MessageId
     )?
     .execute(params![m.ticket_id, m.author_id, m.body, m.internal, m.channel, m.now])?;
     let id = MessageId(conn.last_insert_rowid());
-    let count = if m.internal {
-        "note_count"
+    // A note moves the agents' `updated_at` only; customers never see it move.
+    let sql = if m.internal {
+        "UPDATE tickets SET note_count = note_count + 1, updated_at = ?2 WHERE id = ?1"
     } else {
-        "public_count"
+        "UPDATE tickets SET public_count = public_count + 1, updated_at = ?2, public_updated_at = ?2 WHERE id = ?1"
     };
-    conn.prepare_cached(&format!(
-        "UPDATE tickets SET {count} = {count} + 1, updated_at = ?2 WHERE id = ?1"
-    ))?
-    .execute(params![m.ticket_id, m.now])?;
+    conn.prepare_cached(sql)?
+        .execute(params![m.ticket_id, m.now])?;
     Ok(id)
 }
 
