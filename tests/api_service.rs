@@ -30,7 +30,13 @@ async fn metrics_count_requests_by_route_and_status() {
         app.client.get("/health").dispatch().await;
     }
     app.client.get("/api/v1/nope").dispatch().await;
-    let res = app.client.get("/metrics").dispatch().await;
+    // As a Prometheus on the same machine asks.
+    let res = app
+        .client
+        .get("/metrics")
+        .remote("127.0.0.1:9090".parse().unwrap())
+        .dispatch()
+        .await;
     assert_eq!(res.status(), Status::Ok);
     assert!(res
         .content_type()

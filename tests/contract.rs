@@ -116,6 +116,9 @@ fn helpline(dir: &Path) -> Command {
         "PASSWORD_RESET_PER_ACCOUNT",
         "API_KEY_FAILURES_PER_IP",
         "INTAKE_PER_IP",
+        "PORTAL_PER_IP",
+        "PORTAL_PER_TOKEN",
+        "PORTAL_TICKETS_PER_TOKEN",
     ] {
         cmd.env(format!("HELPLINE_RATE_LIMITS__{limit}"), "1000000");
     }

@@ -386,6 +386,13 @@ async fn portal_links_answer_open_tickets_and_expire_or_revoke() {
     )
     .await;
 
+    // Uses are counted in memory and written by the maintenance task.
+    let counter = std::sync::Arc::clone(&app.state().portal_uses);
+    app.state()
+        .db
+        .write(move |tx| counter.flush(tx))
+        .await
+        .unwrap();
     let uses: i64 = app
         .state()
         .db
