@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::live::{self, http, login, SseReader, PATIENCE};
+use common::live::{self, http, login, open_ticket, SseReader, PATIENCE};
 use helpline::users::Role;
 use rocket::futures::{SinkExt as _, StreamExt as _};
 use serde_json::{json, Value};
@@ -54,19 +54,6 @@ async fn close_code(ws: &mut Ws) -> Option<CloseCode> {
             Some(Err(_)) | None => return None,
         }
     }
-}
-
-async fn open_ticket(addr: std::net::SocketAddr, token: &str, subject: &str) -> i64 {
-    let (status, ticket) = http(
-        addr,
-        "POST",
-        "/api/v1/tickets",
-        Some(token),
-        Some(&json!({ "subject": subject, "body": "First message" })),
-    )
-    .await;
-    assert_eq!(status, 201, "{ticket}");
-    ticket["id"].as_i64().unwrap()
 }
 
 /// Typing reaches the other participant, except typing a note, which the customer never sees.

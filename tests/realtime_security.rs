@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::live::{self, http, login, SseReader, PATIENCE};
+use common::live::{self, http, login, open_ticket, SseReader, PATIENCE};
 use helpline::users::Role;
 use rocket::futures::SinkExt as _;
 use serde_json::json;
@@ -12,19 +12,6 @@ use tokio_tungstenite::tungstenite::Message;
 
 const AGENT: &str = "agent@example.com";
 const CUSTOMER: &str = "ana@customer.example";
-
-async fn open_ticket(addr: std::net::SocketAddr, token: &str) -> i64 {
-    let (status, ticket) = http(
-        addr,
-        "POST",
-        "/api/v1/tickets",
-        Some(token),
-        Some(&json!({ "subject": "Printer", "body": "It jams" })),
-    )
-    .await;
-    assert_eq!(status, 201, "{ticket}");
-    ticket["id"].as_i64().unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_typing_flood_does_not_drop_an_agents_stream() {
@@ -36,7 +23,7 @@ async fn a_typing_flood_does_not_drop_an_agents_stream() {
     let addr = server.addr;
     let (_, agent) = login(addr, AGENT).await;
     let (_, customer) = login(addr, CUSTOMER).await;
-    let ticket = open_ticket(addr, &customer).await;
+    let ticket = open_ticket(addr, &customer, "Printer").await;
     let mut stream = SseReader::open(addr, "/api/v1/events", Some(&agent), None).await;
     assert_eq!(stream.status, 200);
 
@@ -87,7 +74,7 @@ async fn a_reused_refresh_token_ends_the_sessions_stream() {
     assert_eq!(status, 200);
     let access = pair["access_token"].as_str().unwrap().to_string();
     let refresh = json!({ "refresh_token": pair["refresh_token"] });
-    let ticket = open_ticket(addr, &access).await;
+    let ticket = open_ticket(addr, &access, "Printer").await;
     let mut stream = SseReader::open(
         addr,
         &format!("/api/v1/events?ticket_id={ticket}"),

@@ -283,3 +283,17 @@ impl SseReader {
         }
     }
 }
+
+/// Opens a ticket as the holder of `token`; returns its id.
+pub async fn open_ticket(addr: SocketAddr, token: &str, subject: &str) -> i64 {
+    let (status, ticket) = http(
+        addr,
+        "POST",
+        "/api/v1/tickets",
+        Some(token),
+        Some(&serde_json::json!({ "subject": subject, "body": "First message" })),
+    )
+    .await;
+    assert_eq!(status, 201, "{ticket}");
+    ticket["id"].as_i64().unwrap()
+}

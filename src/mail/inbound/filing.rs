@@ -59,10 +59,7 @@ pub(super) fn file_on_ticket(
              filed as a new ticket",
             ticket.0
         );
-        let mut receipt = new_ticket(conn, parsed, sender, by, Some(ticket), &why)?;
-        receipt.rule = Some(rule);
-        receipt.reason = Some(why);
-        return Ok(receipt);
+        return follow_up(conn, parsed, sender, by, (ticket, rule), why);
     }
     Ok(if is_staff && token_for != Some(sender.user.id) {
         let message = unverified_staff_mail(conn, &state, parsed, from, by)?;
@@ -103,12 +100,25 @@ pub(super) fn file_on_ticket(
                     ticket.0
                 )
             };
-            let mut receipt = new_ticket(conn, parsed, sender, by, Some(ticket), &why)?;
-            receipt.rule = Some(rule);
-            receipt.reason = Some(why);
-            receipt
+            follow_up(conn, parsed, sender, by, (ticket, rule), why)?
         }
     })
+}
+
+/// A new ticket linked to `found` (the ticket the mail named), saying why the
+/// mail did not go on it.
+fn follow_up(
+    conn: &Connection,
+    parsed: &Parsed,
+    sender: &UserRecord,
+    by: &ActorRef,
+    (found, rule): (TicketId, MatchRule),
+    why: String,
+) -> Result<InboundReceipt, Error> {
+    let mut receipt = new_ticket(conn, parsed, sender, by, Some(found), &why)?;
+    receipt.rule = Some(rule);
+    receipt.reason = Some(why);
+    Ok(receipt)
 }
 
 /// Mail from a staff address that did not come through that person's reply
