@@ -74,7 +74,11 @@
         }
         form.reset();
         message.textContent = "Thank you! Your request is ticket #" + r.body.ticket_id + ". ";
-        message.appendChild(el("a", { href: r.body.portal_url, target: "_blank", rel: "noopener", text: "Follow it here" }));
+        if (r.body.portal_url) {
+          message.appendChild(el("a", { href: r.body.portal_url, target: "_blank", rel: "noopener", text: "Follow it here" }));
+        } else {
+          message.appendChild(document.createTextNode("We emailed you a link to follow it."));
+        }
       }).catch(function () {
         message.className = "msg err";
         message.textContent = "Sending failed; please try again.";

@@ -35,6 +35,9 @@ pub struct Settings {
     pub phone_number: Option<String>,
     /// `WhatsApp` number shown to customers, in international form.
     pub whatsapp_number: Option<String>,
+    /// Whether self-registered customers confirm their address (a mailed
+    /// link) before they can sign in. Off only for closed installations.
+    pub require_email_verification: bool,
     /// Whether `/metrics` answers anyone; otherwise only admins and clients
     /// on this machine (loopback), such as a local Prometheus.
     pub metrics_public: bool,
@@ -59,6 +62,7 @@ impl Default for Settings {
             support_email: None,
             phone_number: None,
             whatsapp_number: None,
+            require_email_verification: true,
             metrics_public: false,
             auto_assign: AutoAssign::Off,
             intake_requires_api_key: false,

@@ -134,7 +134,8 @@ const ROWS: &[Row] = &[
                 json!({ "email": format!("new{i}@example.com"), "password": "a long password", "name": "New" }),
             )
         },
-        expect: [201; 8],
+        // The confirmation link is mailed (require_email_verification).
+        expect: [202; 8],
     },
     Row {
         method: Post,

@@ -176,6 +176,10 @@ fn customer_writes_in(customer: &Browser, server: &Server) {
     customer.fill("input[name=email]", "carla@customer.example");
     customer.fill("input[name=password]", PASSWORD);
     submit(customer, "form");
+    // The address is confirmed through the mailed link, which signs in.
+    customer.wait_text("#verification-sent", "We mailed a link");
+    let link = server.link_in_mail("/verify#token=");
+    customer.goto(&server.url(&link));
     customer.click_text("a.button[href='/my/new']", "");
     customer.fill("#new-ticket input[name=subject]", "Printer is on fire");
     customer.fill(

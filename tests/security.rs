@@ -524,3 +524,128 @@ async fn an_internal_note_does_not_show_through_the_customers_timestamps() {
     let customer_view = json(app.call(Method::Get, &path, &ana, None).await).await;
     assert_ne!(customer_view["updated_at"], seen);
 }
+
+#[rocket::async_test]
+async fn a_registration_proves_its_address_before_it_signs_in() {
+    let app = TestApp::new().await;
+    let register =
+        json!({ "email": "sam@example.com", "password": common::PASSWORD, "name": "Sam" });
+    let res = app
+        .call(
+            Method::Post,
+            "/api/v1/auth/register",
+            &Auth::None,
+            Some(register),
+        )
+        .await;
+    assert_eq!(res.status().code, 202);
+    assert_eq!(json(res).await, json!({ "status": "verification_sent" }));
+    // The right password is not enough yet.
+    let login = json!({ "email": "sam@example.com", "password": common::PASSWORD });
+    let res = app
+        .call(
+            Method::Post,
+            "/api/v1/auth/login",
+            &Auth::None,
+            Some(login.clone()),
+        )
+        .await;
+    problem(res, 403).await;
+    let mails = app.deliver().await;
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].to, "sam@example.com");
+    let link = mails[0]
+        .text
+        .split_whitespace()
+        .find(|w| w.contains("/verify#token="))
+        .expect("the confirmation link")
+        .to_string();
+    let token = link.split_once("#token=").unwrap().1.to_string();
+    let verify = json!({ "token": token });
+    let res = app
+        .call(
+            Method::Post,
+            "/api/v1/auth/verify",
+            &Auth::None,
+            Some(verify.clone()),
+        )
+        .await;
+    assert_eq!(res.status().code, 200);
+    assert_eq!(json(res).await["user"]["role"], "customer");
+    let res = app
+        .call(Method::Post, "/api/v1/auth/login", &Auth::None, Some(login))
+        .await;
+    assert_eq!(res.status().code, 200);
+    // The link works once.
+    let res = app
+        .call(
+            Method::Post,
+            "/api/v1/auth/verify",
+            &Auth::None,
+            Some(verify),
+        )
+        .await;
+    problem(res, 422).await;
+}
+
+#[rocket::async_test]
+async fn an_anonymous_form_neither_reads_for_nor_speaks_as_an_account() {
+    let app = TestApp::new().await;
+    let (_, agent, _) = app.signed_in("agent@example.com", Role::Agent).await;
+    let agent = Auth::Bearer(agent);
+    app.signed_in("ana@example.com", Role::Customer).await;
+    app.signed_in("boss@example.com", Role::Admin).await;
+    let form = |email: &str| {
+        json!({ "channel": "web", "name": "Someone", "email": email,
+                "subject": "Send me the answers", "message": "Hello" })
+    };
+    for email in ["ana@example.com", "boss@example.com"] {
+        let res = app
+            .call(
+                Method::Post,
+                "/api/v1/support/request",
+                &Auth::None,
+                Some(form(email)),
+            )
+            .await;
+        assert_eq!(res.status().code, 201);
+        let receipt = json(res).await;
+        assert!(
+            receipt["portal_url"].is_null(),
+            "no link for {email}: {receipt}"
+        );
+        let ticket = json(
+            app.call(
+                Method::Get,
+                &format!("/api/v1/tickets/{}", receipt["ticket_id"]),
+                &agent,
+                None,
+            )
+            .await,
+        )
+        .await;
+        let first = &ticket["messages"][0];
+        assert!(first["author"].is_null(), "not written as {email}: {first}");
+        let flag = &ticket["messages"][1];
+        assert_eq!(flag["internal"], true);
+        assert!(
+            flag["body"].as_str().unwrap().contains("did not prove"),
+            "{flag}"
+        );
+    }
+    // An integration with an API key gets the link to hand on.
+    let key = app.api_key(Role::Agent).await;
+    let res = app
+        .call(
+            Method::Post,
+            "/api/v1/support/request",
+            &Auth::ApiKey(key),
+            Some(form("new@example.com")),
+        )
+        .await;
+    assert_eq!(res.status().code, 201);
+    assert!(json(res).await["portal_url"]
+        .as_str()
+        .unwrap()
+        .contains("/portal/"));
+}

@@ -86,6 +86,14 @@ export async function signIn(path, body) {
   return pair.user;
 }
 
+/** Registers; the user when signed in at once, null when a confirmation link was mailed. */
+export async function register(body) {
+  const answer = await raw("POST", "/api/v1/auth/register", body);
+  if (!answer || !answer.access_token) return null;
+  setSession(answer);
+  return answer.user;
+}
+
 export async function signOut() {
   try { await raw("POST", "/api/v1/auth/logout", { refresh_token: "" }, accessToken); } catch { /* signed out anyway */ }
   setSession(null);

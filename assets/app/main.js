@@ -17,6 +17,7 @@ export const site = { name: "Helpline", settings: {} };
 const PUBLIC = [
   [/^\/login$/, auth.login],
   [/^\/register$/, auth.register],
+  [/^\/verify$/, auth.verify],
   [/^\/forgot$/, auth.forgot],
   [/^\/reset-password$/, auth.resetPassword],
   [/^\/accept-invite$/, auth.acceptInvite],

@@ -3,8 +3,8 @@
 use rocket::http::{Cookie, CookieJar, SameSite, Status};
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::serde::json::Json;
-use rocket::{get, post, routes, Route, State};
-use serde::Deserialize;
+use rocket::{get, post, routes, Either, Route, State};
+use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
 use crate::api::guards::{ClientIp, CurrentUser};
@@ -13,12 +13,13 @@ use crate::http::json::ApiJson;
 use crate::http::problem::Problem;
 use crate::http::request_id::RequestId;
 use crate::state::AppState;
-use crate::users::account::{self, TokenPair};
+use crate::users::account::{self, Registration, TokenPair};
 use crate::users::User;
 
 pub fn routes() -> Vec<Route> {
     routes![
         register,
+        verify,
         login,
         refresh,
         logout,
@@ -35,6 +36,7 @@ pub fn routes() -> Vec<Route> {
 #[openapi(
     paths(
         register,
+        verify,
         login,
         refresh,
         logout,
@@ -49,6 +51,8 @@ pub fn routes() -> Vec<Route> {
         TokenPair,
         User,
         RegisterRequest,
+        VerifyRequest,
+        VerificationSent,
         LoginRequest,
         RefreshRequest,
         PasswordResetRequest,
@@ -206,9 +210,13 @@ pub struct SetupRequest {
     pub password: String,
 }
 
-/// Creates a customer account and signs it in (when self-registration is on).
+/// Creates a customer account (when self-registration is on). With the
+/// setting `require_email_verification` (the default) it answers 202 and
+/// mails a link; `POST /api/v1/auth/verify` with its token signs in. Without
+/// it, 201 with a token pair.
 #[utoipa::path(tag = "auth", request_body = RegisterRequest, responses(
-    (status = 201, body = TokenPair),
+    (status = 201, description = "signed in (address confirmation is off)", body = TokenPair),
+    (status = 202, description = "the confirmation link was mailed", body = VerificationSent),
     (status = 403, description = "self-registration is off", body = Problem),
     (status = 409, description = "email taken", body = Problem),
     (status = 422, description = "invalid fields", body = Problem),
@@ -220,16 +228,57 @@ async fn register(
     ip: ClientIp,
     browser: BrowserSession<'_>,
     body: ApiJson<RegisterRequest>,
-) -> Result<(Status, Json<TokenPair>), Error> {
+) -> Result<Either<(Status, Json<TokenPair>), (Status, Json<VerificationSent>)>, Error> {
     let b = body.into_inner();
-    let pair = account::register(&state.accounts(), b.email, b.password, b.name, &ip.0).await?;
-    Ok((Status::Created, Json(browser.hand_over(pair))))
+    Ok(
+        match account::register(&state.accounts(), b.email, b.password, b.name, &ip.0).await? {
+            Registration::SignedIn(pair) => {
+                Either::Left((Status::Created, Json(browser.hand_over(pair))))
+            }
+            Registration::VerificationSent => Either::Right((
+                Status::Accepted,
+                Json(VerificationSent {
+                    status: "verification_sent".into(),
+                }),
+            )),
+        },
+    )
+}
+
+/// The answer to a registration whose address must be confirmed first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VerificationSent {
+    /// `verification_sent`.
+    pub status: String,
+}
+
+/// The token of the mailed confirmation link.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyRequest {
+    pub token: String,
+}
+
+/// Confirms a self-registered address with the link's token and signs in.
+#[utoipa::path(tag = "auth", request_body = VerifyRequest, responses(
+    (status = 200, body = TokenPair),
+    (status = 422, description = "the link is invalid, expired or already used", body = Problem),
+))]
+#[post("/verify", data = "<body>")]
+async fn verify(
+    state: &State<AppState>,
+    browser: BrowserSession<'_>,
+    body: ApiJson<VerifyRequest>,
+) -> Result<Json<TokenPair>, Error> {
+    let pair = account::verify_email(&state.accounts(), body.into_inner().token).await?;
+    Ok(Json(browser.hand_over(pair)))
 }
 
 /// Signs in. Unknown email and wrong password give the same answer.
 #[utoipa::path(tag = "auth", request_body = LoginRequest, responses(
     (status = 200, body = TokenPair),
     (status = 401, description = "invalid email or password", body = Problem),
+    (status = 403, description = "right password, but the address is not confirmed yet", body = Problem),
     (status = 429, description = "too many attempts", body = Problem),
 ))]
 #[post("/login", data = "<body>")]

@@ -17,11 +17,13 @@ pub mod audience {
     pub const PASSWORD_RESET: &str = "helpline:password-reset";
     pub const INVITE: &str = "helpline:invite";
     pub const SETUP: &str = "helpline:setup";
+    pub const VERIFY: &str = "helpline:verify";
 }
 
 pub const PASSWORD_RESET_TTL_SECS: u64 = 3600;
 pub const INVITE_TTL_SECS: u64 = 7 * 86_400;
 pub const SETUP_TTL_SECS: u64 = 30 * 86_400;
+pub const VERIFY_TTL_SECS: u64 = 3 * 86_400;
 
 /// Claims of an access token.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -20,6 +20,7 @@ pub const NAMES: &[&str] = &[
     "new_ticket",
     "password_reset",
     "invite",
+    "verify_email",
     "test",
 ];
 
@@ -71,6 +72,14 @@ const BUILT_IN: &[(&str, &str)] = &[
     (
         "password_reset.html",
         include_str!("templates/password_reset.html"),
+    ),
+    (
+        "verify_email.txt",
+        include_str!("templates/verify_email.txt"),
+    ),
+    (
+        "verify_email.html",
+        include_str!("templates/verify_email.html"),
     ),
     ("invite.txt", include_str!("templates/invite.txt")),
     ("invite.html", include_str!("templates/invite.html")),

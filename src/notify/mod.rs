@@ -32,6 +32,8 @@ pub enum Kind {
     NewTicket,
     PasswordReset,
     Invite,
+    /// To a self-registered customer: the link that confirms the address.
+    VerifyEmail,
 }
 
 impl Kind {
@@ -44,6 +46,7 @@ impl Kind {
             Self::RequesterReply => "requester_reply",
             Self::NewTicket => "new_ticket",
             Self::PasswordReset => "password_reset",
+            Self::VerifyEmail => "verify_email",
             Self::Invite => "invite",
         }
     }
@@ -58,6 +61,7 @@ impl Kind {
             Self::NewTicket,
             Self::PasswordReset,
             Self::Invite,
+            Self::VerifyEmail,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -261,6 +265,11 @@ pub fn assigned(
 }
 
 /// A password reset link, made when the mail is sent (never stored).
+/// The link that confirms a self-registered customer's address.
+pub fn verify_email(conn: &Connection, user: &UserRecord) -> Result<(), Error> {
+    to_user(conn, Kind::VerifyEmail, user, None, None)
+}
+
 pub fn password_reset(conn: &Connection, user: &UserRecord) -> Result<(), Error> {
     to_user(conn, Kind::PasswordReset, user, None, None)
 }

@@ -29,8 +29,11 @@ pub struct SupportRequest {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct IntakeReceipt {
     pub ticket_id: TicketId,
-    /// Where the requester follows and answers the ticket, no account needed.
-    pub portal_url: String,
+    /// Where the requester follows and answers the ticket, no account needed:
+    /// answered to callers with an API key. Anyone else may have typed
+    /// another person's address, so the link goes to that address by mail
+    /// (`null` here).
+    pub portal_url: Option<String>,
 }
 
 fn check_phone(raw: &str) -> Result<String, FieldError> {
@@ -124,7 +127,11 @@ pub async fn submit(
     let request_id = request_id.to_string();
     ctx.db
         .write(move |tx| {
-            let requester = match users::get_by_email(tx, &key_email)? {
+            let existing = users::get_by_email(tx, &key_email)?;
+            // An anonymous form proves nothing about the address: a message
+            // for an existing account is filed without an author and flagged.
+            let unverified = api_key_id.is_none() && existing.is_some();
+            let requester = match existing {
                 Some(existing) => existing.user.id,
                 None => {
                     users::insert(
@@ -142,7 +149,7 @@ pub async fn submit(
                 }
             };
             let by = ActorRef {
-                user_id: Some(requester),
+                user_id: (!unverified).then_some(requester),
                 api_key_id,
                 request_id: Some(request_id),
             };
@@ -154,13 +161,23 @@ pub async fn submit(
                 kind: None,
                 tags: Vec::new(),
                 requester_id: requester,
-                author_id: Some(requester),
+                author_id: (!unverified).then_some(requester),
                 channel: request.channel,
             };
             let ticket_id =
                 create_in(tx, &settings, &by, &creation).map_err(rename_message_field)?;
+            let mut notes = Vec::new();
+            if unverified {
+                notes.push(format!(
+                    "Sent through the public form as {email}, the address of an existing \
+                     account; the sender did not prove it is theirs."
+                ));
+            }
             if let Some(phone) = phone {
                 // Contact details are for the team, not part of the conversation.
+                notes.push(format!("Phone number given with the request: {phone}"));
+            }
+            if !notes.is_empty() {
                 let ticket = repo::state(tx, ticket_id)?.ok_or(Error::NotFound("ticket"))?;
                 let system = Writer {
                     author_id: None,
@@ -168,25 +185,28 @@ pub async fn submit(
                     channel: request.channel,
                     by: by.clone(),
                 };
-                reply_in(
-                    tx,
-                    &ticket,
-                    &system,
-                    &format!("Phone number given with the request: {phone}"),
-                    true,
-                )?;
+                for note in notes {
+                    reply_in(tx, &ticket, &system, &note, true)?;
+                }
             }
-            let link = portal::issue(
-                tx,
-                ticket_id,
-                requester,
-                None,
-                settings.portal_token_days,
-                &public_url,
-            )?;
+            // The requester's acknowledgement mail carries a link of its own.
+            let portal_url = match api_key_id {
+                Some(_) => Some(
+                    portal::issue(
+                        tx,
+                        ticket_id,
+                        requester,
+                        None,
+                        settings.portal_token_days,
+                        &public_url,
+                    )?
+                    .url,
+                ),
+                None => None,
+            };
             Ok(IntakeReceipt {
                 ticket_id,
-                portal_url: link.url,
+                portal_url,
             })
         })
         .await

@@ -111,16 +111,23 @@ fn check_new_account(
     }
 }
 
+/// What a registration answers: a signed-in session, or (when addresses
+/// must be confirmed) that the confirmation link is on its way.
+pub enum Registration {
+    SignedIn(TokenPair),
+    VerificationSent,
+}
+
 pub async fn register(
     ctx: &Accounts<'_>,
     email: String,
     password: String,
     name: String,
     ip: &str,
-) -> Result<TokenPair, Error> {
+) -> Result<Registration, Error> {
     ctx.rate_limits.register_per_ip.check_ip(ip)?;
-    let allowed = ctx.db.read(settings::load).await?.allow_registration;
-    if !allowed {
+    let settings = ctx.db.read(settings::load).await?;
+    if !settings.allow_registration {
         return Err(Error::Forbidden(
             "self-registration is turned off; ask the help desk for an account".into(),
         ));
@@ -142,7 +149,8 @@ pub async fn register(
     }
     let hash = ctx.hasher.hash(password).await?;
     let ttl = ctx.config.refresh_token_ttl_secs;
-    let (user, session_id, refresh) = ctx
+    let verify = settings.require_email_verification;
+    let session = ctx
         .db
         .write(move |tx| {
             let user = repo::insert(
@@ -164,12 +172,55 @@ pub async fn register(
                     id: user.user.id.0,
                 }),
                 None,
-                &serde_json::json!({ "email": user.user.email }),
+                &serde_json::json!({ "email": user.user.email, "verification": verify }),
             )?;
-            begin_session(tx, user.user.id, ttl)
+            if verify {
+                // Nobody signs in with an address they have not shown is theirs.
+                repo::set_verify_pending(tx, user.user.id, true)?;
+                crate::notify::verify_email(tx, &user)?;
+                return Ok(None);
+            }
+            begin_session(tx, user.user.id, ttl).map(Some)
         })
         .await?;
-    issue_pair(ctx, user, &session_id, refresh)
+    if let Some((user, session_id, refresh)) = session {
+        return issue_pair(ctx, user, &session_id, refresh).map(Registration::SignedIn);
+    }
+    ctx.delivery.wake();
+    Ok(Registration::VerificationSent)
+}
+
+/// Confirms a self-registered address with the mailed link and signs in.
+pub async fn verify_email(ctx: &Accounts<'_>, token: String) -> Result<TokenPair, Error> {
+    let claims = tokens::verify_purpose(ctx.keys, &token, audience::VERIFY)?;
+    let spent = || Error::validation("token", "the link is invalid, expired or already used");
+    let id = UserId(claims.sub.parse().map_err(|_| spent())?);
+    let user = ctx
+        .db
+        .write(move |tx| {
+            let user = repo::get(tx, id)?.ok_or_else(spent)?;
+            if !user.user.active
+                || user.token_version != claims.tv
+                || !repo::verify_pending(tx, id)?
+            {
+                return Err(spent());
+            }
+            repo::set_verify_pending(tx, id, false)?;
+            audit::record(
+                tx,
+                &ActorRef::user(id),
+                "user.email_verified",
+                Some(Target {
+                    kind: "user",
+                    id: id.0,
+                }),
+                None,
+                &serde_json::json!({}),
+            )?;
+            Ok(user)
+        })
+        .await?;
+    start_session(ctx, user).await
 }
 
 pub async fn login(
@@ -203,6 +254,18 @@ pub async fn login(
     };
     let ttl = ctx.config.refresh_token_ttl_secs;
     let id = user.user.id;
+    // The password is right: saying that the address is unconfirmed leaks nothing.
+    if ctx
+        .db
+        .read(move |conn| repo::verify_pending(conn, id))
+        .await?
+    {
+        return Err(Error::Forbidden(
+            "confirm your email address first: follow the link we mailed you \
+             (or reset your password, which confirms it too)"
+                .into(),
+        ));
+    }
     let (user, session_id, refresh) = ctx.db.write(move |tx| begin_session(tx, id, ttl)).await?;
     issue_pair(ctx, user, &session_id, refresh)
 }
@@ -347,6 +410,8 @@ async fn set_password_with_token(
             }
             repo::set_password(tx, id, &hash)?;
             sessions::ended(tx, id)?;
+            // The link came to the address: it is confirmed.
+            repo::set_verify_pending(tx, id, false)?;
             let action = if aud == audience::INVITE {
                 "user.invite_accepted"
             } else {

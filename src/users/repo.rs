@@ -226,6 +226,21 @@ pub fn count_active_admins(conn: &Connection) -> Result<i64, Error> {
 }
 
 /// Admins, active or not: setup is possible only while there are none.
+/// Whether a self-registered account still has to confirm its address.
+pub fn verify_pending(conn: &Connection, id: UserId) -> Result<bool, Error> {
+    Ok(conn
+        .prepare_cached("SELECT verify_pending FROM users WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?
+        .unwrap_or(false))
+}
+
+pub fn set_verify_pending(conn: &Connection, id: UserId, pending: bool) -> Result<(), Error> {
+    conn.prepare_cached("UPDATE users SET verify_pending = ?2 WHERE id = ?1")?
+        .execute(params![id, pending])?;
+    Ok(())
+}
+
 pub fn count_admins(conn: &Connection) -> Result<i64, Error> {
     Ok(
         conn.query_row("SELECT COUNT(*) FROM users WHERE role = 'admin'", [], |r| {

@@ -79,6 +79,7 @@ async function settings(body) {
     ...text("portal_token_days", "Portal links valid for (days)", "number"),
     h("div", { class: "links" },
       check("allow_registration", "Customers may create accounts"),
+      check("require_email_verification", "Customers confirm their address before signing in"),
       check("support_bubble_enabled", "Offer the support bubble on websites"),
       check("intake_requires_api_key", "Support form needs an API key"),
       check("metrics_public", "/metrics open to anyone (otherwise admins and this machine)")),
@@ -97,7 +98,7 @@ async function settings(body) {
       types: (v.types || "").split(",").map((x) => x.trim()).filter(Boolean),
       portal_token_days: Number(v.portal_token_days),
     };
-    for (const name of ["allow_registration", "support_bubble_enabled", "intake_requires_api_key", "metrics_public"]) {
+    for (const name of ["allow_registration", "require_email_verification", "support_bubble_enabled", "intake_requires_api_key", "metrics_public"]) {
       out[name] = form.elements[name].checked;
     }
     try {

@@ -1,7 +1,7 @@
 // Sign in, register, forgotten password, reset, invitation, first admin.
 
 import { h, mount, field, values, showProblem } from "../dom.js";
-import { signIn, anon } from "../api.js";
+import { signIn, anon, register as registerAccount } from "../api.js";
 import { go, site } from "../main.js";
 
 function card(title, ...content) {
@@ -61,8 +61,12 @@ export function register() {
         ...field("Name", h("input", { name: "name", autocomplete: "name", required: true })),
         ...field("Email", email()),
         ...field("Password (10 characters or more)", password("password", "new-password")),
-      ], "Create account", async (v) => {
-        afterSignIn(await signIn("/api/v1/auth/register", { name: v.name, email: v.email, password: v.password }));
+      ], "Create account", async (v, message) => {
+        const user = await registerAccount({ name: v.name, email: v.email, password: v.password });
+        if (user) return afterSignIn(user);
+        message.className = "ok";
+        message.id = "verification-sent";
+        message.textContent = `We mailed a link to ${v.email}. Open it to confirm your address and sign in.`;
       }),
       h("div", { class: "links" }, h("a", { href: "/login" }, "I have an account"))));
   };
@@ -103,6 +107,24 @@ function newPassword(title, submitText, path, extra, after) {
       for (const key of ["email", "name"]) if (v[key] !== undefined) body[key] = v[key];
       await after(path, body, message);
     })));
+  };
+}
+
+export function verify() {
+  return async (main) => {
+    const token = tokenFromHash();
+    const message = h("div", { "aria-live": "polite" }, "Confirming your address…");
+    mount(main, card("Confirm your address", message));
+    if (!token) {
+      message.className = "error";
+      message.textContent = "This page needs the link with its token. Open the full link from the email.";
+      return;
+    }
+    try {
+      afterSignIn(await signIn("/api/v1/auth/verify", { token }));
+    } catch (e) {
+      showProblem(message, e);
+    }
   };
 }
 

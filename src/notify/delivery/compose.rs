@@ -75,7 +75,7 @@ impl Delivery {
             context["status"] = json!(status);
             context["status_label"] = json!(status.replace('_', " "));
         }
-        if matches!(kind, Kind::PasswordReset | Kind::Invite) {
+        if matches!(kind, Kind::PasswordReset | Kind::Invite | Kind::VerifyEmail) {
             let user = recipient
                 .as_ref()
                 .ok_or_else(|| ComposeError::Gone("the link has no recipient".into()))?;
@@ -86,6 +86,7 @@ impl Delivery {
             }
             let (aud, page, ttl) = match kind {
                 Kind::Invite => (audience::INVITE, "accept-invite", tokens::INVITE_TTL_SECS),
+                Kind::VerifyEmail => (audience::VERIFY, "verify", tokens::VERIFY_TTL_SECS),
                 _ => (
                     audience::PASSWORD_RESET,
                     "reset-password",
