@@ -13,7 +13,8 @@ use crate::http::json::ApiJson;
 use crate::http::problem::Problem;
 use crate::http::request_id::RequestId;
 use crate::state::AppState;
-use crate::users::account::{self, Registration, TokenPair};
+use crate::users::account::{self, TokenPair};
+use crate::users::registration::{self, Registration};
 use crate::users::User;
 
 pub fn routes() -> Vec<Route> {
@@ -231,7 +232,7 @@ async fn register(
 ) -> Result<Either<(Status, Json<TokenPair>), (Status, Json<VerificationSent>)>, Error> {
     let b = body.into_inner();
     Ok(
-        match account::register(&state.accounts(), b.email, b.password, b.name, &ip.0).await? {
+        match registration::register(&state.accounts(), b.email, b.password, b.name, &ip.0).await? {
             Registration::SignedIn(pair) => {
                 Either::Left((Status::Created, Json(browser.hand_over(pair))))
             }
@@ -270,7 +271,7 @@ async fn verify(
     browser: BrowserSession<'_>,
     body: ApiJson<VerifyRequest>,
 ) -> Result<Json<TokenPair>, Error> {
-    let pair = account::verify_email(&state.accounts(), body.into_inner().token).await?;
+    let pair = registration::verify_email(&state.accounts(), body.into_inner().token).await?;
     Ok(Json(browser.hand_over(pair)))
 }
 

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod manage;
 pub mod provision;
+pub mod registration;
 pub mod repo;
 pub mod sessions;
 
