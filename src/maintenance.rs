@@ -28,9 +28,11 @@ pub async fn run(
             _ = tick.tick() => {}
         }
         rate_limits.retain_recent();
-        let uses = Arc::clone(&portal_uses);
-        if let Err(e) = db.write(move |tx| uses.flush(tx)).await {
-            tracing::warn!(error = %e, "could not record portal link uses");
+        if !portal_uses.is_empty() {
+            let uses = Arc::clone(&portal_uses);
+            if let Err(e) = db.write(move |tx| uses.flush(tx)).await {
+                tracing::warn!(error = %e, "could not record portal link uses");
+            }
         }
         if let Err(e) = db
             .write(move |tx| crate::events::prune(tx, event_backlog))

@@ -99,6 +99,13 @@ impl UseCounter {
         }
     }
 
+    /// Whether no use waits to be written (the writer is left alone then).
+    pub fn is_empty(&self) -> bool {
+        self.pending
+            .lock()
+            .map_or(true, |pending| pending.is_empty())
+    }
+
     /// Writes the counted uses (the caller's transaction) and forgets them.
     pub fn flush(&self, conn: &Connection) -> Result<usize, Error> {
         let taken = match self.pending.lock() {

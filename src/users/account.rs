@@ -1,6 +1,7 @@
 //! Sign-in flows: register, login, refresh, logout, password reset, invites, first-admin setup.
 
 use serde::Serialize;
+use serde_json::json;
 use utoipa::ToSchema;
 
 use super::sessions::{self, Rotation};
@@ -89,6 +90,29 @@ fn invalid_credentials() -> Error {
 }
 
 /// Collects validation problems of a new account.
+/// Creates an account that signs itself up (first admin, registration) and
+/// audits it as its own act.
+pub(super) fn insert_audited(
+    tx: &rusqlite::Connection,
+    new: &repo::NewUser<'_>,
+    action: &str,
+    details: serde_json::Value,
+) -> Result<UserRecord, Error> {
+    let user = repo::insert(tx, new)?;
+    audit::record(
+        tx,
+        &ActorRef::user(user.user.id),
+        action,
+        Some(Target {
+            kind: "user",
+            id: user.user.id.0,
+        }),
+        None,
+        &details,
+    )?;
+    Ok(user)
+}
+
 pub(super) fn check_new_account(
     email: &str,
     name: &str,
@@ -381,28 +405,14 @@ pub async fn setup_admin(
                     "setup is already done: an admin exists; sign in instead".into(),
                 ));
             }
-            let user = repo::insert(
-                tx,
-                &repo::NewUser {
-                    email: &email,
-                    email_key: &key,
-                    name: &name,
-                    role: Role::Admin,
-                    password_hash: Some(&hash),
-                },
-            )?;
-            audit::record(
-                tx,
-                &ActorRef::user(user.user.id),
-                "user.setup_admin",
-                Some(Target {
-                    kind: "user",
-                    id: user.user.id.0,
-                }),
-                None,
-                &serde_json::json!({ "email": user.user.email }),
-            )?;
-            Ok(user)
+            let new = repo::NewUser {
+                email: &email,
+                email_key: &key,
+                name: &name,
+                role: Role::Admin,
+                password_hash: Some(&hash),
+            };
+            insert_audited(tx, &new, "user.setup_admin", json!({ "email": email }))
         })
         .await?;
     start_session(ctx, user).await

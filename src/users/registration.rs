@@ -3,7 +3,8 @@
 //! link before signing in.
 
 use super::account::{
-    begin_session, check_new_account, issue_pair, start_session, Accounts, TokenPair,
+    begin_session, check_new_account, insert_audited, issue_pair, start_session, Accounts,
+    TokenPair,
 };
 use super::{repo, UserId};
 use crate::actor::Role;
@@ -54,27 +55,15 @@ pub async fn register(
     let session = ctx
         .db
         .write(move |tx| {
-            let user = repo::insert(
-                tx,
-                &repo::NewUser {
-                    email: &email,
-                    email_key: &key,
-                    name: &name,
-                    role: Role::Customer,
-                    password_hash: Some(&hash),
-                },
-            )?;
-            audit::record(
-                tx,
-                &ActorRef::user(user.user.id),
-                "user.registered",
-                Some(Target {
-                    kind: "user",
-                    id: user.user.id.0,
-                }),
-                None,
-                &serde_json::json!({ "email": user.user.email, "verification": verify }),
-            )?;
+            let new = repo::NewUser {
+                email: &email,
+                email_key: &key,
+                name: &name,
+                role: Role::Customer,
+                password_hash: Some(&hash),
+            };
+            let details = serde_json::json!({ "email": email, "verification": verify });
+            let user = insert_audited(tx, &new, "user.registered", details)?;
             if verify {
                 // Nobody signs in with an address they have not shown is theirs.
                 repo::set_verify_pending(tx, user.user.id, true)?;

@@ -63,16 +63,9 @@ pub(super) fn file_on_ticket(
     }
     Ok(if is_staff && token_for != Some(sender.user.id) {
         let message = unverified_staff_mail(conn, &state, parsed, from, by)?;
-        InboundReceipt {
-            ticket_id: Some(ticket),
-            message_id: Some(message),
-            created_ticket: false,
-            status: InboundStatus::Filed,
-            rule: Some(rule),
-            reason: Some(format!(
-                "{from} is an agent's address but the mail did not come through their reply link; kept as an internal note"
-            )),
-        }
+        filed((ticket, rule), message, Some(format!(
+            "{from} is an agent's address but the mail did not come through their reply link; kept as an internal note"
+        )))
     } else {
         let allowed = is_staff || sender.user.id == state.requester_id;
         if allowed && state.status != TicketStatus::Closed {
@@ -83,14 +76,7 @@ pub(super) fn file_on_ticket(
                 by: by.clone(),
             };
             let message = reply_in(conn, &state, &writer, &body_for_ticket(&parsed.body), false)?;
-            InboundReceipt {
-                ticket_id: Some(ticket),
-                message_id: Some(message),
-                created_ticket: false,
-                status: InboundStatus::Filed,
-                rule: Some(rule),
-                reason: None,
-            }
+            filed((ticket, rule), message, None)
         } else {
             let why = if allowed {
                 format!("ticket #{} is closed; this opens a follow-up", ticket.0)
@@ -103,6 +89,22 @@ pub(super) fn file_on_ticket(
             follow_up(conn, parsed, sender, by, (ticket, rule), why)?
         }
     })
+}
+
+/// The receipt of a message filed on the ticket `found`.
+fn filed(
+    (found, rule): (TicketId, MatchRule),
+    message: MessageId,
+    reason: Option<String>,
+) -> InboundReceipt {
+    InboundReceipt {
+        ticket_id: Some(found),
+        message_id: Some(message),
+        created_ticket: false,
+        status: InboundStatus::Filed,
+        rule: Some(rule),
+        reason,
+    }
 }
 
 /// A new ticket linked to `found` (the ticket the mail named), saying why the
