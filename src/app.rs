@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use rocket::config::{Ident, LogLevel, Shutdown as ShutdownConfig};
-use rocket::data::Limits;
+use rocket::data::{ByteUnit, Limits};
 use rocket::fairing::AdHoc;
 use rocket::shield::Shield;
 use rocket::{Build, Rocket};
@@ -84,6 +84,8 @@ impl AppBuilder {
         let config = self.config.unwrap_or_default();
         config.validate()?;
         create_data_dir(&config.data_dir)?;
+        // Uploads arrive here before they enter the database.
+        create_data_dir(&config.data_dir.join("tmp"))?;
         let db = Db::open(&config.database_path(), &config.database)?;
         let keys = Arc::new(JwtKeys::load(config.jwt_secret.as_ref(), &config.data_dir)?);
         if db.read_now(crate::users::repo::count_admins)? == 0 {
@@ -163,6 +165,8 @@ impl App {
     pub fn rocket(self) -> Rocket<Build> {
         let config = &self.state.config;
         let size = config.body_limit;
+        // An upload is one file in a multipart body (a little framing around it).
+        let file = config.attachments.max_file_bytes + ByteUnit::Byte(1);
         let rocket_config = rocket::Config {
             address: config.listen.ip(),
             port: config.listen.port(),
@@ -171,7 +175,9 @@ impl App {
                 .limit("bytes", size)
                 .limit("string", size)
                 .limit("form", size)
-                .limit("data-form", size),
+                .limit("file", file)
+                .limit("data-form", file + ByteUnit::Mebibyte(1)),
+            temp_dir: config.data_dir.join("tmp").into(),
             ip_header: config
                 .ip_header
                 .clone()
@@ -200,7 +206,10 @@ impl App {
                         state.db.clone(),
                         Arc::clone(&state.rate_limits),
                         Arc::clone(&state.portal_uses),
-                        state.config.realtime.backlog,
+                        (
+                            state.config.realtime.backlog,
+                            state.config.data_dir.join("tmp"),
+                        ),
                         rocket.shutdown(),
                     ));
                     tokio::spawn(

@@ -39,6 +39,9 @@ pub enum Error {
     PayloadTooLarge(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// A `Range` outside a file of this many bytes.
+    #[error("the requested range lies outside the file of {0} bytes")]
+    RangeNotSatisfiable(u64),
     #[error("too many requests; retry in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
     #[error("{0}")]
@@ -83,6 +86,7 @@ impl Error {
             Self::Conflict(_) => Status::Conflict,
             Self::PayloadTooLarge(_) => Status::PayloadTooLarge,
             Self::UnsupportedMediaType(_) => Status::UnsupportedMediaType,
+            Self::RangeNotSatisfiable(_) => Status::RangeNotSatisfiable,
             Self::RateLimited { .. } => Status::TooManyRequests,
             Self::Unavailable(_) | Self::Pool(_) => Status::ServiceUnavailable,
             Self::Database(e) => match database_error_kind(e) {

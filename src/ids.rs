@@ -54,3 +54,7 @@ id_type!(
     /// Id of a portal link.
     PortalTokenId
 );
+id_type!(
+    /// Id of an attachment (an upload, or a file on a message).
+    AttachmentId
+);

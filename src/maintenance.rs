@@ -1,8 +1,9 @@
 //! Housekeeping while the server runs, with no cron: forget idle rate-limit
 //! keys, write portal link uses, keep the event table to its backlog, delete
-//! long-expired sessions.
+//! long-expired sessions, remove uploads nobody attached within a day.
 
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::auth::rate_limit::RateLimits;
@@ -16,7 +17,7 @@ pub async fn run(
     db: Db,
     rate_limits: Arc<RateLimits>,
     portal_uses: Arc<UseCounter>,
-    event_backlog: u32,
+    (event_backlog, upload_dir): (u32, PathBuf),
     shutdown: impl Future<Output = ()>,
 ) {
     let mut tick = tokio::time::interval(std::time::Duration::from_mins(1));
@@ -39,6 +40,15 @@ pub async fn run(
             .await
         {
             tracing::warn!(error = %e, "could not prune old events");
+        }
+        if minutes.is_multiple_of(10) {
+            match crate::attachments::prune(&db, &upload_dir).await {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::info!(uploads = n, "removed uploads nobody attached within a day")
+                }
+                Err(e) => tracing::warn!(error = %e, "could not remove unattached uploads"),
+            }
         }
         if minutes.is_multiple_of(60) {
             match db.write(|tx| sessions::prune_expired(tx)).await {

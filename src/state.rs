@@ -50,6 +50,7 @@ impl AppState {
             db: &self.db,
             rate_limits: &self.rate_limits,
             uses: &self.portal_uses,
+            max_message_bytes: self.config.attachments.max_message_bytes.as_u64(),
         }
     }
 

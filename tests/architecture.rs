@@ -294,6 +294,7 @@ const LAYERS: &[&[&str]] = &[
     &["auth"],
     &[
         "users",
+        "attachments",
         "tickets",
         "portal",
         "notify",

@@ -434,8 +434,7 @@ async fn chat_lines_are_gathered_into_one_mail_after_a_pause() {
             &app.state().db,
             &actor,
             helpline::ids::TicketId(id),
-            line.into(),
-            false,
+            (line.into(), false, helpline::attachments::Files::none()),
             helpline::tickets::Channel::Chat,
         )
         .await

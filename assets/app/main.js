@@ -106,11 +106,13 @@ export async function render() {
   performance.mark("helpline:rendered");
 }
 
-// Same-origin links move inside the app without reloading.
+// Same-origin links move inside the app without reloading. Downloads and
+// blob: links (fetched attachments, whose origin is ours) are the browser's.
 document.addEventListener("click", (event) => {
   const a = event.target.closest("a[href]");
-  if (!a || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || a.target) return;
+  if (!a || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || a.target || a.hasAttribute("download")) return;
   const url = new URL(a.href, location.href);
+  if (url.protocol !== location.protocol) return;
   if (url.origin !== location.origin || /^\/(api|docs|health|metrics)/.test(url.pathname) || /\.\w+$/.test(url.pathname)) return;
   event.preventDefault();
   go(url.pathname + url.search + url.hash);

@@ -356,8 +356,7 @@ impl Session<'_> {
             &self.app.db,
             &self.actor,
             self.ticket,
-            body,
-            internal,
+            (body, internal, crate::attachments::Files::none()),
             TicketChannel::Chat,
         )
         .await

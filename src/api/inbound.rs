@@ -1,6 +1,6 @@
 //! `/api/v1/inbound/email`: raw RFC 5322 messages posted by an MTA or a mail service.
 
-use rocket::data::{Data, ToByteUnit};
+use rocket::data::{ByteUnit, Data};
 use rocket::http::{ContentType, Status};
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::serde::json::Json;
@@ -23,9 +23,6 @@ pub fn routes() -> Vec<Route> {
     components(schemas(InboundReceipt, InboundStatus, MatchRule, Problem))
 )]
 pub struct Doc;
-
-/// Largest inbound message accepted (mail with attachments is big).
-pub const INBOUND_LIMIT_MIB: u64 = 25;
 
 /// The bearer token presented, if any.
 pub struct Bearer(Option<String>);
@@ -96,13 +93,15 @@ async fn email(
             "send the raw message as message/rfc822".into(),
         ));
     }
+    // Mail with attachments is big: the files of one message in base64, and text.
+    let limit = ByteUnit::from(state.config.attachments.max_inbound_mail_bytes());
     let body = data
-        .open(INBOUND_LIMIT_MIB.mebibytes())
+        .open(limit)
         .into_bytes()
         .await
         .map_err(|e| Error::BadRequest(format!("reading the message failed: {e}")))?;
     if !body.is_complete() {
-        return Err(Error::PayloadTooLarge(format!("{INBOUND_LIMIT_MIB} MiB")));
+        return Err(Error::PayloadTooLarge(limit.to_string()));
     }
     let raw = body.into_inner();
     let receipt = inbound::receive(
@@ -110,7 +109,10 @@ async fn email(
         &state.keys,
         &state.delivery,
         raw,
-        Some(request_id.as_str().to_string()),
+        (
+            Some(request_id.as_str().to_string()),
+            state.config.attachments.max_file_bytes.as_u64(),
+        ),
     )
     .await?;
     Ok((Status::Accepted, Json(receipt)))

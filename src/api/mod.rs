@@ -2,11 +2,13 @@
 //! OpenAPI description is assembled from the same table.
 
 mod api_keys;
+mod attachments;
 mod audit;
 mod auth;
 mod catch;
 mod chat;
 mod constraints;
+mod download;
 mod email_log;
 mod events;
 pub mod guards;
@@ -75,6 +77,16 @@ const RESOURCES: &[Resource] = &[
         base: "/api/v1/tickets",
         routes: chat::routes,
         doc: chat::Doc::openapi,
+    },
+    Resource {
+        base: "/api/v1/uploads",
+        routes: attachments::upload_routes,
+        doc: attachments::UploadDoc::openapi,
+    },
+    Resource {
+        base: "/api/v1/attachments",
+        routes: attachments::routes,
+        doc: attachments::Doc::openapi,
     },
     Resource {
         base: "/api/v1/support",

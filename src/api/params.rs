@@ -2,7 +2,7 @@
 
 use rocket::request::FromParam;
 
-use crate::ids::{ApiKeyId, MessageId, PortalTokenId, TicketId, UserId};
+use crate::ids::{ApiKeyId, AttachmentId, MessageId, PortalTokenId, TicketId, UserId};
 
 macro_rules! id_param {
     ($($name:ident),+) => {$(
@@ -20,4 +20,11 @@ macro_rules! id_param {
     )+};
 }
 
-id_param!(UserId, ApiKeyId, TicketId, MessageId, PortalTokenId);
+id_param!(
+    UserId,
+    ApiKeyId,
+    TicketId,
+    MessageId,
+    PortalTokenId,
+    AttachmentId
+);

@@ -7,13 +7,17 @@ use rocket::{get, post, routes, Route, State};
 use serde::Deserialize;
 use utoipa::{OpenApi, ToSchema};
 
+use super::attachments::{Received, UploadForm};
+use super::download::{Conditions, Download};
 use crate::api::guards::{Agent, ClientIp};
+use crate::attachments::{AttachmentId, Upload};
 use crate::error::Error;
 use crate::http::json::ApiJson;
 use crate::http::problem::Problem;
 use crate::http::request_id::RequestId;
 use crate::ids::{PortalTokenId, TicketId};
 use crate::portal::access::{self, PortalView};
+use crate::portal::files;
 use crate::portal::IssuedPortalToken;
 use crate::state::AppState;
 use crate::tickets::{Message, TicketWithMessages};
@@ -23,7 +27,7 @@ pub fn token_routes() -> Vec<Route> {
 }
 
 pub fn portal_routes() -> Vec<Route> {
-    routes![view, answer, open_ticket]
+    routes![view, answer, open_ticket, upload, download]
 }
 
 #[derive(OpenApi)]
@@ -35,8 +39,10 @@ pub struct TokenDoc;
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(view, answer, open_ticket),
+    paths(view, answer, open_ticket, upload, download),
     components(schemas(
+        Upload,
+        UploadForm,
         PortalView,
         PortalMessage,
         PortalTicket,
@@ -61,6 +67,8 @@ pub struct PortalMessage {
     pub body: String,
     /// Another ticket of the link's scope; default: the link's own ticket.
     pub ticket_id: Option<TicketId>,
+    /// Ids of uploads made through this link that the message takes.
+    pub attachments: Option<Vec<AttachmentId>>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -68,6 +76,8 @@ pub struct PortalMessage {
 pub struct PortalTicket {
     pub subject: String,
     pub body: String,
+    /// Ids of uploads made through this link that the first message takes.
+    pub attachments: Option<Vec<AttachmentId>>,
 }
 
 /// Issues a portal link for a ticket's requester. The token is shown once.
@@ -140,7 +150,7 @@ async fn answer(
         &state.portal(),
         token.to_string(),
         b.ticket_id,
-        b.body,
+        (b.body, b.attachments.unwrap_or_default()),
         (&ip.0, request_id.as_str()),
     )
     .await?;
@@ -165,9 +175,64 @@ async fn open_ticket(
         &state.portal(),
         token.to_string(),
         b.subject,
-        b.body,
+        (b.body, b.attachments.unwrap_or_default()),
         (&ip.0, request_id.as_str()),
     )
     .await?;
     Ok((Status::Created, Json(ticket)))
+}
+
+/// Uploads a file for a message through the link (as `POST /api/v1/uploads`).
+#[utoipa::path(tag = "portal", params(("token" = String, Path), ("filename" = Option<String>, Query, description = "the file's name, for a raw body")),
+    request_body(content(
+        (UploadForm = "multipart/form-data"),
+        (Vec<u8> = "application/octet-stream"),
+    )),
+    responses(
+    (status = 201, body = Upload), (status = 404, body = Problem),
+    (status = 413, description = "the file is over `attachments.max_file_bytes`", body = Problem), (status = 422, body = Problem),
+    (status = 429, description = "too many requests from this network or for this link", body = Problem),
+))]
+#[post("/<token>/uploads?<filename>", data = "<file>")]
+async fn upload(
+    state: &State<AppState>,
+    token: &str,
+    ip: ClientIp,
+    filename: Option<&str>,
+    file: Received,
+) -> Result<(Status, Json<Upload>), Error> {
+    let name = file
+        .name
+        .clone()
+        .or(filename.map(String::from))
+        .unwrap_or_else(|| "file".into());
+    let upload = files::upload(
+        &state.portal(),
+        token.to_string(),
+        &ip.0,
+        (file.path.clone(), name, file.content_type.clone()),
+    )
+    .await?;
+    Ok((Status::Created, Json(upload)))
+}
+
+/// A file on a public message of a ticket the link reaches; 404 for any other.
+#[utoipa::path(tag = "portal", params(("token" = String, Path), ("id" = i64, Path)), responses(
+    (status = 200, description = "the file", content_type = "application/octet-stream", body = Vec<u8>),
+    (status = 206, description = "the requested range of the file", content_type = "application/octet-stream", body = Vec<u8>),
+    (status = 304, description = "not modified (If-None-Match)"),
+    (status = 404, body = Problem),
+    (status = 416, description = "the range is outside the file", body = Problem),
+    (status = 429, description = "too many requests from this network or for this link", body = Problem),
+))]
+#[get("/<token>/attachments/<id>")]
+async fn download(
+    state: &State<AppState>,
+    token: &str,
+    ip: ClientIp,
+    id: AttachmentId,
+    conditions: Conditions,
+) -> Result<Download, Error> {
+    let stored = files::readable_file(&state.portal(), token.to_string(), &ip.0, id).await?;
+    Download::new(&state.db, stored, &conditions).await
 }

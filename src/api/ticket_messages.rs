@@ -6,13 +6,14 @@ use rocket::{get, post, routes, Route, State};
 use serde::Deserialize;
 use utoipa::{OpenApi, ToSchema};
 
+use crate::api::attachments::files_of;
 use crate::api::guards::{Agent, CurrentUser};
 use crate::audit::AuditEntry;
 use crate::error::Error;
 use crate::http::json::ApiJson;
 use crate::http::problem::Problem;
 use crate::http::query::{Page, Pagination, SingleValued};
-use crate::ids::TicketId;
+use crate::ids::{AttachmentId, TicketId};
 use crate::state::AppState;
 use crate::tickets::conversation;
 use crate::tickets::Message;
@@ -33,6 +34,9 @@ pub struct NewMessage {
     /// An internal note, seen by agents and admins only.
     #[serde(default)]
     pub internal: bool,
+    /// Ids of the caller's uploads that this message takes.
+    #[serde(default)]
+    pub attachments: Option<Vec<AttachmentId>>,
 }
 
 /// Adds a public reply or (agents and admins) an internal note. A closed ticket
@@ -49,7 +53,8 @@ async fn add(
     body: ApiJson<NewMessage>,
 ) -> Result<Created<Json<Message>>, Error> {
     let b = body.into_inner();
-    let message = conversation::reply(&state.db, &user.0, id, b.body, b.internal).await?;
+    let files = files_of(state, &user.0, b.attachments)?;
+    let message = conversation::reply(&state.db, &user.0, id, b.body, b.internal, files).await?;
     Ok(Created::new(format!("/api/v1/tickets/{id}/messages")).body(Json(message)))
 }
 

@@ -7,6 +7,7 @@ use rocket::{delete, get, patch, post, routes, FromForm, Route, State};
 use serde::Deserialize;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
+use crate::api::attachments::files_of;
 use crate::api::guards::{Admin, Agent, CurrentUser};
 use crate::error::{Error, FieldError};
 use crate::http::json::{double_option, ApiJson};
@@ -14,7 +15,7 @@ use crate::http::problem::Problem;
 use crate::http::query::{
     parse_bool, parse_sort, parse_time, Page, Pagination, SingleValued, SortOrder,
 };
-use crate::ids::{TicketId, UserId};
+use crate::ids::{AttachmentId, TicketId, UserId};
 use crate::state::AppState;
 use crate::tickets::list::{TicketFilter, TicketSort};
 use crate::tickets::service::{self, Changes, CreateRequest};
@@ -199,6 +200,8 @@ pub struct CreateTicket {
     pub tags: Option<Vec<String>>,
     /// Agents and admins may open a ticket for someone else.
     pub requester_id: Option<UserId>,
+    /// Ids of the caller's uploads that the first message takes.
+    pub attachments: Option<Vec<AttachmentId>>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -269,6 +272,7 @@ async fn create(
         kind: b.kind,
         tags: b.tags,
         requester_id: b.requester_id,
+        files: files_of(state, &user.0, b.attachments)?,
     };
     let created = service::create(&state.db, &user.0, request).await?;
     Ok(Created::new(format!("/api/v1/tickets/{}", created.ticket.id)).body(Json(created)))

@@ -52,7 +52,15 @@ pub(super) fn mail_ingest(file: Option<&std::path::Path>, data_dir: Option<PathB
                 .background_delivery(false)
                 .build()?;
             let state = app.state();
-            crate::mail::inbound::receive(&state.db, &state.keys, &state.delivery, raw, None).await
+            let max_file = state.config.attachments.max_file_bytes.as_u64();
+            crate::mail::inbound::receive(
+                &state.db,
+                &state.keys,
+                &state.delivery,
+                raw,
+                (None, max_file),
+            )
+            .await
         })
     });
     match outcome {

@@ -139,6 +139,36 @@ impl Default for MailConfig {
     }
 }
 
+/// Files on messages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AttachmentsConfig {
+    /// Largest file accepted (uploads, and each file of an inbound mail).
+    pub max_file_bytes: ByteUnit,
+    /// Largest total of one message's files.
+    pub max_message_bytes: ByteUnit,
+    /// Largest total of files put into one outgoing mail; above it the mail
+    /// carries download links instead.
+    pub max_mail_bytes: ByteUnit,
+}
+
+impl Default for AttachmentsConfig {
+    fn default() -> Self {
+        Self {
+            max_file_bytes: ByteUnit::Mebibyte(25),
+            max_message_bytes: ByteUnit::Mebibyte(50),
+            max_mail_bytes: ByteUnit::Mebibyte(10),
+        }
+    }
+}
+
+impl AttachmentsConfig {
+    /// Largest inbound mail: the files of one message in base64, plus text.
+    pub fn max_inbound_mail_bytes(&self) -> u64 {
+        (self.max_message_bytes.as_u64() / 3 * 4 + (1 << 20)).max(25 << 20)
+    }
+}
+
 /// Live updates (SSE) and chat (WebSocket).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -241,6 +271,7 @@ pub struct Config {
     pub smtp: SmtpConfig,
     pub mail: MailConfig,
     pub realtime: RealtimeConfig,
+    pub attachments: AttachmentsConfig,
     pub jwt_secret: Option<Secret>,
     pub access_token_ttl_secs: u64,
     pub refresh_token_ttl_secs: u64,
@@ -266,6 +297,7 @@ impl Default for Config {
             smtp: SmtpConfig::default(),
             mail: MailConfig::default(),
             realtime: RealtimeConfig::default(),
+            attachments: AttachmentsConfig::default(),
             jwt_secret: None,
             access_token_ttl_secs: 15 * 60,
             refresh_token_ttl_secs: 30 * 24 * 3600,

@@ -31,6 +31,23 @@ impl Config {
         if self.body_limit < ByteUnit::Kibibyte(1) || self.body_limit > ByteUnit::Mebibyte(256) {
             bad("body_limit", "must be between 1KiB and 256MiB".into());
         }
+        let files = &self.attachments;
+        if files.max_file_bytes < ByteUnit::Kibibyte(1)
+            || files.max_file_bytes > ByteUnit::Gibibyte(1)
+        {
+            bad(
+                "attachments.max_file_bytes",
+                "must be between 1KiB and 1GiB".into(),
+            );
+        }
+        if files.max_message_bytes < files.max_file_bytes
+            || files.max_message_bytes > ByteUnit::Gibibyte(2)
+        {
+            bad(
+                "attachments.max_message_bytes",
+                "must be at least attachments.max_file_bytes and at most 2GiB".into(),
+            );
+        }
         for origin in &self.cors_origins {
             if let Err(msg) = check_origin(origin) {
                 bad("cors_origins", msg);

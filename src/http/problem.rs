@@ -29,6 +29,8 @@ pub struct Problem {
     retry_after: Option<u64>,
     #[serde(skip)]
     allow: Option<String>,
+    #[serde(skip)]
+    content_range: Option<String>,
 }
 
 impl Problem {
@@ -42,6 +44,7 @@ impl Problem {
             errors: None,
             retry_after: None,
             allow: None,
+            content_range: None,
         }
     }
 
@@ -63,6 +66,9 @@ impl Problem {
             problem.errors = Some(errors.clone());
         }
         problem.retry_after = error.retry_after();
+        if let Error::RangeNotSatisfiable(size) = error {
+            problem.content_range = Some(format!("bytes */{size}"));
+        }
         problem
     }
 
@@ -110,6 +116,9 @@ impl<'r> Responder<'r, 'static> for Problem {
             .sized_body(body.len(), Cursor::new(body));
         if let Some(secs) = self.retry_after {
             response.header(Header::new("Retry-After", secs.to_string()));
+        }
+        if let Some(range) = self.content_range {
+            response.header(Header::new("Content-Range", range));
         }
         if let Some(allow) = self.allow {
             response.header(Header::new("Allow", allow));

@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 
 use super::{IssuedPortalToken, Scope, UseCounter};
 use crate::actor::Actor;
+use crate::attachments::{AttachmentId, Files};
 use crate::audit::{self, ActorRef, Target};
 use crate::auth::rate_limit::RateLimits;
 use crate::auth::tokens::secret_hash;
@@ -32,11 +33,13 @@ pub struct Portal<'a> {
     pub db: &'a Db,
     pub rate_limits: &'a RateLimits,
     pub uses: &'a UseCounter,
+    /// Largest total of one message's files.
+    pub max_message_bytes: u64,
 }
 
 impl Portal<'_> {
     /// Per client network and per link (unknown links count too).
-    fn admit(&self, token: &str, ip: &str) -> Result<(), Error> {
+    pub(super) fn admit(&self, token: &str, ip: &str) -> Result<(), Error> {
         self.rate_limits.portal_per_ip.check_ip(ip)?;
         self.rate_limits.portal_per_token.check(&secret_hash(token))
     }
@@ -119,10 +122,13 @@ pub async fn view(ctx: &Portal<'_>, token: String, ip: &str) -> Result<PortalVie
         .db
         .read(move |conn| {
             let scope = super::resolve(conn, &token)?.ok_or_else(unknown)?;
-            let tickets = super::tickets_in_scope(conn, &scope)?
+            let mut tickets = super::tickets_in_scope(conn, &scope)?
                 .into_iter()
                 .map(|id| with_messages(conn, id, false))
                 .collect::<Result<Vec<_>, _>>()?;
+            for m in tickets.iter_mut().flat_map(|t| t.messages.iter_mut()) {
+                super::portal_urls(m, &token);
+            }
             Ok((scope, PortalView { tickets }))
         })
         .await?;
@@ -144,10 +150,11 @@ pub async fn answer(
     ctx: &Portal<'_>,
     token: String,
     ticket: Option<TicketId>,
-    body: String,
+    (body, files): (String, Vec<AttachmentId>),
     (ip, request_id): (&str, &str),
 ) -> Result<Message, Error> {
     ctx.admit(&token, ip)?;
+    let max_total = ctx.max_message_bytes;
     let request_id = request_id.to_string();
     let (scope, message) = ctx
         .db
@@ -158,8 +165,17 @@ pub async fn answer(
                 return Err(Error::NotFound("ticket"));
             }
             let state = repo::state(tx, target)?.ok_or(Error::NotFound("ticket"))?;
-            let id = reply_in(tx, &state, &writer(&scope, &request_id), &body, false)?;
-            let message = repo::message(tx, id)?.ok_or(Error::NotFound("message"))?;
+            let files = Files::uploads(scope.uploader(), files, max_total);
+            let id = reply_in(
+                tx,
+                &state,
+                &writer(&scope, &request_id),
+                &body,
+                false,
+                &files,
+            )?;
+            let mut message = repo::message(tx, id)?.ok_or(Error::NotFound("message"))?;
+            super::portal_urls(&mut message, &token);
             Ok((scope, message))
         })
         .await?;
@@ -172,10 +188,11 @@ pub async fn open_ticket(
     ctx: &Portal<'_>,
     token: String,
     subject: String,
-    body: String,
+    (body, files): (String, Vec<AttachmentId>),
     (ip, request_id): (&str, &str),
 ) -> Result<TicketWithMessages, Error> {
     ctx.admit(&token, ip)?;
+    let max_total = ctx.max_message_bytes;
     // Each new ticket mails the requester: few an hour per link.
     ctx.rate_limits
         .portal_tickets_per_token
@@ -196,10 +213,15 @@ pub async fn open_ticket(
                 requester_id: scope.requester_id,
                 author_id: Some(scope.requester_id),
                 channel: Channel::Portal,
+                files: Files::uploads(scope.uploader(), files, max_total),
             };
             let id = create_in(tx, &settings, &writer(&scope, &request_id).by, &creation)?;
             super::extend_scope(tx, &scope, id)?;
-            Ok((scope, with_messages(tx, id, false)?))
+            let mut ticket = with_messages(tx, id, false)?;
+            for m in &mut ticket.messages {
+                super::portal_urls(m, &token);
+            }
+            Ok((scope, ticket))
         })
         .await?;
     ctx.uses.record(scope.token_id);

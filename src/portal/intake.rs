@@ -5,6 +5,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::actor::Actor;
+use crate::attachments::Files;
 use crate::audit::ActorRef;
 use crate::auth::rate_limit::RateLimits;
 use crate::db::Db;
@@ -162,6 +163,7 @@ pub async fn submit(
                 tags: Vec::new(),
                 requester_id: requester,
                 author_id: (!unverified).then_some(requester),
+                files: Files::none(),
                 channel: request.channel,
             };
             let ticket_id =
@@ -186,7 +188,7 @@ pub async fn submit(
                     by: by.clone(),
                 };
                 for note in notes {
-                    reply_in(tx, &ticket, &system, &note, true)?;
+                    reply_in(tx, &ticket, &system, &note, true, &Files::none())?;
                 }
             }
             // The requester's acknowledgement mail carries a link of its own.

@@ -3,6 +3,7 @@
 //! shown once and stored only as a hash.
 
 pub mod access;
+pub mod files;
 pub mod intake;
 
 use rusqlite::{params, Connection, OptionalExtension};
@@ -61,6 +62,23 @@ pub struct Scope {
     pub requester_id: UserId,
     /// The ticket the link was made for.
     pub ticket_id: TicketId,
+}
+
+/// Download links of a message shown through the link `token`.
+pub fn portal_urls(message: &mut crate::tickets::Message, token: &str) {
+    for file in &mut message.attachments {
+        file.url = format!("/api/v1/portal/{token}/attachments/{}", file.id);
+    }
+}
+
+impl Scope {
+    /// Uploads through this link belong to it.
+    pub fn uploader(&self) -> crate::attachments::Uploader {
+        crate::attachments::Uploader::Portal {
+            token: self.token_id,
+            requester: self.requester_id,
+        }
+    }
 }
 
 /// Resolves a presented token: `None` when it is unknown, expired or

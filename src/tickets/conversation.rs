@@ -8,6 +8,7 @@ use super::repo::{self, NewMessage, TicketState};
 use super::rules;
 use super::service::visible_state;
 use crate::actor::Actor;
+use crate::attachments::Files;
 use crate::audit::{self, ActorRef, AuditEntry, AuditFilter, Target};
 use crate::db::{now, Db};
 use crate::error::Error;
@@ -32,6 +33,7 @@ pub fn reply_in(
     writer: &Writer,
     body: &str,
     internal: bool,
+    files: &Files,
 ) -> Result<MessageId, Error> {
     rules::check_body("body", body).map_err(|e| Error::Validation(vec![e]))?;
     if ticket.status == super::model::TicketStatus::Closed {
@@ -56,6 +58,7 @@ pub fn reply_in(
             now: &now,
         },
     )?;
+    crate::attachments::access::attach(conn, id, files)?;
     crate::notify::message_added(conn, ticket, id, writer.author_id, internal, writer.channel)?;
     let by_requester = !writer.is_staff && writer.author_id == Some(ticket.requester_id);
     if writer.is_staff && !internal && writer.author_id != Some(ticket.requester_id) {
@@ -90,13 +93,14 @@ pub async fn reply(
     id: TicketId,
     body: String,
     internal: bool,
+    files: Files,
 ) -> Result<Message, Error> {
     let channel = if actor.api_key_id().is_some() {
         Channel::Api
     } else {
         Channel::Web
     };
-    reply_on(db, actor, id, body, internal, channel).await
+    reply_on(db, actor, id, (body, internal, files), channel).await
 }
 
 /// A reply arriving on `channel` (the API, the web UI, the chat socket).
@@ -104,8 +108,7 @@ pub async fn reply_on(
     db: &Db,
     actor: &Actor,
     id: TicketId,
-    body: String,
-    internal: bool,
+    (body, internal, files): (String, bool, Files),
     channel: Channel,
 ) -> Result<Message, Error> {
     let actor = actor.clone();
@@ -117,7 +120,7 @@ pub async fn reply_on(
             channel,
             by: ActorRef::from(&actor),
         };
-        let message = reply_in(tx, &ticket, &writer, &body, internal)?;
+        let message = reply_in(tx, &ticket, &writer, &body, internal, &files)?;
         repo::message(tx, message)?.ok_or(Error::NotFound("message"))
     })
     .await

@@ -138,34 +138,40 @@ fn search_cte(search: &TextSearch, viewer: Viewer, params: &mut Vec<Box<dyn ToSq
             " AND internal = 0",
         ),
     };
-    let push_pair = |params: &mut Vec<Box<dyn ToSql>>, expr: &str| {
-        for _ in 0..2 {
+    // One value (and the viewer) per branch: subjects, messages, files.
+    let push_branches = |params: &mut Vec<Box<dyn ToSql>>, expr: &str| {
+        for _ in 0..3 {
             params.push(Box::new(expr.to_string()));
             if let Viewer::Requester(me) = viewer {
                 params.push(Box::new(me));
             }
         }
     };
-    // Tickets matching one term: by subject, or by a message the viewer may see.
+    // Tickets matching one term: by subject, or by a message (or the text
+    // of a message's file) the viewer may see.
     let docs = |scored: bool| {
-        let (subject_score, message_score) = if scored {
+        let (subject_score, message_score, file_score) = if scored {
             (
                 ", bm25(ticket_subject_fts) * 2.0 AS score",
                 ", bm25(message_fts) AS score",
+                ", bm25(attachment_fts) AS score",
             )
         } else {
-            ("", "")
+            ("", "", "")
         };
         format!(
             "SELECT rowid AS ticket_id{subject_score} FROM ticket_subject_fts WHERE ticket_subject_fts MATCH ?{own_subject}
              UNION ALL
              SELECT ticket_id{message_score} FROM message_fts
-             WHERE message_fts MATCH ?{notes}{own_message}"
+             WHERE message_fts MATCH ?{notes}{own_message}
+             UNION ALL
+             SELECT ticket_id{file_score} FROM attachment_fts
+             WHERE attachment_fts MATCH ?{notes}{own_message}"
         )
     };
     if search.terms.len() == 1 {
         // One term: every scored ticket matches.
-        push_pair(params, &search.terms[0].1);
+        push_branches(params, &search.terms[0].1);
         return format!(
             "WITH hits AS MATERIALIZED (SELECT ticket_id, SUM(score) AS score FROM ({}) GROUP BY ticket_id) ",
             docs(true)
@@ -182,9 +188,9 @@ fn search_cte(search: &TextSearch, viewer: Viewer, params: &mut Vec<Box<dyn ToSq
             });
         }
         let _ = write!(matched, "SELECT ticket_id FROM ({})", docs(false));
-        push_pair(params, term);
+        push_branches(params, term);
     }
-    push_pair(params, &search.ranking_expression());
+    push_branches(params, &search.ranking_expression());
     // Subject matches weigh double; bm25 is lower for better matches. Both sets
     // are materialised so that no filter is pushed into the FTS scans (which
     // would then run once per ticket).

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::actor::Role;
-use crate::ids::{MessageId, TicketId, UserId};
+use crate::ids::{AttachmentId, MessageId, TicketId, UserId};
 
 /// Stored as integers in lifecycle order, so sorting by status is meaningful.
 #[derive(
@@ -216,4 +216,17 @@ pub struct Message {
     pub internal: bool,
     pub channel: Channel,
     pub created_at: String,
+    /// The message's files.
+    pub attachments: Vec<AttachmentRef>,
+}
+
+/// A file on a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct AttachmentRef {
+    pub id: AttachmentId,
+    pub filename: String,
+    pub content_type: String,
+    pub size: i64,
+    /// Where to download it (for the portal, under the link's path).
+    pub url: String,
 }

@@ -2,9 +2,11 @@
 
 use rusqlite::{params, types::ToSql, Connection, OptionalExtension, Row};
 
-use super::model::{Assignee, Author, Channel, Message, Priority, Requester, Ticket, TicketStatus};
+use super::model::{
+    Assignee, AttachmentRef, Author, Channel, Message, Priority, Requester, Ticket, TicketStatus,
+};
 use crate::error::Error;
-use crate::ids::{MessageId, TicketId, UserId};
+use crate::ids::{AttachmentId, MessageId, TicketId, UserId};
 
 pub(super) const TICKET_SELECT: &str =
     "SELECT t.id, t.subject, t.status, t.priority, t.category, t.type, t.channel, t.tags,
@@ -294,14 +296,41 @@ fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
         internal: row.get(6)?,
         channel: row.get(7)?,
         created_at: row.get(8)?,
+        attachments: Vec::new(),
     })
 }
 
+/// Fills in the files of `messages` (one indexed lookup per message).
+fn with_attachments(conn: &Connection, messages: &mut [Message]) -> Result<(), Error> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, filename, content_type, size FROM attachments WHERE message_id = ?1 ORDER BY id",
+    )?;
+    for m in messages {
+        m.attachments = stmt
+            .query_map([m.id], |r| {
+                let id: AttachmentId = r.get(0)?;
+                Ok(AttachmentRef {
+                    id,
+                    filename: r.get(1)?,
+                    content_type: r.get(2)?,
+                    size: r.get(3)?,
+                    url: format!("/api/v1/attachments/{id}"),
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+    }
+    Ok(())
+}
+
 pub fn message(conn: &Connection, id: MessageId) -> Result<Option<Message>, Error> {
-    Ok(conn
+    let mut message = conn
         .prepare_cached(&format!("{MESSAGE_SELECT} WHERE m.id = ?1"))?
         .query_row([id], message_from_row)
-        .optional()?)
+        .optional()?;
+    if let Some(m) = &mut message {
+        with_attachments(conn, std::slice::from_mut(m))?;
+    }
+    Ok(message)
 }
 
 /// A ticket's messages in order; notes only when `with_notes`.
@@ -317,12 +346,13 @@ pub fn messages(
             "SELECT COUNT(*) FROM messages WHERE ticket_id = ?1 AND (internal = 0 OR ?2)",
         )?
         .query_row(params![ticket, with_notes], |r| r.get(0))?;
-    let items = conn
+    let mut items = conn
         .prepare_cached(&format!(
             "{MESSAGE_SELECT} WHERE m.ticket_id = ?1 AND (m.internal = 0 OR ?2) ORDER BY m.id LIMIT ?3 OFFSET ?4"
         ))?
         .query_map(params![ticket, with_notes, limit, i64::try_from(offset).unwrap_or(i64::MAX)], message_from_row)?
         .collect::<Result<Vec<_>, _>>()?;
+    with_attachments(conn, &mut items)?;
     Ok((items, total))
 }
 

@@ -9,6 +9,7 @@ use super::model::{Channel, Priority, Ticket, TicketStatus, TicketWithMessages};
 use super::repo::{self, Column, NewMessage, NewTicket, TicketState};
 use super::{assign, rules};
 use crate::actor::Actor;
+use crate::attachments::{self, Files};
 use crate::audit::{self, ActorRef, Target};
 use crate::db::{now, Db};
 use crate::error::{Error, FieldError};
@@ -32,6 +33,8 @@ pub struct Creation {
     /// Author of the first message (`None`: written by the system).
     pub author_id: Option<UserId>,
     pub channel: Channel,
+    /// Files the first message takes.
+    pub files: Files,
 }
 
 /// Opens a ticket with its first message inside the caller's transaction:
@@ -90,6 +93,7 @@ pub fn create_in(
             now: &now,
         },
     )?;
+    attachments::access::attach(conn, first_message, &c.files)?;
     audit::record(
         conn,
         by,
@@ -134,6 +138,7 @@ pub struct CreateRequest {
     pub kind: Option<String>,
     pub tags: Option<Vec<String>>,
     pub requester_id: Option<UserId>,
+    pub files: Files,
 }
 
 pub async fn create(
@@ -173,6 +178,7 @@ pub async fn create(
         requester_id,
         author_id,
         channel,
+        files: input.files,
     };
     let staff = actor.role.is_staff();
     db.write(move |tx| {

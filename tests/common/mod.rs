@@ -5,6 +5,7 @@
 pub mod live;
 pub mod process;
 pub mod webdriver;
+pub mod wire;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};

@@ -1,8 +1,10 @@
 // A ticket's conversation, shared by the agent, customer and portal pages.
 
 import { h, when } from "../dom.js";
+import { attachmentList } from "../files.js";
 
-export function messageView(message) {
+/** One message; `options.headers` fetch its files when signed in (see files.js). */
+export function messageView(message, options = {}) {
   const author = message.author ? message.author.name : "System";
   return h("article", {
     class: `message${message.internal ? " internal" : ""}`,
@@ -14,13 +16,14 @@ export function messageView(message) {
     message.internal ? h("span", { class: "badge" }, "internal note") : null,
     h("span", {}, `via ${message.channel}`),
     when(message.created_at)),
-  h("div", { class: "body" }, message.body));
+  h("div", { class: "body" }, message.body),
+  attachmentList(message, options));
 }
 
 /** Appends a message unless it is already shown; keeps the order by id. */
-export function addMessage(list, message) {
+export function addMessage(list, message, options) {
   if (list.querySelector(`[data-id="${message.id}"]`)) return false;
-  const el = messageView(message);
+  const el = messageView(message, options);
   const later = [...list.children].find((c) => Number(c.dataset.id) > message.id);
   if (later) list.insertBefore(el, later);
   else list.append(el);

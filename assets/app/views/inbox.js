@@ -4,6 +4,7 @@ import { h, mount, when, badge, field, toast, showProblem } from "../dom.js";
 import { api, session } from "../api.js";
 import { follow, chat } from "../live.js";
 import { addMessage } from "./conversation.js";
+import { attachments, withAttachments, bearer } from "../files.js";
 
 const VIEWS = [
   ["mine", "Mine"],
@@ -202,7 +203,7 @@ export function view([ticketId]) {
       if (e.key === "j" || e.key === "k") {
         const next = state.items[Math.max(0, Math.min(state.items.length - 1, index + (e.key === "j" ? 1 : -1)))];
         if (next) { e.preventDefault(); show(next.id); }
-      } else if (e.key === "Enter" && index < 0 && state.items[0]) {
+      } else if (e.key === "Enter" && index < 0 && state.items[0] && !e.target.closest("button, a")) {
         show(state.items[0].id);
       } else if (e.key === "/") {
         e.preventDefault(); document.getElementById("search")?.focus();
@@ -230,16 +231,22 @@ async function ticketPage(pane, id, agents, changed, current) {
   }
   if (!current()) return null;
   const messages = h("div", { class: "messages", id: "messages" });
-  for (const m of ticket.messages) addMessage(messages, m);
+  // Signed in, a message's files are fetched with the access token.
+  const show = { headers: bearer };
+  for (const m of ticket.messages) addMessage(messages, m, show);
   const presence = h("div", { class: "presence", "aria-live": "polite", id: "presence" });
   const sidebar = h("aside", { class: "sidebar", "aria-label": "Ticket details" });
   const text = h("textarea", { name: "body", "aria-label": "Reply", placeholder: "Write a reply…  ( r )", id: "reply" });
   const internal = h("input", { type: "checkbox", name: "internal", id: "internal-note" });
   const status = h("div", { "aria-live": "polite" });
-  const composer = h("form", { class: "composer" }, text,
+  const send = h("button", { class: "primary", type: "submit", id: "send" }, "Send");
+  const composer = h("form", { class: "composer" });
+  // One set of files for either kind: they go with whichever is sent.
+  const files = attachments({ uploadUrl: "/api/v1/uploads", headers: bearer, textarea: text, zone: composer, onchange: () => { send.disabled = files.busy(); } });
+  mount(composer, text, files.element,
     h("div", { class: "row" },
       h("label", { class: "inline", for: "internal-note" }, internal, "Internal note (agents only)  ( n )"),
-      h("button", { class: "primary", type: "submit", id: "send" }, "Send")),
+      send),
     status);
   internal.addEventListener("change", () => {
     composer.classList.toggle("note", internal.checked);
@@ -248,7 +255,7 @@ async function ticketPage(pane, id, agents, changed, current) {
   let typingSent = 0;
   const room = chat(id, (frame) => {
     if (frame.type === "message") {
-      addMessage(messages, frame.message);
+      addMessage(messages, frame.message, show);
     } else if (frame.type === "presence") {
       const others = frame.presence.viewers.filter((v) => v.id !== session.user.id);
       presence.textContent = others.length ? `Also viewing: ${others.map((v) => v.name).join(", ")}` : "";
@@ -262,18 +269,19 @@ async function ticketPage(pane, id, agents, changed, current) {
   }, async () => {
     // Back after a disconnection: add what was written meanwhile.
     const fresh = await api("GET", `/api/v1/tickets/${id}`);
-    for (const m of fresh.messages) addMessage(messages, m);
+    for (const m of fresh.messages) addMessage(messages, m, show);
   });
   text.addEventListener("input", () => {
     if (Date.now() - typingSent > 2500) { typingSent = Date.now(); room.send({ type: "typing", note: internal.checked }); }
   });
   composer.addEventListener("submit", async (e) => {
     e.preventDefault();
-    if (!text.value.trim()) return;
+    if (files.busy() || (!text.value.trim() && !files.ids().length)) return;
     try {
-      const message = await api("POST", `/api/v1/tickets/${id}/messages`, { body: text.value, internal: internal.checked });
-      addMessage(messages, message);
+      const message = await api("POST", `/api/v1/tickets/${id}/messages`, withAttachments({ body: text.value, internal: internal.checked }, files));
+      addMessage(messages, message, show);
       text.value = "";
+      files.clear();
       status.textContent = "";
       changed();
     } catch (err) { showProblem(status, err); }
@@ -360,7 +368,7 @@ async function ticketPage(pane, id, agents, changed, current) {
       presence, messages, composer),
     sidebar));
   return {
-    close() { room.close(); },
+    close() { room.close(); files.clear(); },
     compose(note) {
       internal.checked = note;
       internal.dispatchEvent(new Event("change"));

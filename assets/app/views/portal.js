@@ -4,6 +4,7 @@ import { h, mount, badge, showProblem } from "../dom.js";
 import { anon } from "../api.js";
 import { site } from "../main.js";
 import { addMessage } from "./conversation.js";
+import { attachments, withAttachments } from "../files.js";
 
 export function view([token]) {
   return async (main) => {
@@ -21,14 +22,18 @@ export function view([token]) {
     for (const m of ticket.messages) addMessage(messages, m);
     const text = h("textarea", { name: "body", "aria-label": "Your reply", id: "reply", placeholder: "Write a reply…" });
     const message = h("div", { "aria-live": "polite" });
-    const form = h("form", { class: "composer" }, text,
-      h("div", { class: "row" }, h("button", { class: "primary", type: "submit", id: "send" }, "Send")), message);
+    const send = h("button", { class: "primary", type: "submit", id: "send" }, "Send");
+    const form = h("form", { class: "composer" });
+    // The link's token is in the upload and download paths: no header needed.
+    const files = attachments({ uploadUrl: `${base}/uploads`, textarea: text, zone: form, onchange: () => { send.disabled = files.busy(); } });
+    mount(form, text, files.element, h("div", { class: "row" }, send), message);
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
-      if (!text.value.trim()) return;
+      if (files.busy() || (!text.value.trim() && !files.ids().length)) return;
       try {
-        addMessage(messages, await anon("POST", `${base}/messages`, { body: text.value }));
+        addMessage(messages, await anon("POST", `${base}/messages`, withAttachments({ body: text.value }, files)));
         text.value = "";
+        files.clear();
         message.textContent = "";
       } catch (err) { showProblem(message, err); }
     });
@@ -39,5 +44,6 @@ export function view([token]) {
       messages,
       ticket.status === "closed" ? h("p", { class: "muted" }, "This ticket is closed.") : form,
       others.length ? [h("h3", {}, "Your other requests"), h("ul", {}, others.map((t) => h("li", {}, `#${t.id} ${t.subject} `, badge("status", t.status))))] : null));
+    return () => files.clear();
   };
 }

@@ -6,6 +6,7 @@ use super::parse::Parsed;
 use super::{InboundReceipt, InboundStatus, MatchRule};
 use rusqlite::Connection;
 
+use crate::attachments::Files;
 use crate::audit::ActorRef;
 use crate::error::Error;
 use crate::ids::{MessageId, TicketId};
@@ -25,6 +26,7 @@ pub(super) fn file_on_ticket(
     sender: &UserRecord,
     by: &ActorRef,
     found: &Found,
+    files: &Files,
 ) -> Result<InboundReceipt, Error> {
     let Found {
         ticket,
@@ -59,10 +61,10 @@ pub(super) fn file_on_ticket(
              filed as a new ticket",
             ticket.0
         );
-        return follow_up(conn, parsed, sender, by, (ticket, rule), why);
+        return follow_up(conn, (parsed, files), sender, by, (ticket, rule), why);
     }
     Ok(if is_staff && token_for != Some(sender.user.id) {
-        let message = unverified_staff_mail(conn, &state, parsed, from, by)?;
+        let message = unverified_staff_mail(conn, &state, (parsed, files), from, by)?;
         filed((ticket, rule), message, Some(format!(
             "{from} is an agent's address but the mail did not come through their reply link; kept as an internal note"
         )))
@@ -75,7 +77,14 @@ pub(super) fn file_on_ticket(
                 channel: Channel::Email,
                 by: by.clone(),
             };
-            let message = reply_in(conn, &state, &writer, &body_for_ticket(&parsed.body), false)?;
+            let message = reply_in(
+                conn,
+                &state,
+                &writer,
+                &body_for_ticket(&parsed.body),
+                false,
+                files,
+            )?;
             filed((ticket, rule), message, None)
         } else {
             let why = if allowed {
@@ -86,7 +95,7 @@ pub(super) fn file_on_ticket(
                     ticket.0
                 )
             };
-            follow_up(conn, parsed, sender, by, (ticket, rule), why)?
+            follow_up(conn, (parsed, files), sender, by, (ticket, rule), why)?
         }
     })
 }
@@ -111,13 +120,13 @@ fn filed(
 /// mail did not go on it.
 fn follow_up(
     conn: &Connection,
-    parsed: &Parsed,
+    (parsed, files): (&Parsed, &Files),
     sender: &UserRecord,
     by: &ActorRef,
     (found, rule): (TicketId, MatchRule),
     why: String,
 ) -> Result<InboundReceipt, Error> {
-    let mut receipt = new_ticket(conn, parsed, sender, by, Some(found), &why)?;
+    let mut receipt = new_ticket(conn, parsed, sender, by, Some(found), &why, files)?;
     receipt.rule = Some(rule);
     receipt.reason = Some(why);
     Ok(receipt)
@@ -128,7 +137,7 @@ fn follow_up(
 pub(super) fn unverified_staff_mail(
     conn: &Connection,
     ticket: &crate::tickets::repo::TicketState,
-    parsed: &Parsed,
+    (parsed, files): (&Parsed, &Files),
     from: &str,
     by: &ActorRef,
 ) -> Result<MessageId, Error> {
@@ -143,7 +152,7 @@ pub(super) fn unverified_staff_mail(
          (the sender may be forged), kept as an internal note:\n\n{}",
         parsed.body
     ));
-    reply_in(conn, ticket, &system, &body, true)
+    reply_in(conn, ticket, &system, &body, true, files)
 }
 
 /// The text to store for an email body: trimmed, cut to the message limit
@@ -187,6 +196,7 @@ pub(super) fn new_ticket(
     by: &ActorRef,
     related: Option<TicketId>,
     why: &str,
+    files: &Files,
 ) -> Result<InboundReceipt, Error> {
     let settings = settings::load(conn)?;
     let creation = Creation {
@@ -199,6 +209,7 @@ pub(super) fn new_ticket(
         requester_id: sender.user.id,
         author_id: Some(sender.user.id),
         channel: Channel::Email,
+        files: files.clone(),
     };
     let id = create_in(conn, &settings, by, &creation)?;
     let first: MessageId = conn.query_row(
@@ -221,6 +232,7 @@ pub(super) fn new_ticket(
             &system,
             &format!("Related to ticket #{}: {why}.", old.0),
             true,
+            &Files::none(),
         )?;
     }
     Ok(InboundReceipt {

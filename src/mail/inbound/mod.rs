@@ -14,16 +14,17 @@ use parse::{parse, Parsed, SYNTHETIC_ID_PREFIX};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use serde_json::json;
+use std::fmt::Write as _;
 use std::sync::Arc;
 use utoipa::ToSchema;
 
+use crate::attachments::Files;
 use crate::audit::{self, ActorRef, Target};
 use crate::auth::JwtKeys;
 use crate::db::{now, Db};
 use crate::error::Error;
 use crate::ids::{MessageId, TicketId};
 use crate::mail::identity::remember_message_id;
-use crate::mail::MailIdentity;
 use crate::notify::delivery::Delivery;
 
 /// How the ticket of an inbound message was found.
@@ -94,12 +95,21 @@ pub async fn receive(
     keys: &Arc<JwtKeys>,
     delivery: &Arc<Delivery>,
     raw: Vec<u8>,
-    request_id: Option<String>,
+    (request_id, max_file_bytes): (Option<String>, u64),
 ) -> Result<InboundReceipt, Error> {
     let keys = Arc::clone(keys);
     let outbox = Arc::clone(delivery);
     let receipt = db
-        .write(move |tx| ingest(tx, &keys, outbox.identity(), &raw, request_id.as_deref()))
+        .write(move |tx| {
+            let mut parsed = parse(&raw, &keys, outbox.identity())?;
+            ingest(
+                tx,
+                &keys,
+                &mut parsed,
+                &raw,
+                (request_id.as_deref(), max_file_bytes),
+            )
+        })
         .await?;
     delivery.wake();
     Ok(receipt)
@@ -107,14 +117,13 @@ pub async fn receive(
 
 /// Files one raw message inside the caller's transaction. Duplicates (same
 /// Message-ID) return the earlier result and change nothing.
-pub fn ingest(
+fn ingest(
     conn: &Connection,
     keys: &JwtKeys,
-    identity: &MailIdentity,
+    parsed: &mut Parsed,
     raw: &[u8],
-    request_id: Option<&str>,
+    (request_id, max_file_bytes): (Option<&str>, u64),
 ) -> Result<InboundReceipt, Error> {
-    let parsed = parse(raw, keys, identity)?;
     if let Some(earlier) = earlier_result(conn, &parsed.message_id)? {
         return Ok(earlier);
     }
@@ -137,9 +146,11 @@ pub fn ingest(
         api_key_id: None,
         request_id: request_id.map(String::from),
     };
-    let receipt = match find_ticket(conn, keys, &parsed)? {
-        Some(found) => file_on_ticket(conn, &parsed, &sender, &by, &found)?,
-        None => new_ticket(conn, &parsed, &sender, &by, None, "")?,
+    let files = store_files(conn, parsed, max_file_bytes)?;
+    let parsed = &*parsed;
+    let receipt = match find_ticket(conn, keys, parsed)? {
+        Some(found) => file_on_ticket(conn, parsed, &sender, &by, &found, &files)?,
+        None => new_ticket(conn, parsed, &sender, &by, None, "", &files)?,
     };
     if let Some(ticket) = receipt.ticket_id {
         // A digest stands in for a missing Message-ID; it is no id to answer to.
@@ -165,6 +176,37 @@ pub fn ingest(
     }
     record(conn, &parsed, raw, &receipt)?;
     Ok(receipt)
+}
+
+/// Stores the mail's files (unattached until the filed message takes them);
+/// a file over the limit is left out and the message says so.
+fn store_files(
+    conn: &Connection,
+    parsed: &mut Parsed,
+    max_file_bytes: u64,
+) -> Result<Files, Error> {
+    let mut ids = Vec::new();
+    for file in std::mem::take(&mut parsed.files) {
+        if file.bytes.len() as u64 > max_file_bytes {
+            tracing::info!(message_id = %parsed.message_id, file = %file.name, size = file.bytes.len(), "a file of an inbound mail is over the limit");
+            let _ = write!(
+                parsed.body,
+                "\n\n[The attached file \"{}\" ({} bytes) was not kept: files may hold at most {} bytes.]",
+                crate::attachments::names::clean_filename(&file.name),
+                file.bytes.len(),
+                max_file_bytes
+            );
+            continue;
+        }
+        ids.push(crate::attachments::store::mail_file(
+            conn,
+            &file.bytes,
+            &file.name,
+            file.content_type.as_deref(),
+            file.content_id.as_deref(),
+        )?);
+    }
+    Ok(Files::from_mail(ids))
 }
 
 fn ignored(reason: String) -> InboundReceipt {

@@ -23,6 +23,16 @@ pub(super) struct Parsed {
     pub(super) recipients: Vec<String>,
     pub(super) references: Vec<String>,
     pub(super) ignore: Option<String>,
+    /// Attachments and inline images, forwarded mails' files included.
+    pub(super) files: Vec<MailFile>,
+}
+
+/// A file found in a mail.
+pub(super) struct MailFile {
+    pub(super) name: String,
+    pub(super) content_type: Option<String>,
+    pub(super) content_id: Option<String>,
+    pub(super) bytes: Vec<u8>,
 }
 
 pub(super) fn parse(raw: &[u8], keys: &JwtKeys, identity: &MailIdentity) -> Result<Parsed, Error> {
@@ -74,6 +84,8 @@ pub(super) fn parse(raw: &[u8], keys: &JwtKeys, identity: &MailIdentity) -> Resu
         .map(std::borrow::Cow::into_owned)
         .unwrap_or_default();
     let body = strip_reply(&text);
+    let mut files = Vec::new();
+    collect_files(&message, 0, &mut files);
     Ok(Parsed {
         message_id,
         from_address,
@@ -83,7 +95,55 @@ pub(super) fn parse(raw: &[u8], keys: &JwtKeys, identity: &MailIdentity) -> Resu
         recipients,
         references,
         ignore,
+        files,
     })
+}
+
+/// Forwarded mails inside forwarded mails are followed this deep.
+const MAX_NESTING: usize = 3;
+
+/// The files of `message`: each attachment or inline part; a forwarded mail
+/// is kept whole (as `.eml`) and its own files are taken out beside it.
+fn collect_files(message: &Message<'_>, depth: usize, out: &mut Vec<MailFile>) {
+    for (n, part) in message.attachments().enumerate() {
+        let content_type = part.content_type().map(|ct| match &ct.c_subtype {
+            Some(sub) => format!("{}/{}", ct.c_type, sub),
+            None => ct.c_type.to_string(),
+        });
+        let nested = part.message();
+        let name = part
+            .attachment_name()
+            .map(str::to_string)
+            .unwrap_or_else(|| {
+                let subject = nested
+                    .and_then(Message::subject)
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty());
+                match (subject, &content_type) {
+                    (Some(subject), _) => format!("{subject}.eml"),
+                    (None, Some(t)) if t.starts_with("image/") => {
+                        format!("image-{}.{}", n + 1, t.trim_start_matches("image/"))
+                    }
+                    _ => format!("attachment-{}", n + 1),
+                }
+            });
+        out.push(MailFile {
+            name,
+            content_type: if nested.is_some() {
+                Some("message/rfc822".into())
+            } else {
+                content_type
+            },
+            content_id: part
+                .content_id()
+                .map(|id| id.trim().trim_matches(['<', '>']).to_string())
+                .filter(|id| !id.is_empty()),
+            bytes: part.contents().to_vec(),
+        });
+        if let Some(inner) = nested.filter(|_| depth < MAX_NESTING) {
+            collect_files(inner, depth + 1, out);
+        }
+    }
 }
 
 pub(super) fn collect_addresses(value: &HeaderValue<'_>, out: &mut Vec<String>) {

@@ -1,13 +1,15 @@
 //! Composing one notification: its recipient, its text from the templates,
 //! a fresh portal link where it needs one, and the thread headers.
 
+use lettre::message::header::ContentType;
 use lettre::message::header::{HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::{Attachment, Mailbox, MultiPart};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{json, Value};
 
 use super::outbox::{self, Claimed};
 use super::Kind;
+use crate::attachments::{repo as files, store};
 use crate::auth::tokens::{self, audience};
 use crate::error::Error;
 use crate::ids::{PortalTokenId, TicketId};
@@ -64,12 +66,12 @@ impl Delivery {
             "base_url": self.public_url,
             "recipient": { "name": recipient_name, "email": row.to_address },
         });
-        let (ticket_id, portal_token) = match row.ticket_id {
+        let (ticket_id, (portal_token, carried)) = match row.ticket_id {
             Some(id) => (
                 Some(id),
                 self.ticket_context(conn, row, kind, id, &settings, &mut context)?,
             ),
-            None => (None, None),
+            None => (None, (None, Vec::new())),
         };
         if let Some(status) = row.params.get("status").and_then(Value::as_str) {
             context["status"] = json!(status);
@@ -124,7 +126,7 @@ impl Delivery {
                 &message_id,
                 ticket_id,
                 threading,
-                &rendered,
+                (&rendered, &carried),
                 &settings.helpdesk_name,
             )
             .map_err(ComposeError::Gone)?;
@@ -139,8 +141,9 @@ impl Delivery {
         })
     }
 
-    /// Adds the ticket, its requester and message to `context`; for the
-    /// requester's mails also a fresh portal link (returned, to revoke on failure).
+    /// Adds the ticket, its requester and message (with its files) to
+    /// `context`; for the requester's mails also a fresh portal link
+    /// (returned, to revoke on failure). Returns the files the mail carries.
     fn ticket_context(
         &self,
         conn: &Connection,
@@ -149,7 +152,7 @@ impl Delivery {
         id: TicketId,
         settings: &settings::Settings,
         context: &mut Value,
-    ) -> Result<Option<PortalTokenId>, ComposeError> {
+    ) -> Result<(Option<PortalTokenId>, Vec<MailFile>), ComposeError> {
         let ticket = tickets::get(conn, id, true)?
             .ok_or_else(|| ComposeError::Gone("the ticket was deleted".into()))?;
         context["ticket"] = json!({
@@ -160,6 +163,7 @@ impl Delivery {
             json!({ "name": ticket.requester.name, "email": ticket.requester.email });
         context["ticket_url"] = json!(format!("{}/tickets/{}", self.public_url, id.0));
         let to_requester = row.recipient_id == Some(ticket.requester.id);
+        let mut message_files = Vec::new();
         if let Some(message_id) = row.message_id {
             let message = tickets::message(conn, message_id)?
                 .ok_or_else(|| ComposeError::Gone("the message was deleted".into()))?;
@@ -178,6 +182,7 @@ impl Delivery {
                 message.body
             };
             context["message"] = json!({ "body": body, "author_name": author });
+            message_files = files::of_message(conn, message_id)?;
         }
         if to_requester
             && matches!(
@@ -194,9 +199,58 @@ impl Delivery {
                 &self.public_url,
             )?;
             context["portal_url"] = json!(link.url);
-            return Ok(Some(link.id));
+            let carried = self.files(conn, kind, &message_files, Some(&link.token), context)?;
+            return Ok((Some(link.id), carried));
         }
-        Ok(None)
+        let carried = self.files(conn, kind, &message_files, None, context)?;
+        Ok((None, carried))
+    }
+
+    /// Lists a message's files in `context["files"]`. A public answer to the
+    /// requester carries them when they fit `attachments.max_mail_bytes`
+    /// together; otherwise (and in every other mail) each is named, with a
+    /// download link through the portal link when the mail has one.
+    fn files(
+        &self,
+        conn: &Connection,
+        kind: Kind,
+        message_files: &[(crate::attachments::Upload, i64)],
+        portal_token: Option<&str>,
+        context: &mut Value,
+    ) -> Result<Vec<MailFile>, Error> {
+        if message_files.is_empty() {
+            return Ok(Vec::new());
+        }
+        let total: i64 = message_files.iter().map(|(f, _)| f.size).sum();
+        let carry = kind == Kind::AgentReply
+            && u64::try_from(total).is_ok_and(|t| t <= self.max_mail_bytes);
+        let listed: Vec<Value> = message_files
+            .iter()
+            .map(|(f, _)| {
+                let url = (!carry).then_some(portal_token).flatten().map(|token| {
+                    format!(
+                        "{}/api/v1/portal/{token}/attachments/{}",
+                        self.public_url, f.id
+                    )
+                });
+                json!({ "filename": f.filename, "size": human_size(f.size), "url": url })
+            })
+            .collect();
+        context["files"] = json!(listed);
+        context["files_attached"] = json!(carry);
+        if !carry {
+            return Ok(Vec::new());
+        }
+        message_files
+            .iter()
+            .map(|(f, blob)| {
+                Ok(MailFile {
+                    filename: f.filename.clone(),
+                    content_type: f.content_type.clone(),
+                    bytes: store::read_all(conn, *blob)?,
+                })
+            })
+            .collect()
     }
 
     /// `(In-Reply-To, References)`: the thread root, and the requester's last
@@ -222,7 +276,7 @@ impl Delivery {
         message_id: &str,
         ticket: Option<TicketId>,
         threading: Option<(String, String)>,
-        rendered: &Rendered,
+        (rendered, carried): (&Rendered, &[MailFile]),
         helpdesk_name: &str,
     ) -> Result<Email, String> {
         let address = to
@@ -259,13 +313,45 @@ impl Delivery {
             }
             None => rendered.subject.clone(),
         };
+        let text = MultiPart::alternative_plain_html(rendered.text.clone(), rendered.html.clone());
+        let body = if carried.is_empty() {
+            text
+        } else {
+            carried
+                .iter()
+                .fold(MultiPart::mixed().multipart(text), |mixed, file| {
+                    let kind = ContentType::parse(&file.content_type).unwrap_or_else(|_| {
+                        ContentType::parse("application/octet-stream").expect("a valid type")
+                    });
+                    mixed.singlepart(
+                        Attachment::new(file.filename.clone()).body(file.bytes.clone(), kind),
+                    )
+                })
+        };
         builder
             .subject(subject)
-            .multipart(MultiPart::alternative_plain_html(
-                rendered.text.clone(),
-                rendered.html.clone(),
-            ))
+            .multipart(body)
             .map_err(|e| format!("cannot build the message: {e}"))
+    }
+}
+
+/// A file a mail carries.
+pub(super) struct MailFile {
+    filename: String,
+    content_type: String,
+    bytes: Vec<u8>,
+}
+
+/// `2.4 MB`, `512 KB`, `38 bytes`: sizes as mail readers expect them.
+fn human_size(bytes: i64) -> String {
+    #[allow(clippy::cast_precision_loss)]
+    let b = bytes as f64;
+    if b >= 1_000_000.0 {
+        format!("{:.1} MB", b / 1_000_000.0)
+    } else if b >= 1_000.0 {
+        format!("{:.0} KB", b / 1_000.0)
+    } else {
+        format!("{bytes} bytes")
     }
 }
 

@@ -46,6 +46,8 @@ pub struct Delivery {
     keys: Arc<JwtKeys>,
     public_url: String,
     config: MailConfig,
+    /// Largest total of files a mail carries; above it, links instead.
+    max_mail_bytes: u64,
     wake: tokio::sync::Notify,
 }
 
@@ -64,6 +66,7 @@ impl Delivery {
             keys,
             public_url: config.public_url(),
             config: config.mail.clone(),
+            max_mail_bytes: config.attachments.max_mail_bytes.as_u64(),
             wake: tokio::sync::Notify::new(),
         })
     }
@@ -214,7 +217,7 @@ impl Delivery {
                 &message_id,
                 None,
                 None,
-                &rendered,
+                (&rendered, &[]),
                 &helpdesk_name,
             )
             .map_err(SendError::permanent)?;
