@@ -1,0 +1,210 @@
+//! Where files go over time: a deleted ticket takes the files nothing else
+//! holds, uploads nobody attached go after a day, and an online backup
+//! carries every file (a server started on the copy serves them).
+
+mod common;
+
+use common::{json, Auth, TestApp};
+use helpline::users::Role;
+use rocket::http::{ContentType, Header, Method};
+use serde_json::json;
+
+async fn upload(app: &TestApp, bearer: &str, name: &str, bytes: &[u8]) -> i64 {
+    let res = app
+        .client
+        .post(format!("/api/v1/uploads?filename={name}"))
+        .header(ContentType::new("text", "plain"))
+        .header(Header::new("Authorization", format!("Bearer {bearer}")))
+        .body(bytes)
+        .dispatch()
+        .await;
+    assert_eq!(res.status().code, 201);
+    json(res).await["id"].as_i64().unwrap()
+}
+
+async fn ticket_with(app: &TestApp, auth: &Auth, subject: &str, files: &[i64]) -> i64 {
+    let res = app
+        .call(
+            Method::Post,
+            "/api/v1/tickets",
+            auth,
+            Some(json!({ "subject": subject, "body": "With files", "attachments": files })),
+        )
+        .await;
+    assert_eq!(res.status().code, 201);
+    json(res).await["id"].as_i64().unwrap()
+}
+
+async fn count(app: &TestApp, sql: &'static str) -> i64 {
+    app.state()
+        .db
+        .read(move |c| Ok(c.query_row(sql, [], |r| r.get(0))?))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn deleting_a_ticket_removes_the_files_nothing_else_holds() {
+    let app = TestApp::new().await;
+    let (_, ann, _) = app.signed_in("ann@customer.example", Role::Customer).await;
+    let (_, admin, _) = app.signed_in("admin@example.com", Role::Admin).await;
+    let (ann_auth, admin_auth) = (Auth::Bearer(ann.clone()), Auth::Bearer(admin));
+    let shared = b"the same bytes on two tickets";
+    let first = [
+        upload(&app, &ann, "only.txt", b"only on the first ticket").await,
+        upload(&app, &ann, "shared.txt", shared).await,
+    ];
+    let doomed = ticket_with(&app, &ann_auth, "To be deleted", &first).await;
+    let kept_file = upload(&app, &ann, "shared-again.txt", shared).await;
+    let kept = ticket_with(&app, &ann_auth, "Kept", &[kept_file]).await;
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM blobs").await,
+        2,
+        "same content, one blob"
+    );
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM attachment_fts").await,
+        3,
+        "text files indexed"
+    );
+
+    let res = app
+        .call(
+            Method::Delete,
+            &format!("/api/v1/tickets/{doomed}"),
+            &admin_auth,
+            None,
+        )
+        .await;
+    assert_eq!(res.status().code, 204);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM attachments").await, 1);
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM blobs").await,
+        1,
+        "the unshared blob went"
+    );
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM attachment_fts").await, 1);
+    for id in first {
+        let res = app
+            .call(
+                Method::Get,
+                &format!("/api/v1/attachments/{id}"),
+                &admin_auth,
+                None,
+            )
+            .await;
+        assert_eq!(res.status().code, 404);
+    }
+    let res = app
+        .call(
+            Method::Get,
+            &format!("/api/v1/attachments/{kept_file}"),
+            &ann_auth,
+            None,
+        )
+        .await;
+    assert_eq!(res.status().code, 200);
+    assert_eq!(res.into_bytes().await.unwrap(), shared);
+    let _ = kept;
+}
+
+#[tokio::test]
+async fn uploads_nobody_attached_go_after_a_day() {
+    let app = TestApp::new().await;
+    let (_, ann, _) = app.signed_in("ann@customer.example", Role::Customer).await;
+    let stale = upload(&app, &ann, "stale.txt", b"forgotten").await;
+    let fresh = upload(&app, &ann, "fresh.txt", b"just now").await;
+    let old_but_used = upload(&app, &ann, "used.txt", b"on a message").await;
+    ticket_with(&app, &Auth::Bearer(ann.clone()), "Used", &[old_but_used]).await;
+    app.state()
+        .db
+        .write(move |tx| {
+            tx.execute(
+                "UPDATE attachments SET created_at = '2000-01-01T00:00:00.000Z' WHERE id IN (?1, ?2)",
+                [stale, old_but_used],
+            )?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let tmp = app.data_dir().join("tmp");
+    let removed = helpline::attachments::prune(&app.state().db, &tmp)
+        .await
+        .unwrap();
+    assert_eq!(removed, 1);
+    let left: i64 = count(&app, "SELECT COUNT(*) FROM attachments").await;
+    assert_eq!(left, 2);
+    let auth = Auth::Bearer(ann);
+    let status = |id: i64| {
+        let (app, auth) = (&app, &auth);
+        async move {
+            app.call(
+                Method::Get,
+                &format!("/api/v1/attachments/{id}"),
+                auth,
+                None,
+            )
+            .await
+            .status()
+            .code
+        }
+    };
+    assert_eq!(status(stale).await, 404);
+    assert_eq!(status(fresh).await, 200);
+    assert_eq!(status(old_but_used).await, 200);
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM blobs WHERE size = 9").await,
+        0,
+        "its bytes too"
+    );
+}
+
+#[tokio::test]
+async fn a_backup_carries_the_files() {
+    let app = TestApp::new().await;
+    let (_, ann, _) = app.signed_in("ann@customer.example", Role::Customer).await;
+    let pdf = std::fs::read(format!(
+        "{}/tests/fixtures/files/invoice.pdf",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let id = upload(&app, &ann, "invoice.pdf", &pdf).await;
+    let ticket = ticket_with(&app, &Auth::Bearer(ann), "Invoice", &[id]).await;
+
+    let copy = tempfile::tempdir().unwrap();
+    let data = copy.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    app.state()
+        .db
+        .backup(data.join("helpline.db"))
+        .await
+        .unwrap();
+
+    // A server on the copy alone (its own signing key) serves the same file.
+    let restored = TestApp::with(|c| c.data_dir = data.clone(), Vec::new()).await;
+    let ann = restored
+        .login("ann@customer.example", common::PASSWORD)
+        .await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let auth = Auth::Bearer(ann);
+    let t = json(
+        restored
+            .call(
+                Method::Get,
+                &format!("/api/v1/tickets/{ticket}"),
+                &auth,
+                None,
+            )
+            .await,
+    )
+    .await;
+    let url = t["messages"][0]["attachments"][0]["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let res = restored.call(Method::Get, &url, &auth, None).await;
+    assert_eq!(res.status().code, 200);
+    assert_eq!(res.into_bytes().await.unwrap(), pdf);
+}
