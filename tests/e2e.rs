@@ -186,8 +186,15 @@ fn customer_writes_in(customer: &Browser, server: &Server) {
         "#new-ticket textarea[name=body]",
         "Smoke comes out of the back.",
     );
+    // A file goes along, chosen with the attach button's file input.
+    let log = std::env::temp_dir().join(format!("printer-log-{}.txt", std::process::id()));
+    std::fs::write(&log, "error 0x42: fuser overheated\n").unwrap();
+    customer.choose_file(&customer.find("#new-ticket input.attach-input"), &log);
+    customer.wait_text("#new-ticket .file-chip.done", "printer-log");
     submit(customer, "#new-ticket");
     customer.wait_text("#ticket-subject", "Printer is on fire");
+    customer.wait_text("#messages a.file-link", "printer-log");
+    let _ = std::fs::remove_file(log);
 }
 
 fn agent_works_the_ticket(agent: &Browser, shots: &Path) {
@@ -196,9 +203,19 @@ fn agent_works_the_ticket(agent: &Browser, shots: &Path) {
     agent.screenshot(shots, "04-agent-inbox");
     agent.click_text("#ticket-list a", "Printer is on fire");
     agent.wait_text("#ticket-subject", "Printer is on fire");
+    agent.wait_text("#messages a.file-link", "printer-log");
     agent.fill("#reply", "Please unplug it right away.");
+    // A screenshot pasted into the reply box goes up and along.
+    agent.paste_image("#reply");
+    agent.wait_text(".file-chip.done", "pasted-image");
     agent.click_text("#send", "");
     agent.wait_text("#messages .message", "Please unplug it right away.");
+    agent.wait_for("the pasted image's thumbnail", || {
+        agent
+            .script("const i = document.querySelector('#messages img.thumb'); return !!(i && i.complete && i.naturalWidth > 0);")
+            .as_bool()
+            .filter(|shown| *shown)
+    });
     agent.click_text("#internal-note", "");
     agent.fill("#reply", "SECRET-NOTE: customer is on the VIP plan");
     agent.click_text("#send", "");
@@ -213,6 +230,12 @@ fn agent_works_the_ticket(agent: &Browser, shots: &Path) {
 fn customer_sees_the_answer(customer: &Browser, shots: &Path) {
     // The customer sees the reply live, never the note.
     customer.wait_text("#messages .message", "Please unplug it right away.");
+    customer.wait_for("the answer's image", || {
+        customer
+            .script("const i = document.querySelector('#messages img.thumb'); return !!(i && i.complete && i.naturalWidth > 0);")
+            .as_bool()
+            .filter(|shown| *shown)
+    });
     customer.wait_text("#ticket-status", "resolved");
     assert!(!customer.page_text().contains("SECRET-NOTE"));
     customer.screenshot(shots, "06-customer-ticket");

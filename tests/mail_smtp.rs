@@ -434,3 +434,58 @@ fn mail_test_sends_now_or_says_why_not() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("connection refused"), "{stderr}");
 }
+
+#[rocket::async_test]
+async fn a_public_answer_reaches_the_smtp_server_with_its_file() {
+    let server = SmtpServer::start(free_port(), None);
+    let app = TestApp::with_real_mail(|c| smtp(c, server.port, None)).await;
+    let id = support_request(&app, "ana@customer.example").await;
+    let (_, agent, _) = app.signed_in("agent@example.com", Role::Agent).await;
+    let pdf = std::fs::read(format!(
+        "{}/tests/fixtures/files/invoice.pdf",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let res = app
+        .client
+        .post("/api/v1/uploads?filename=Invoice%204471.pdf")
+        .header(rocket::http::ContentType::new("application", "pdf"))
+        .header(rocket::http::Header::new(
+            "Authorization",
+            format!("Bearer {agent}"),
+        ))
+        .body(&pdf)
+        .dispatch()
+        .await;
+    assert_eq!(res.status().code, 201);
+    let upload = json(res).await["id"].as_i64().unwrap();
+    let res = app
+        .call(
+            Method::Post,
+            &format!("/api/v1/tickets/{id}/messages"),
+            &Auth::Bearer(agent),
+            Some(json!({ "body": "The corrected invoice.", "attachments": [upload] })),
+        )
+        .await;
+    assert_eq!(res.status().code, 201);
+    let report = app.state().delivery.drain_once().await.unwrap();
+    assert_eq!(report.sent, 2, "the receipt and the answer: {report:?}");
+
+    let received = server.received();
+    let answer = received
+        .iter()
+        .find(|m| m.text.contains("The corrected invoice."))
+        .expect("the answer arrived");
+    let parsed = mail_parser::MessageParser::default()
+        .parse(answer.raw.as_bytes())
+        .unwrap();
+    let files: Vec<_> = parsed.attachments().collect();
+    assert_eq!(files.len(), 1);
+    use mail_parser::MimeHeaders as _;
+    assert_eq!(files[0].attachment_name(), Some("Invoice 4471.pdf"));
+    assert_eq!(
+        files[0].contents(),
+        pdf.as_slice(),
+        "the PDF arrives byte for byte"
+    );
+}

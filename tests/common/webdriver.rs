@@ -288,6 +288,29 @@ impl Browser {
         );
     }
 
+    /// Chooses a file in an `<input type=file>` (visible or not).
+    pub fn choose_file(&self, element: &Element, path: &Path) {
+        self.call(
+            "POST",
+            &format!("/element/{}/value", element.0),
+            Some(json!({ "text": path.display().to_string() })),
+        );
+    }
+
+    /// Pastes a small PNG into the element `css`, as a screenshot pasted
+    /// from the clipboard arrives.
+    pub fn paste_image(&self, css: &str) {
+        self.script(&format!(
+            "const png = Uint8Array.from(atob('{PASTED_PNG}'), c => c.charCodeAt(0));
+             const data = new DataTransfer();
+             data.items.add(new File([png], 'image.png', {{ type: 'image/png' }}));
+             const target = document.querySelector({css:?});
+             target.focus();
+             target.dispatchEvent(new ClipboardEvent('paste', {{ clipboardData: data, bubbles: true, cancelable: true }}));
+             return true;"
+        ));
+    }
+
     pub fn type_into(&self, element: &Element, text: &str) {
         self.call(
             "POST",
@@ -381,3 +404,6 @@ impl Drop for Browser {
         let _ = request(self.addr, "DELETE", &format!("/session/{}", self.id), None);
     }
 }
+
+/// A 2x2 PNG, as a pasted screenshot.
+const PASTED_PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP8z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==";
