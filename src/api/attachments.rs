@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use rocket::data::{ByteUnit, Capped, Data, FromData, Outcome};
-use rocket::form::{Form, FromForm};
+use rocket::form::{Form, FromForm, Strict};
 use rocket::fs::TempFile;
 use rocket::http::Status;
 use rocket::serde::json::Json;
@@ -28,15 +28,24 @@ pub fn routes() -> Vec<Route> {
 }
 
 #[derive(OpenApi)]
-#[openapi(paths(upload), components(schemas(Upload, UploadForm, Problem)))]
+#[openapi(
+    paths(upload),
+    components(schemas(Upload, UploadForm, FileBytes, Problem))
+)]
 pub struct UploadDoc;
 
 #[derive(OpenApi)]
-#[openapi(paths(download), components(schemas(Problem)))]
+#[openapi(paths(download), components(schemas(FileBytes, Problem)))]
 pub struct Doc;
 
-/// A multipart upload: one part `file`.
+/// The bytes of a file.
 #[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct FileBytes(#[allow(dead_code)] Vec<u8>);
+
+/// A multipart upload: one part `file`, and no other.
+#[derive(ToSchema, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct UploadForm {
     /// The file, with its filename and type.
@@ -50,11 +59,12 @@ pub struct UploadForm {
 #[utoipa::path(tag = "attachments", params(("filename" = Option<String>, Query, description = "the file's name, for a raw body")),
     request_body(content(
         (UploadForm = "multipart/form-data"),
-        (Vec<u8> = "application/octet-stream"),
+        (FileBytes = "application/octet-stream"),
     )),
     security(("bearer" = []), ("api_key" = [])), responses(
     (status = 201, body = Upload), (status = 401, body = Problem), (status = 403, body = Problem),
-    (status = 413, description = "the file is over `attachments.max_file_bytes`", body = Problem), (status = 422, body = Problem),
+    (status = 413, description = "the file is over `attachments.max_file_bytes`", body = Problem),
+    (status = 415, description = "a body that is neither multipart nor typed", body = Problem), (status = 422, body = Problem),
 ))]
 #[post("/?<filename>", data = "<file>")]
 async fn upload(
@@ -80,8 +90,8 @@ async fn upload(
 /// messages of their tickets; 404 for anyone else. Answers ranges
 /// (`Range: bytes=...`, 206) and `If-None-Match` (304).
 #[utoipa::path(tag = "attachments", params(("id" = i64, Path)), security(("bearer" = []), ("api_key" = [])), responses(
-    (status = 200, description = "the file", content_type = "application/octet-stream", body = Vec<u8>),
-    (status = 206, description = "the requested range of the file", content_type = "application/octet-stream", body = Vec<u8>),
+    (status = 200, description = "the file", content_type = "*/*", body = FileBytes),
+    (status = 206, description = "the requested range of the file", content_type = "*/*", body = FileBytes),
     (status = 304, description = "not modified (If-None-Match)"),
     (status = 401, body = Problem), (status = 404, body = Problem),
     (status = 416, description = "the range is outside the file", body = Problem),
@@ -191,8 +201,8 @@ async fn receive<'r>(req: &'r Request<'_>, data: Data<'r>) -> Result<Received, E
     let path = dir.join(format!("upload-{}", uuid::Uuid::new_v4()));
     let multipart = req.content_type().is_some_and(|ct| ct.is_form_data());
     if multipart {
-        let form = match Form::<Multipart<'_>>::from_data(req, data).await {
-            Outcome::Success(form) => form.into_inner(),
+        let form = match Form::<Strict<Multipart<'_>>>::from_data(req, data).await {
+            Outcome::Success(form) => form.into_inner().into_inner(),
             Outcome::Error((_, errors)) => {
                 let over = errors.iter().any(|e| {
                     let text = e.to_string();
@@ -201,7 +211,10 @@ async fn receive<'r>(req: &'r Request<'_>, data: Data<'r>) -> Result<Received, E
                 return Err(if over {
                     too_large()
                 } else {
-                    Error::validation("file", "send one part named `file` holding the file")
+                    Error::validation(
+                        "file",
+                        "send one part named `file` holding the file, and no other",
+                    )
                 });
             }
             Outcome::Forward(_) => {
@@ -228,10 +241,15 @@ async fn receive<'r>(req: &'r Request<'_>, data: Data<'r>) -> Result<Received, E
             content_type,
         });
     }
+    let Some(content_type) = req.content_type().map(ToString::to_string) else {
+        return Err(Error::UnsupportedMediaType(
+            "send the file as multipart/form-data (one part `file`), or the bytes with their Content-Type".into(),
+        ));
+    };
     let received = Received {
         path,
         name: None,
-        content_type: req.content_type().map(ToString::to_string),
+        content_type: Some(content_type),
     };
     let written = data
         .open(limit + ByteUnit::Byte(1))

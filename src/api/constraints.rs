@@ -247,6 +247,10 @@ pub fn query(path: &str, name: &str) -> Option<Value> {
             json!({ "type": "string", "maxLength": crate::tickets::search::QUERY_MAX_CHARS })
         }
         ("/api/v1/tickets", "sort") => query_sort(TicketSort::ALLOWED),
+        // Any name: the stored one is made safe.
+        ("/api/v1/uploads" | "/api/v1/portal/{token}/uploads", "filename") => {
+            json!({ "type": "string" })
+        }
         ("/api/v1/users", "sort") => query_sort(UserSort::ALLOWED),
         ("/api/v1/users", "role") => {
             json!({ "type": "string", "enum": ["customer", "agent", "admin"] })

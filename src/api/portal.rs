@@ -7,7 +7,7 @@ use rocket::{get, post, routes, Route, State};
 use serde::Deserialize;
 use utoipa::{OpenApi, ToSchema};
 
-use super::attachments::{Received, UploadForm};
+use super::attachments::{FileBytes, Received, UploadForm};
 use super::download::{Conditions, Download};
 use crate::api::guards::{Agent, ClientIp};
 use crate::attachments::{AttachmentId, Upload};
@@ -43,6 +43,7 @@ pub struct TokenDoc;
     components(schemas(
         Upload,
         UploadForm,
+        FileBytes,
         PortalView,
         PortalMessage,
         PortalTicket,
@@ -186,11 +187,12 @@ async fn open_ticket(
 #[utoipa::path(tag = "portal", params(("token" = String, Path), ("filename" = Option<String>, Query, description = "the file's name, for a raw body")),
     request_body(content(
         (UploadForm = "multipart/form-data"),
-        (Vec<u8> = "application/octet-stream"),
+        (FileBytes = "application/octet-stream"),
     )),
     responses(
     (status = 201, body = Upload), (status = 404, body = Problem),
-    (status = 413, description = "the file is over `attachments.max_file_bytes`", body = Problem), (status = 422, body = Problem),
+    (status = 413, description = "the file is over `attachments.max_file_bytes`", body = Problem),
+    (status = 415, description = "a body that is neither multipart nor typed", body = Problem), (status = 422, body = Problem),
     (status = 429, description = "too many requests from this network or for this link", body = Problem),
 ))]
 #[post("/<token>/uploads?<filename>", data = "<file>")]
@@ -218,8 +220,8 @@ async fn upload(
 
 /// A file on a public message of a ticket the link reaches; 404 for any other.
 #[utoipa::path(tag = "portal", params(("token" = String, Path), ("id" = i64, Path)), responses(
-    (status = 200, description = "the file", content_type = "application/octet-stream", body = Vec<u8>),
-    (status = 206, description = "the requested range of the file", content_type = "application/octet-stream", body = Vec<u8>),
+    (status = 200, description = "the file", content_type = "*/*", body = FileBytes),
+    (status = 206, description = "the requested range of the file", content_type = "*/*", body = FileBytes),
     (status = 304, description = "not modified (If-None-Match)"),
     (status = 404, body = Problem),
     (status = 416, description = "the range is outside the file", body = Problem),

@@ -117,15 +117,14 @@ fn blob_from_file(conn: &Connection, scanned: &Scanned, path: &Path) -> Result<i
     Ok(id)
 }
 
-/// Stores bytes held in memory (a file of an inbound mail) inside the
-/// caller's transaction; the row is `origin = 'mail'` and unattached until
-/// the message takes it.
+/// Stores bytes held in memory (a file of an inbound mail, its text read
+/// beforehand) inside the caller's transaction; the row is `origin = 'mail'`
+/// and unattached until the message takes it.
 pub fn mail_file(
     conn: &Connection,
     bytes: &[u8],
-    filename: &str,
-    declared_type: Option<&str>,
-    content_id: Option<&str>,
+    (filename, declared_type, content_id): (&str, Option<&str>, Option<&str>),
+    text: Option<&str>,
 ) -> Result<super::AttachmentId, Error> {
     let filename = names::clean_filename(filename);
     let content_type =
@@ -133,9 +132,8 @@ pub fn mail_file(
     let sha256 = hex::encode(Sha256::digest(bytes));
     let blob = match existing(conn, &sha256)? {
         Some(id) => id,
-        None => {
-            let text = text::of_bytes(bytes, &content_type, &filename);
-            conn.prepare_cached(
+        None => conn
+            .prepare_cached(
                 "INSERT INTO blobs (sha256, size, data, text) VALUES (?1, ?2, ?3, ?4) RETURNING id",
             )?
             .query_row(
@@ -146,8 +144,7 @@ pub fn mail_file(
                     text
                 ],
                 |r| r.get(0),
-            )?
-        }
+            )?,
     };
     repo::insert(
         conn,

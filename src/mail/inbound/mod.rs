@@ -99,9 +99,22 @@ pub async fn receive(
 ) -> Result<InboundReceipt, Error> {
     let keys = Arc::clone(keys);
     let outbox = Arc::clone(delivery);
+    // Parsing (and reading the text of PDFs) happens before the write
+    // transaction, so a slow file never holds the database's one writer.
+    let (mut parsed, raw) = {
+        let keys = Arc::clone(&keys);
+        tokio::task::spawn_blocking(move || {
+            let mut parsed = parse(&raw, &keys, outbox.identity())?;
+            for file in &mut parsed.files {
+                file.read_text();
+            }
+            Ok::<_, Error>((parsed, raw))
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("parsing a mail: {e}")))??
+    };
     let receipt = db
         .write(move |tx| {
-            let mut parsed = parse(&raw, &keys, outbox.identity())?;
             ingest(
                 tx,
                 &keys,
@@ -201,9 +214,12 @@ fn store_files(
         ids.push(crate::attachments::store::mail_file(
             conn,
             &file.bytes,
-            &file.name,
-            file.content_type.as_deref(),
-            file.content_id.as_deref(),
+            (
+                &file.name,
+                file.content_type.as_deref(),
+                file.content_id.as_deref(),
+            ),
+            file.text.as_deref(),
         )?);
     }
     Ok(Files::from_mail(ids))

@@ -33,6 +33,20 @@ pub(super) struct MailFile {
     pub(super) content_type: Option<String>,
     pub(super) content_id: Option<String>,
     pub(super) bytes: Vec<u8>,
+    /// Its searchable text, read before the filing transaction.
+    pub(super) text: Option<String>,
+}
+
+impl MailFile {
+    pub(super) fn read_text(&mut self) {
+        let name = crate::attachments::names::clean_filename(&self.name);
+        let kind = crate::attachments::names::content_type(
+            self.content_type.as_deref(),
+            &name,
+            &self.bytes[..self.bytes.len().min(512)],
+        );
+        self.text = crate::attachments::text::of_bytes(&self.bytes, &kind, &name);
+    }
 }
 
 pub(super) fn parse(raw: &[u8], keys: &JwtKeys, identity: &MailIdentity) -> Result<Parsed, Error> {
@@ -139,6 +153,7 @@ fn collect_files(message: &Message<'_>, depth: usize, out: &mut Vec<MailFile>) {
                 .map(|id| id.trim().trim_matches(['<', '>']).to_string())
                 .filter(|id| !id.is_empty()),
             bytes: part.contents().to_vec(),
+            text: None,
         });
         if let Some(inner) = nested.filter(|_| depth < MAX_NESTING) {
             collect_files(inner, depth + 1, out);
