@@ -2,9 +2,11 @@
 
 -- The bytes, once per content (SHA-256), inside the database so that one
 -- online backup holds everything. `text` is what search indexes of a
--- text-like file (plain text, CSV, Markdown, PDF), NULL for others.
+-- text-like file (plain text, CSV, Markdown, PDF), NULL for others. Ids are
+-- never reused: a download reading a removed blob ends, and never continues
+-- with the bytes of a file stored after it.
 CREATE TABLE blobs (
-    id     INTEGER PRIMARY KEY,
+    id     INTEGER PRIMARY KEY AUTOINCREMENT,
     sha256 TEXT NOT NULL UNIQUE,
     size   INTEGER NOT NULL CHECK (size >= 0),
     data   BLOB NOT NULL,
@@ -19,8 +21,9 @@ CREATE TABLE attachments (
     filename        TEXT NOT NULL,
     content_type    TEXT NOT NULL,
     size            INTEGER NOT NULL CHECK (size >= 0),
-    -- 'upload': through the API or a portal link; 'mail': from an inbound mail.
-    origin          TEXT NOT NULL CHECK (origin IN ('upload', 'mail')),
+    -- 'upload': through the API; 'portal': through a portal link (only that
+    -- link may attach it); 'mail': from an inbound mail.
+    origin          TEXT NOT NULL CHECK (origin IN ('upload', 'portal', 'mail')),
     uploader_id     INTEGER REFERENCES users (id) ON DELETE SET NULL,
     portal_token_id INTEGER REFERENCES portal_tokens (id) ON DELETE SET NULL,
     message_id      INTEGER REFERENCES messages (id) ON DELETE CASCADE,
@@ -32,6 +35,8 @@ CREATE INDEX attachments_message ON attachments (message_id) WHERE message_id IS
 CREATE INDEX attachments_unattached ON attachments (created_at) WHERE message_id IS NULL;
 CREATE INDEX attachments_blob ON attachments (blob_id);
 CREATE INDEX attachments_uploader ON attachments (uploader_id) WHERE uploader_id IS NOT NULL;
+-- What an uploader has waiting (a cap on unattached uploads per person).
+CREATE INDEX attachments_waiting ON attachments (uploader_id, size) WHERE message_id IS NULL;
 CREATE INDEX attachments_portal_token ON attachments (portal_token_id) WHERE portal_token_id IS NOT NULL;
 
 -- Bytes nothing refers to any more go with the last reference (a deleted

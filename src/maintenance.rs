@@ -45,7 +45,7 @@ pub async fn run(
             match crate::attachments::prune(&db, &upload_dir).await {
                 Ok(0) => {}
                 Ok(n) => {
-                    tracing::info!(uploads = n, "removed uploads nobody attached within a day")
+                    tracing::info!(uploads = n, "removed uploads nobody attached within a day");
                 }
                 Err(e) => tracing::warn!(error = %e, "could not remove unattached uploads"),
             }

@@ -42,6 +42,7 @@ async fn uploaded(addr: std::net::SocketAddr, token: &str, file: (&str, &str, &[
 }
 
 #[tokio::test]
+#[allow(clippy::too_many_lines)] // one story: up, onto a ticket, down whole, in part, not again
 async fn a_file_goes_up_onto_a_message_and_comes_back_the_same() {
     let server = start(&users(), |_| {}).await;
     let addr = server.addr;
@@ -167,7 +168,7 @@ async fn a_raw_body_upload_names_itself_and_large_files_stream_both_ways() {
     let (_, agent) = login(addr, AGENT).await;
     // 3 MiB of varied bytes: more than one piece of the blob reader.
     let big: Vec<u8> = (0..3 * 1024 * 1024u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13).to_le_bytes()[0])
         .collect();
     let reply = request(
         addr,
@@ -223,6 +224,7 @@ async fn a_raw_body_upload_names_itself_and_large_files_stream_both_ways() {
 }
 
 #[tokio::test]
+#[allow(clippy::too_many_lines)] // every refusal an upload or an attachment can meet
 async fn limits_and_hostile_files_are_answered_safely() {
     let server = start(&users(), |c| {
         c.attachments.max_file_bytes = rocket::data::ByteUnit::Kibibyte(64);
@@ -312,7 +314,7 @@ async fn limits_and_hostile_files_are_answered_safely() {
         ),
     )
     .await;
-    let served = get(
+    let fake_download = get(
         addr,
         &format!("/api/v1/attachments/{fake}"),
         Some(&ann),
@@ -320,10 +322,10 @@ async fn limits_and_hostile_files_are_answered_safely() {
     )
     .await;
     assert_eq!(
-        served.header("content-type"),
+        fake_download.header("content-type"),
         Some("application/octet-stream")
     );
-    assert!(served
+    assert!(fake_download
         .header("content-disposition")
         .unwrap()
         .starts_with("attachment;"));
@@ -356,8 +358,8 @@ async fn limits_and_hostile_files_are_answered_safely() {
     );
 
     // Someone else's upload, an unknown id, or too much together: 422.
-    let bobs = uploaded(addr, &bob, ("bob.txt", "text/plain", b"bob's")).await;
-    for ids in [json!([bobs]), json!([999_999]), json!([fake, fake])] {
+    let bob_upload = uploaded(addr, &bob, ("bob.txt", "text/plain", b"bob's")).await;
+    for ids in [json!([bob_upload]), json!([999_999]), json!([fake, fake])] {
         let (status, problem) = http(
             addr,
             "POST",
@@ -407,11 +409,41 @@ async fn limits_and_hostile_files_are_answered_safely() {
         let reply = get(addr, &format!("/api/v1/attachments/{id}"), Some(&bob), &[]).await;
         assert_eq!(reply.status, 404, "attachment {id}");
     }
+
+    // Uploads waiting to be attached are capped per person (here twice the
+    // 100 KiB per message): more answers 429 until some are used or expire.
+    let mut refused = None;
+    for n in 0..5 {
+        let reply = upload(
+            addr,
+            "/api/v1/uploads",
+            Some(&bob),
+            (
+                &format!("filler-{n}.bin"),
+                "application/octet-stream",
+                &vec![n; 60 * 1024],
+            ),
+        )
+        .await;
+        if reply.status != 201 {
+            refused = Some((n, reply));
+            break;
+        }
+    }
+    let (n, reply) = refused.expect("the cap answers");
+    assert_eq!(
+        (n, reply.status),
+        (3, 429),
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    assert!(reply.header("retry-after").is_some());
     let _ = server.handle.shutdown().await;
 }
 
 /// Every reader against files on a public answer and on an internal note.
 #[tokio::test]
+#[allow(clippy::too_many_lines)] // the whole matrix: API, portal, conversation, search
 async fn nothing_leaks_across_the_access_matrix() {
     let server = start(&users(), |_| {}).await;
     let addr = server.addr;
@@ -569,6 +601,16 @@ async fn nothing_leaks_across_the_access_matrix() {
             "guess {id}"
         );
     }
+
+    // An unknown link uploads nothing.
+    let reply = upload(
+        addr,
+        "/api/v1/portal/no-such-link/uploads",
+        None,
+        ("x.txt", "text/plain", b"x"),
+    )
+    .await;
+    assert_eq!(reply.status, 404);
 
     // The portal link holder uploads and answers with a file.
     let reply = upload(

@@ -5,6 +5,8 @@
 
 mod common;
 
+use std::fmt::Write as _;
+
 use common::{json, Auth, TestApp};
 use helpline::users::Role;
 use rocket::http::{ContentType, Header, Method};
@@ -196,7 +198,7 @@ async fn files_of_inbound_mail_land_on_the_filed_message() {
     assert_eq!(files[0].0, "passwd");
     assert_eq!(files[1].0, "invoicefdp.exe");
     assert_eq!(files[2].0.chars().count(), 200);
-    assert!(files[2].0.ends_with(".txt"));
+    assert_eq!(files[2].0.rsplit('.').next(), Some("txt"));
     let fake = app.call(Method::Get, &files[3].3, &agent, None).await;
     assert_eq!(
         fake.headers().get_one("Content-Type"),
@@ -262,6 +264,29 @@ async fn a_file_over_the_limit_is_left_out_and_the_mail_still_filed() {
         .await
         .unwrap();
     assert!(stored < 1000, "nothing of the big file is stored");
+}
+
+#[tokio::test]
+async fn a_mail_with_many_files_is_filed_with_all_of_them() {
+    let app = app(|_| {}).await;
+    let (_, agent, _) = app.signed_in("agent@example.com", Role::Agent).await;
+    let agent = Auth::Bearer(agent);
+    let mut mail = String::from(
+        "From: Newsletter Fan <fan@customer.example>\r\nTo: support@example.com\r\n\
+         Subject: Many pictures\r\nMessage-ID: <many-1@customer.example>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\n\
+         Twenty-five files.\r\n",
+    );
+    for n in 0..25 {
+        let _ = write!(
+            mail,
+            "--b1\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename=\"part-{n}.txt\"\r\n\r\nfile number {n}\r\n"
+        );
+    }
+    mail.push_str("--b1--\r\n");
+    let (status, receipt) = post(&app, mail.as_bytes()).await;
+    assert_eq!(status, 202, "{receipt}");
+    assert_eq!(files_of(&app, &agent, &receipt).await.len(), 25);
 }
 
 fn base64_lines(bytes: &[u8]) -> String {

@@ -481,8 +481,10 @@ async fn a_public_answer_reaches_the_smtp_server_with_its_file() {
         .unwrap();
     let files: Vec<_> = parsed.attachments().collect();
     assert_eq!(files.len(), 1);
-    use mail_parser::MimeHeaders as _;
-    assert_eq!(files[0].attachment_name(), Some("Invoice 4471.pdf"));
+    assert_eq!(
+        mail_parser::MimeHeaders::attachment_name(files[0]),
+        Some("Invoice 4471.pdf")
+    );
     assert_eq!(
         files[0].contents(),
         pdf.as_slice(),

@@ -65,6 +65,7 @@ pub struct UploadForm {
     (status = 201, body = Upload), (status = 401, body = Problem), (status = 403, body = Problem),
     (status = 413, description = "the file is over `attachments.max_file_bytes`", body = Problem),
     (status = 415, description = "a body that is neither multipart nor typed", body = Problem), (status = 422, body = Problem),
+    (status = 429, description = "too many uploads (100, or twice `attachments.max_message_bytes`) wait to be attached", body = Problem),
 ))]
 #[post("/?<filename>", data = "<file>")]
 async fn upload(
@@ -78,9 +79,16 @@ async fn upload(
     let upload = store::upload_file(
         &state.db,
         file.path.clone(),
-        name.as_deref().unwrap_or("file"),
-        file.content_type.clone(),
-        Uploader::User(me),
+        (name.as_deref().unwrap_or("file"), file.content_type.clone()),
+        (
+            Uploader::User(me),
+            state
+                .config
+                .attachments
+                .max_message_bytes
+                .as_u64()
+                .saturating_mul(2),
+        ),
     )
     .await?;
     Ok((Status::Created, Json(upload)))

@@ -112,6 +112,10 @@ fn parse_range(header: &str, size: u64) -> Option<Result<(u64, u64), ()>> {
     }
     let (from, to) = spec.split_once('-')?;
     let (from, to) = (from.trim(), to.trim());
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !(from.is_empty() || digits(from)) || !(to.is_empty() || digits(to)) {
+        return None;
+    }
     let range = if from.is_empty() {
         let n: u64 = to.parse().ok()?;
         if n == 0 || size == 0 {
@@ -120,12 +124,18 @@ fn parse_range(header: &str, size: u64) -> Option<Result<(u64, u64), ()>> {
         (size.saturating_sub(n), size - 1)
     } else {
         let start: u64 = from.parse().ok()?;
+        let last = size.saturating_sub(1);
+        // An end past the file (however many digits) means its last byte.
         let end = if to.is_empty() {
-            size.saturating_sub(1)
+            last
         } else {
-            to.parse::<u64>().ok()?.min(size.saturating_sub(1))
+            to.parse::<u64>().map_or(last, |end| end.min(last))
         };
-        if start >= size || end < start {
+        // A range that ends before it starts is no range: the whole file.
+        if to.parse::<u64>().is_ok_and(|end| end < start) {
+            return None;
+        }
+        if start >= size {
             return Some(Err(()));
         }
         (start, end)
@@ -197,7 +207,12 @@ mod tests {
         assert_eq!(parse_range("bytes=-10", 100), Some(Ok((90, 99))));
         assert_eq!(parse_range("bytes=50-500", 100), Some(Ok((50, 99))));
         assert_eq!(parse_range("bytes=100-", 100), Some(Err(())));
-        assert_eq!(parse_range("bytes=5-1", 100), Some(Err(())));
+        assert_eq!(parse_range("bytes=5-1", 100), None);
+        assert_eq!(
+            parse_range("bytes=0-99999999999999999999999", 100),
+            Some(Ok((0, 99)))
+        );
+        assert_eq!(parse_range("bytes=+1-2", 100), None);
         assert_eq!(parse_range("bytes=0-1,5-6", 100), None);
         assert_eq!(parse_range("items=0-1", 100), None);
     }

@@ -2,8 +2,9 @@
 //! `/api/v1/portal/{token}` (the link holder reads, answers, opens tickets).
 
 use rocket::http::Status;
+use rocket::request::{FromRequest, Outcome};
 use rocket::serde::json::Json;
-use rocket::{get, post, routes, Route, State};
+use rocket::{get, post, routes, Request, Route, State};
 use serde::Deserialize;
 use utoipa::{OpenApi, ToSchema};
 
@@ -19,6 +20,7 @@ use crate::ids::{PortalTokenId, TicketId};
 use crate::portal::access::{self, PortalView};
 use crate::portal::files;
 use crate::portal::IssuedPortalToken;
+use crate::portal::Scope;
 use crate::state::AppState;
 use crate::tickets::{Message, TicketWithMessages};
 
@@ -198,8 +200,8 @@ async fn open_ticket(
 #[post("/<token>/uploads?<filename>", data = "<file>")]
 async fn upload(
     state: &State<AppState>,
-    token: &str,
-    ip: ClientIp,
+    #[allow(unused_variables)] token: &str,
+    link: LinkHolder,
     filename: Option<&str>,
     file: Received,
 ) -> Result<(Status, Json<Upload>), Error> {
@@ -210,8 +212,7 @@ async fn upload(
         .unwrap_or_else(|| "file".into());
     let upload = files::upload(
         &state.portal(),
-        token.to_string(),
-        &ip.0,
+        link.0,
         (file.path.clone(), name, file.content_type.clone()),
     )
     .await?;
@@ -237,4 +238,39 @@ async fn download(
 ) -> Result<Download, Error> {
     let stored = files::readable_file(&state.portal(), token.to_string(), &ip.0, id).await?;
     Download::new(&state.db, stored, &conditions).await
+}
+
+/// A portal link admitted (rate limits, then the token) before an upload's
+/// body is read.
+pub struct LinkHolder(Scope);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for LinkHolder {
+    type Error = Error;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        let admitted = async {
+            let state = req
+                .rocket()
+                .state::<AppState>()
+                .ok_or_else(|| Error::Internal("no application state".into()))?;
+            let token = req
+                .param::<&str>(0)
+                .and_then(Result::ok)
+                .ok_or(Error::NotFound("portal link"))?;
+            let ip = match req.guard::<ClientIp>().await {
+                Outcome::Success(ip) => ip.0,
+                _ => String::new(),
+            };
+            files::admit(&state.portal(), token.to_string(), &ip).await
+        };
+        match admitted.await {
+            Ok(scope) => Outcome::Success(LinkHolder(scope)),
+            Err(error) => {
+                let status = error.status();
+                Problem::from_error(&error, req).stash(req);
+                Outcome::Error((status, error))
+            }
+        }
+    }
 }

@@ -36,12 +36,10 @@ pub fn readable(conn: &Connection, viewer: &Viewer, id: AttachmentId) -> Result<
         }
         // Not on a message yet: only its uploader sees it.
         (None, Viewer::Staff(me) | Viewer::Requester(me)) => {
-            stored.origin == "upload"
-                && stored.portal_token_id.is_none()
-                && stored.uploader_id == Some(*me)
+            stored.origin == "upload" && stored.uploader_id == Some(*me)
         }
         (None, Viewer::Portal { token, .. }) => {
-            stored.origin == "upload" && stored.portal_token_id == Some(*token)
+            stored.origin == "portal" && stored.portal_token_id == Some(*token)
         }
     };
     if allowed {
@@ -59,7 +57,8 @@ pub fn attach(conn: &Connection, message: MessageId, files: &Files) -> Result<()
         return Ok(());
     }
     let refuse = |detail: String| Error::validation("attachments", detail);
-    if files.ids.len() > MAX_FILES_PER_MESSAGE {
+    // Mail brings what it brings (the inbound path caps it); uploads are counted.
+    if files.by.is_some() && files.ids.len() > MAX_FILES_PER_MESSAGE {
         return Err(refuse(format!(
             "at most {MAX_FILES_PER_MESSAGE} files per message"
         )));
@@ -74,13 +73,9 @@ pub fn attach(conn: &Connection, message: MessageId, files: &Files) -> Result<()
         let own = claim.as_ref().is_some_and(|c| {
             c.message_id.is_none()
                 && match files.by {
-                    Some(Uploader::User(me)) => {
-                        c.origin == "upload"
-                            && c.portal_token_id.is_none()
-                            && c.uploader_id == Some(me)
-                    }
+                    Some(Uploader::User(me)) => c.origin == "upload" && c.uploader_id == Some(me),
                     Some(Uploader::Portal { token, .. }) => {
-                        c.origin == "upload" && c.portal_token_id == Some(token)
+                        c.origin == "portal" && c.portal_token_id == Some(token)
                     }
                     None => c.origin == "mail",
                 }

@@ -94,9 +94,18 @@ pub async fn prune(db: &Db, upload_dir: &Path) -> Result<usize, Error> {
     let cutoff = crate::db::format_time(
         time::OffsetDateTime::now_utc() - time::Duration::seconds(UNATTACHED_TTL_SECS),
     );
-    let removed = db
-        .write(move |tx| repo::prune_unattached(tx, &cutoff))
-        .await?;
+    // In batches: a day of abandoned uploads never holds the writer long.
+    let mut removed = 0;
+    loop {
+        let cutoff = cutoff.clone();
+        let n = db
+            .write(move |tx| repo::prune_unattached(tx, &cutoff, 200))
+            .await?;
+        removed += n;
+        if n < 200 {
+            break;
+        }
+    }
     let dir = upload_dir.to_path_buf();
     tokio::task::spawn_blocking(move || sweep_temp_files(&dir))
         .await
@@ -109,7 +118,7 @@ fn sweep_temp_files(dir: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
-    let hour = std::time::Duration::from_secs(3600);
+    let hour = std::time::Duration::from_hours(1);
     for entry in entries.flatten() {
         let stale = entry
             .metadata()
@@ -120,6 +129,9 @@ fn sweep_temp_files(dir: &Path) {
         }
     }
 }
+
+/// Most uploads one person may have waiting to be attached.
+pub const MAX_WAITING_UPLOADS: i64 = 100;
 
 /// Most files one message takes.
 pub const MAX_FILES_PER_MESSAGE: usize = 20;

@@ -1,6 +1,8 @@
 //! Filenames people send are kept readable but made harmless, and a file is
 //! served with a type a browser cannot turn into a page of ours.
 
+use std::fmt::Write as _;
+
 /// Longest stored filename, in characters.
 const MAX_NAME_CHARS: usize = 200;
 
@@ -17,8 +19,31 @@ pub fn clean_filename(raw: &str) -> String {
             c => c,
         })
         .collect();
-    let trimmed = cleaned.trim().trim_start_matches('.').trim();
-    let name = if trimmed.is_empty() { "file" } else { trimmed };
+    // No leading dots (hidden files, `..`), no trailing dots or spaces
+    // (Windows drops them), no device names Windows refuses to create.
+    let trimmed = cleaned
+        .trim()
+        .trim_start_matches('.')
+        .trim_end_matches(['.', ' '])
+        .trim();
+    let stem = trimmed
+        .split('.')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_uppercase();
+    let device = matches!(stem.as_str(), "CON" | "PRN" | "AUX" | "NUL")
+        || (stem.len() == 4
+            && (stem.starts_with("COM") || stem.starts_with("LPT"))
+            && stem.as_bytes()[3].is_ascii_digit());
+    let renamed;
+    let name = if trimmed.is_empty() {
+        "file"
+    } else if device {
+        renamed = format!("_{trimmed}");
+        &renamed
+    } else {
+        trimmed
+    };
     if name.chars().count() <= MAX_NAME_CHARS {
         return name.to_string();
     }
@@ -120,7 +145,7 @@ pub fn disposition(filename: &str, inline: bool) -> String {
     let fallback: String = filename
         .chars()
         .map(|c| {
-            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+            if c.is_ascii_graphic() && !matches!(c, '"' | '\\' | '%') || c == ' ' {
                 c
             } else {
                 '_'
@@ -132,7 +157,7 @@ pub fn disposition(filename: &str, inline: bool) -> String {
         if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
             encoded.push(char::from(b));
         } else {
-            encoded.push_str(&format!("%{b:02X}"));
+            let _ = write!(encoded, "%{b:02X}");
         }
     }
     let kind = if inline { "inline" } else { "attachment" };
@@ -152,10 +177,16 @@ mod tests {
         assert_eq!(clean_filename("a\u{0}b\nc.txt"), "abc.txt");
         assert_eq!(clean_filename("invoice\u{202E}fdp.exe"), "invoicefdp.exe");
         assert_eq!(clean_filename("a<b>:c?.txt"), "a_b__c_.txt");
+        assert_eq!(clean_filename("report.pdf. . "), "report.pdf");
+        assert_eq!(clean_filename("nul.txt"), "_nul.txt");
+        assert_eq!(clean_filename("com1"), "_com1");
+        assert_eq!(clean_filename("console.log"), "console.log");
         let long = format!("{}.txt", "a".repeat(300));
         let short = clean_filename(&long);
         assert_eq!(short.chars().count(), 200);
-        assert!(short.ends_with(".txt"));
+        assert!(std::path::Path::new(&short)
+            .extension()
+            .is_some_and(|e| e == "txt"));
         assert_eq!(
             clean_filename("Überweisung März.pdf"),
             "Überweisung März.pdf"
@@ -203,6 +234,7 @@ mod tests {
 
     #[test]
     fn disposition_has_a_fallback_and_the_exact_name() {
+        assert!(disposition("100%.txt", false).starts_with("attachment; filename=\"100_.txt\""));
         assert_eq!(
             disposition("a \"b\".pdf", false),
             "attachment; filename=\"a _b_.pdf\"; filename*=UTF-8''a%20%22b%22.pdf"

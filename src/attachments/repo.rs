@@ -163,10 +163,24 @@ pub fn of_message(conn: &Connection, message: MessageId) -> Result<Vec<(Upload, 
     .map_err(Error::from)
 }
 
-/// Removes uploads nobody attached, created before `cutoff`; their bytes go
-/// with them when nothing else holds the same content.
-pub fn prune_unattached(conn: &Connection, cutoff: &str) -> Result<usize, Error> {
+/// How many uploads of `uploader` wait to be attached, and their bytes.
+pub fn waiting(conn: &Connection, uploader: UserId) -> Result<(i64, u64), Error> {
+    let (n, bytes): (i64, i64) = conn
+        .prepare_cached(
+            "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM attachments
+             WHERE uploader_id = ?1 AND message_id IS NULL",
+        )?
+        .query_row([uploader], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok((n, u64::try_from(bytes).unwrap_or(0)))
+}
+
+/// Removes up to `batch` uploads nobody attached, created before `cutoff`;
+/// their bytes go with them when nothing else holds the same content.
+pub fn prune_unattached(conn: &Connection, cutoff: &str, batch: u32) -> Result<usize, Error> {
     Ok(conn
-        .prepare_cached("DELETE FROM attachments WHERE message_id IS NULL AND created_at < ?1")?
-        .execute([cutoff])?)
+        .prepare_cached(
+            "DELETE FROM attachments WHERE id IN (SELECT id FROM attachments
+             WHERE message_id IS NULL AND created_at < ?1 LIMIT ?2)",
+        )?
+        .execute(params![cutoff, batch])?)
 }

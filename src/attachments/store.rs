@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::{params, Connection, OptionalExtension, MAIN_DB};
 use sha2::{Digest, Sha256};
 
-use super::{names, repo, text, Upload, Uploader};
+use super::{names, repo, text, Upload, Uploader, MAX_WAITING_UPLOADS};
 use crate::db::{now, Db};
 use crate::error::Error;
 
@@ -50,13 +50,14 @@ pub fn scan(path: &Path, declared_type: Option<&str>, filename: &str) -> Result<
 }
 
 /// Stores the file at `path` (a temporary file the caller removes) as an
-/// upload of `by`, named `filename` (made safe here).
+/// upload of `by`, named `filename` (made safe here). Each person may have
+/// [`MAX_WAITING_UPLOADS`] uploads, of at most `max_waiting_bytes` together,
+/// waiting to be attached; more answers 429.
 pub async fn upload_file(
     db: &Db,
     path: PathBuf,
-    filename: &str,
-    declared_type: Option<String>,
-    by: Uploader,
+    (filename, declared_type): (&str, Option<String>),
+    (by, max_waiting_bytes): (Uploader, u64),
 ) -> Result<Upload, Error> {
     let filename = names::clean_filename(filename);
     let scanned = {
@@ -66,11 +67,19 @@ pub async fn upload_file(
             .map_err(|e| Error::Internal(format!("scanning an upload: {e}")))??
     };
     db.write(move |tx| {
-        let blob = blob_from_file(tx, &scanned, &path)?;
-        let (uploader_id, token_id) = match by {
-            Uploader::User(u) => (Some(u), None),
-            Uploader::Portal { token, requester } => (Some(requester), Some(token)),
+        let (uploader_id, token_id, origin) = match by {
+            Uploader::User(u) => (u, None, "upload"),
+            Uploader::Portal { token, requester } => (requester, Some(token), "portal"),
         };
+        let (waiting, waiting_bytes) = repo::waiting(tx, uploader_id)?;
+        if waiting >= MAX_WAITING_UPLOADS
+            || waiting_bytes.saturating_add(scanned.size) > max_waiting_bytes
+        {
+            return Err(Error::RateLimited {
+                retry_after_secs: 3600,
+            });
+        }
+        let blob = blob_from_file(tx, &scanned, &path)?;
         let id = repo::insert(
             tx,
             &repo::NewAttachment {
@@ -78,8 +87,8 @@ pub async fn upload_file(
                 filename: &filename,
                 content_type: &scanned.content_type,
                 size: scanned.size,
-                origin: "upload",
-                uploader_id,
+                origin,
+                uploader_id: Some(uploader_id),
                 portal_token_id: token_id,
                 message_id: None,
                 content_id: None,
@@ -95,6 +104,7 @@ pub async fn upload_file(
 /// or a new one filled from `path` a buffer at a time.
 fn blob_from_file(conn: &Connection, scanned: &Scanned, path: &Path) -> Result<i64, Error> {
     if let Some(id) = existing(conn, &scanned.sha256)? {
+        add_text(conn, id, scanned.text.as_deref())?;
         return Ok(id);
     }
     let size = i64::try_from(scanned.size)
@@ -131,7 +141,10 @@ pub fn mail_file(
         names::content_type(declared_type, &filename, &bytes[..bytes.len().min(512)]);
     let sha256 = hex::encode(Sha256::digest(bytes));
     let blob = match existing(conn, &sha256)? {
-        Some(id) => id,
+        Some(id) => {
+            add_text(conn, id, text)?;
+            id
+        }
         None => conn
             .prepare_cached(
                 "INSERT INTO blobs (sha256, size, data, text) VALUES (?1, ?2, ?3, ?4) RETURNING id",
@@ -161,6 +174,16 @@ pub fn mail_file(
             now: &now(),
         },
     )
+}
+
+/// Content first stored under a type without text (an `.dat` that is really
+/// CSV) becomes searchable once it arrives as a text-like file.
+fn add_text(conn: &Connection, blob: i64, text: Option<&str>) -> Result<(), Error> {
+    if let Some(text) = text {
+        conn.prepare_cached("UPDATE blobs SET text = ?2 WHERE id = ?1 AND text IS NULL")?
+            .execute(params![blob, text])?;
+    }
+    Ok(())
 }
 
 fn existing(conn: &Connection, sha256: &str) -> Result<Option<i64>, Error> {

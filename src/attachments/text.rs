@@ -3,9 +3,23 @@
 
 use std::io::Read;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 /// Most text kept per file for search.
 const MAX_TEXT_BYTES: usize = 1024 * 1024;
+
+/// PDFs larger than this are kept without their text.
+const MAX_PDF_BYTES: usize = 16 * 1024 * 1024;
+
+/// How long a PDF may take to give up its text.
+const PDF_PATIENCE: Duration = Duration::from_secs(20);
+
+/// PDFs being read at once; a file that never finishes keeps its slot, so
+/// hostile files can tie up at most this many threads.
+const MAX_PDF_READERS: usize = 2;
+
+static PDF_READERS: AtomicUsize = AtomicUsize::new(0);
 
 /// Whether files of this type (or name) carry text worth indexing.
 fn kind(content_type: &str, filename: &str) -> Option<Kind> {
@@ -50,7 +64,13 @@ pub fn of_file(path: &Path, content_type: &str, filename: &str) -> Option<String
                 .ok()?;
             plain(&bytes)
         }
-        Kind::Pdf => pdf(&std::fs::read(path).ok()?),
+        Kind::Pdf => {
+            let size = std::fs::metadata(path).ok()?.len();
+            if size > MAX_PDF_BYTES as u64 {
+                return None;
+            }
+            pdf(std::fs::read(path).ok()?)
+        }
     }
 }
 
@@ -58,7 +78,8 @@ pub fn of_file(path: &Path, content_type: &str, filename: &str) -> Option<String
 pub fn of_bytes(bytes: &[u8], content_type: &str, filename: &str) -> Option<String> {
     match kind(content_type, filename)? {
         Kind::Plain => plain(&bytes[..bytes.len().min(MAX_TEXT_BYTES)]),
-        Kind::Pdf => pdf(bytes),
+        Kind::Pdf if bytes.len() <= MAX_PDF_BYTES => pdf(bytes.to_vec()),
+        Kind::Pdf => None,
     }
 }
 
@@ -68,14 +89,33 @@ fn plain(bytes: &[u8]) -> Option<String> {
     (!text.is_empty()).then(|| text.to_string())
 }
 
-fn pdf(bytes: &[u8]) -> Option<String> {
+/// Reads a PDF's text on a thread of its own (a deep stack, a deadline), so
+/// a hostile file can neither overflow the caller's stack nor hold it.
+fn pdf(bytes: Vec<u8>) -> Option<String> {
     if !bytes.starts_with(b"%PDF") {
         return None;
     }
-    // Untrusted input into a large parser: a panic must not take the request along.
-    let result = std::panic::catch_unwind(|| pdf_extract::extract_text_from_mem(bytes));
-    match result {
-        Ok(Ok(text)) => {
+    if PDF_READERS.fetch_add(1, Ordering::SeqCst) >= MAX_PDF_READERS {
+        PDF_READERS.fetch_sub(1, Ordering::SeqCst);
+        tracing::warn!("PDF readers are busy; a PDF is kept without its text");
+        return None;
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("pdf-text".into())
+        .stack_size(256 * 1024 * 1024)
+        .spawn(move || {
+            // Untrusted input into a large parser: a panic ends only this thread.
+            let result = std::panic::catch_unwind(|| pdf_extract::extract_text_from_mem(&bytes));
+            PDF_READERS.fetch_sub(1, Ordering::SeqCst);
+            let _ = tx.send(result);
+        });
+    if spawned.is_err() {
+        PDF_READERS.fetch_sub(1, Ordering::SeqCst);
+        return None;
+    }
+    match rx.recv_timeout(PDF_PATIENCE) {
+        Ok(Ok(Ok(text))) => {
             let mut text = text.split_whitespace().collect::<Vec<_>>().join(" ");
             if text.len() > MAX_TEXT_BYTES {
                 let mut end = MAX_TEXT_BYTES;
@@ -86,12 +126,16 @@ fn pdf(bytes: &[u8]) -> Option<String> {
             }
             (!text.is_empty()).then_some(text)
         }
-        Ok(Err(e)) => {
+        Ok(Ok(Err(e))) => {
             tracing::info!(error = %e, "no text from a PDF file");
             None
         }
-        Err(_) => {
+        Ok(Err(_)) => {
             tracing::warn!("the PDF parser failed on a file; it is kept without its text");
+            None
+        }
+        Err(_) => {
+            tracing::warn!("a PDF took too long to read; it is kept without its text");
             None
         }
     }

@@ -31,23 +31,7 @@ impl Config {
         if self.body_limit < ByteUnit::Kibibyte(1) || self.body_limit > ByteUnit::Mebibyte(256) {
             bad("body_limit", "must be between 1KiB and 256MiB".into());
         }
-        let files = &self.attachments;
-        if files.max_file_bytes < ByteUnit::Kibibyte(1)
-            || files.max_file_bytes > ByteUnit::Gibibyte(1)
-        {
-            bad(
-                "attachments.max_file_bytes",
-                "must be between 1KiB and 1GiB".into(),
-            );
-        }
-        if files.max_message_bytes < files.max_file_bytes
-            || files.max_message_bytes > ByteUnit::Gibibyte(2)
-        {
-            bad(
-                "attachments.max_message_bytes",
-                "must be at least attachments.max_file_bytes and at most 2GiB".into(),
-            );
-        }
+        self.check_attachments(&mut bad);
         for origin in &self.cors_origins {
             if let Err(msg) = check_origin(origin) {
                 bad("cors_origins", msg);
@@ -144,6 +128,33 @@ impl Config {
             bad(
                 "realtime.max_frame_bytes",
                 "must be between 1024 and 16777216".into(),
+            );
+        }
+    }
+
+    fn check_attachments(&self, bad: &mut impl FnMut(&str, String)) {
+        let files = &self.attachments;
+        if files.max_file_bytes < ByteUnit::Kibibyte(1)
+            || files.max_file_bytes > ByteUnit::Mebibyte(256)
+        {
+            bad(
+                "attachments.max_file_bytes",
+                "must be between 1KiB and 256MiB".into(),
+            );
+        }
+        // Inbound mail is read whole: 4/3 of this (base64) per message.
+        if files.max_message_bytes < files.max_file_bytes
+            || files.max_message_bytes > ByteUnit::Mebibyte(256)
+        {
+            bad(
+                "attachments.max_message_bytes",
+                "must be at least attachments.max_file_bytes and at most 256MiB".into(),
+            );
+        }
+        if files.max_mail_bytes > ByteUnit::Mebibyte(100) {
+            bad(
+                "attachments.max_mail_bytes",
+                "must be at most 100MiB".into(),
             );
         }
     }

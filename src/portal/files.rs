@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use super::access::Portal;
+use super::Scope;
 use crate::attachments::access::{readable, Viewer};
 use crate::attachments::repo::Stored;
 use crate::attachments::{store, AttachmentId, Upload};
@@ -13,20 +14,28 @@ fn unknown() -> Error {
     Error::NotFound("portal link")
 }
 
-/// Stores an upload of the link's holder (the file at `path`, which the caller removes).
+/// The link behind `token`, admitted by the rate limits, before anything
+/// of an upload is read: an unknown link costs the server no bytes.
+pub async fn admit(ctx: &Portal<'_>, token: String, ip: &str) -> Result<Scope, Error> {
+    ctx.admit(&token, ip)?;
+    ctx.db
+        .read(move |conn| super::resolve(conn, &token)?.ok_or_else(unknown))
+        .await
+}
+
+/// Stores an upload through the link `scope` (the file at `path`, which the caller removes).
 pub async fn upload(
     ctx: &Portal<'_>,
-    token: String,
-    ip: &str,
+    scope: Scope,
     (path, filename, content_type): (PathBuf, String, Option<String>),
 ) -> Result<Upload, Error> {
-    ctx.admit(&token, ip)?;
-    let scope = ctx
-        .db
-        .read(move |conn| super::resolve(conn, &token)?.ok_or_else(unknown))
-        .await?;
-    let upload =
-        store::upload_file(ctx.db, path, &filename, content_type, scope.uploader()).await?;
+    let upload = store::upload_file(
+        ctx.db,
+        path,
+        (&filename, content_type),
+        (scope.uploader(), ctx.max_message_bytes.saturating_mul(2)),
+    )
+    .await?;
     ctx.uses.record(scope.token_id);
     Ok(upload)
 }

@@ -154,18 +154,12 @@ pub async fn submit(
                 api_key_id,
                 request_id: Some(request_id),
             };
-            let creation = Creation {
-                subject: request.subject,
-                body: request.message,
-                priority: None,
-                category: None,
-                kind: None,
-                tags: Vec::new(),
-                requester_id: requester,
-                author_id: (!unverified).then_some(requester),
-                files: Files::none(),
-                channel: request.channel,
-            };
+            let creation = Creation::plain(
+                (request.subject, request.message),
+                requester,
+                (!unverified).then_some(requester),
+                request.channel,
+            );
             let ticket_id =
                 create_in(tx, &settings, &by, &creation).map_err(rename_message_field)?;
             let mut notes = Vec::new();

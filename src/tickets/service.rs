@@ -37,6 +37,29 @@ pub struct Creation {
     pub files: Files,
 }
 
+impl Creation {
+    /// A ticket with no priority, labels, tags or files of its own choosing.
+    pub fn plain(
+        (subject, body): (String, String),
+        requester_id: UserId,
+        author_id: Option<UserId>,
+        channel: Channel,
+    ) -> Self {
+        Self {
+            subject,
+            body,
+            priority: None,
+            category: None,
+            kind: None,
+            tags: Vec::new(),
+            requester_id,
+            author_id,
+            channel,
+            files: Files::none(),
+        }
+    }
+}
+
 /// Opens a ticket with its first message inside the caller's transaction:
 /// validates, auto-assigns per setting, audits. Returns the new id.
 pub fn create_in(

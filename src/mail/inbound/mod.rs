@@ -105,7 +105,12 @@ pub async fn receive(
         let keys = Arc::clone(&keys);
         tokio::task::spawn_blocking(move || {
             let mut parsed = parse(&raw, &keys, outbox.identity())?;
-            for file in &mut parsed.files {
+            // Files over the limit are left out; their text is never read.
+            for file in parsed
+                .files
+                .iter_mut()
+                .filter(|f| f.bytes.len() as u64 <= max_file_bytes)
+            {
                 file.read_text();
             }
             Ok::<_, Error>((parsed, raw))
@@ -142,7 +147,7 @@ fn ingest(
     }
     if let Some(reason) = &parsed.ignore {
         tracing::info!(message_id = %parsed.message_id, from = ?parsed.from_address, %reason, "inbound mail ignored");
-        record(conn, &parsed, raw, &ignored(reason.clone()))?;
+        record(conn, parsed, raw, &ignored(reason.clone()))?;
         return Ok(ignored(reason.clone()));
     }
     let from = parsed.from_address.clone().unwrap_or_default();
@@ -151,7 +156,7 @@ fn ingest(
         let reason = format!(
             "the sender {from} is not an address we can answer, or their account is deactivated"
         );
-        record(conn, &parsed, raw, &ignored(reason.clone()))?;
+        record(conn, parsed, raw, &ignored(reason.clone()))?;
         return Ok(ignored(reason));
     };
     let by = ActorRef {
@@ -187,9 +192,13 @@ fn ingest(
             }),
         )?;
     }
-    record(conn, &parsed, raw, &receipt)?;
+    record(conn, parsed, raw, &receipt)?;
     Ok(receipt)
 }
+
+/// Most files kept from one mail (inline images of a newsletter, forwarded
+/// mails inside forwarded mails).
+const MAX_MAIL_FILES: usize = 100;
 
 /// Stores the mail's files (unattached until the filed message takes them);
 /// a file over the limit is left out and the message says so.
@@ -199,7 +208,16 @@ fn store_files(
     max_file_bytes: u64,
 ) -> Result<Files, Error> {
     let mut ids = Vec::new();
-    for file in std::mem::take(&mut parsed.files) {
+    let mut files = std::mem::take(&mut parsed.files);
+    if files.len() > MAX_MAIL_FILES {
+        let _ = write!(
+            parsed.body,
+            "\n\n[The mail had {} files; the first {MAX_MAIL_FILES} were kept.]",
+            files.len()
+        );
+        files.truncate(MAX_MAIL_FILES);
+    }
+    for file in files {
         if file.bytes.len() as u64 > max_file_bytes {
             tracing::info!(message_id = %parsed.message_id, file = %file.name, size = file.bytes.len(), "a file of an inbound mail is over the limit");
             let _ = write!(

@@ -125,10 +125,8 @@ fn collect_files(message: &Message<'_>, depth: usize, out: &mut Vec<MailFile>) {
             None => ct.c_type.to_string(),
         });
         let nested = part.message();
-        let name = part
-            .attachment_name()
-            .map(str::to_string)
-            .unwrap_or_else(|| {
+        let name = part.attachment_name().map_or_else(
+            || {
                 let subject = nested
                     .and_then(Message::subject)
                     .map(str::trim)
@@ -140,7 +138,9 @@ fn collect_files(message: &Message<'_>, depth: usize, out: &mut Vec<MailFile>) {
                     }
                     _ => format!("attachment-{}", n + 1),
                 }
-            });
+            },
+            str::to_string,
+        );
         out.push(MailFile {
             name,
             content_type: if nested.is_some() {

@@ -126,7 +126,7 @@ impl Delivery {
                 &message_id,
                 ticket_id,
                 threading,
-                (&rendered, &carried),
+                (&rendered, carried),
                 &settings.helpdesk_name,
             )
             .map_err(ComposeError::Gone)?;
@@ -276,7 +276,7 @@ impl Delivery {
         message_id: &str,
         ticket: Option<TicketId>,
         threading: Option<(String, String)>,
-        (rendered, carried): (&Rendered, &[MailFile]),
+        (rendered, carried): (&Rendered, Vec<MailFile>),
         helpdesk_name: &str,
     ) -> Result<Email, String> {
         let address = to
@@ -318,14 +318,12 @@ impl Delivery {
             text
         } else {
             carried
-                .iter()
+                .into_iter()
                 .fold(MultiPart::mixed().multipart(text), |mixed, file| {
                     let kind = ContentType::parse(&file.content_type).unwrap_or_else(|_| {
                         ContentType::parse("application/octet-stream").expect("a valid type")
                     });
-                    mixed.singlepart(
-                        Attachment::new(file.filename.clone()).body(file.bytes.clone(), kind),
-                    )
+                    mixed.singlepart(Attachment::new(file.filename).body(file.bytes, kind))
                 })
         };
         builder

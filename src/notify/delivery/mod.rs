@@ -217,7 +217,7 @@ impl Delivery {
                 &message_id,
                 None,
                 None,
-                (&rendered, &[]),
+                (&rendered, Vec::new()),
                 &helpdesk_name,
             )
             .map_err(SendError::permanent)?;
