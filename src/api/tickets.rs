@@ -18,7 +18,8 @@ use crate::http::query::{
 use crate::ids::{AttachmentId, TicketId, UserId};
 use crate::state::AppState;
 use crate::tickets::list::{TicketFilter, TicketSort};
-use crate::tickets::service::{self, Changes, CreateRequest};
+use crate::tickets::opening::{self, CreateRequest};
+use crate::tickets::service::{self, Changes};
 use crate::tickets::stats::{self, TicketStats};
 use crate::tickets::{search, Channel, Priority, Ticket, TicketStatus, TicketWithMessages};
 
@@ -274,7 +275,7 @@ async fn create(
         requester_id: b.requester_id,
         files: files_of(state, &user.0, b.attachments)?,
     };
-    let created = service::create(&state.db, &user.0, request).await?;
+    let created = opening::create(&state.db, &user.0, request).await?;
     Ok(Created::new(format!("/api/v1/tickets/{}", created.ticket.id)).body(Json(created)))
 }
 

@@ -15,7 +15,8 @@ use crate::error::Error;
 use crate::ids::{PortalTokenId, TicketId};
 use crate::settings;
 use crate::tickets::conversation::{reply_in, Writer};
-use crate::tickets::service::{create_in, with_messages, Creation};
+use crate::tickets::opening::{create_in, Creation};
+use crate::tickets::service::with_messages;
 use crate::tickets::{repo, Channel, Message, TicketWithMessages};
 
 /// What a portal link shows: its tickets, public messages only.

@@ -14,7 +14,7 @@ use crate::ids::TicketId;
 use crate::portal;
 use crate::settings;
 use crate::tickets::conversation::{reply_in, Writer};
-use crate::tickets::service::{create_in, Creation};
+use crate::tickets::opening::{create_in, Creation};
 use crate::tickets::{repo, Channel};
 use crate::users::{normalize_email, normalize_name, repo as users, Role};
 

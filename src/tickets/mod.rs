@@ -4,6 +4,7 @@ pub mod assign;
 pub mod conversation;
 pub mod list;
 pub mod model;
+pub mod opening;
 pub mod repo;
 pub mod rules;
 pub mod search;

@@ -5,11 +5,10 @@ use rusqlite::Connection;
 use serde_json::{json, Map, Value};
 
 use super::list::{self, TicketFilter, TicketSort, Viewer};
-use super::model::{Channel, Priority, Ticket, TicketStatus, TicketWithMessages};
-use super::repo::{self, Column, NewMessage, NewTicket, TicketState};
+use super::model::{Priority, Ticket, TicketStatus, TicketWithMessages};
+use super::repo::{self, Column, TicketState};
 use super::{assign, rules};
 use crate::actor::Actor;
-use crate::attachments::{self, Files};
 use crate::audit::{self, ActorRef, Target};
 use crate::db::{now, Db};
 use crate::error::{Error, FieldError};
@@ -18,121 +17,7 @@ use crate::ids::TicketId;
 use crate::notify;
 use crate::paging::{Page, Pagination, SortOrder};
 use crate::settings::{self, Settings};
-use crate::users::{repo as users, UserId};
-
-/// Everything needed to open a ticket, from any channel.
-#[derive(Debug, Clone)]
-pub struct Creation {
-    pub subject: String,
-    pub body: String,
-    pub priority: Option<Priority>,
-    pub category: Option<String>,
-    pub kind: Option<String>,
-    pub tags: Vec<String>,
-    pub requester_id: UserId,
-    /// Author of the first message (`None`: written by the system).
-    pub author_id: Option<UserId>,
-    pub channel: Channel,
-    /// Files the first message takes.
-    pub files: Files,
-}
-
-impl Creation {
-    /// A ticket with no priority, labels, tags or files of its own choosing.
-    pub fn plain(
-        (subject, body): (String, String),
-        requester_id: UserId,
-        author_id: Option<UserId>,
-        channel: Channel,
-    ) -> Self {
-        Self {
-            subject,
-            body,
-            priority: None,
-            category: None,
-            kind: None,
-            tags: Vec::new(),
-            requester_id,
-            author_id,
-            channel,
-            files: Files::none(),
-        }
-    }
-}
-
-/// Opens a ticket with its first message inside the caller's transaction:
-/// validates, auto-assigns per setting, audits. Returns the new id.
-pub fn create_in(
-    conn: &Connection,
-    settings: &Settings,
-    by: &ActorRef,
-    c: &Creation,
-) -> Result<TicketId, Error> {
-    let mut errors: Vec<FieldError> = Vec::new();
-    let subject = rules::normalize_subject(&c.subject)
-        .map_err(|e| errors.push(e))
-        .ok();
-    if let Err(e) = rules::check_body("body", &c.body) {
-        errors.push(e);
-    }
-    let category = rules::check_label("category", c.category.as_deref(), settings)
-        .map_err(|e| errors.push(e))
-        .ok()
-        .flatten();
-    let kind = rules::check_label("type", c.kind.as_deref(), settings)
-        .map_err(|e| errors.push(e))
-        .ok()
-        .flatten();
-    let tags = rules::normalize_tags(&c.tags)
-        .map_err(|e| errors.push(e))
-        .ok();
-    let (Some(subject), Some(tags), true) = (subject, tags, errors.is_empty()) else {
-        return Err(Error::Validation(errors));
-    };
-    let now = now();
-    let assignee_id = assign::pick(conn, settings.auto_assign)?;
-    let id = repo::insert(
-        conn,
-        &NewTicket {
-            subject: &subject,
-            priority: c.priority.unwrap_or(Priority::Medium),
-            category: category.as_deref(),
-            kind: kind.as_deref(),
-            channel: c.channel,
-            tags: &tags,
-            requester_id: c.requester_id,
-            assignee_id,
-            now: &now,
-        },
-    )?;
-    let first_message = repo::insert_message(
-        conn,
-        &NewMessage {
-            ticket_id: id,
-            author_id: c.author_id,
-            body: &c.body,
-            internal: false,
-            channel: c.channel,
-            now: &now,
-        },
-    )?;
-    attachments::access::attach(conn, first_message, &c.files)?;
-    audit::record(
-        conn,
-        by,
-        "ticket.created",
-        Some(Target {
-            kind: "ticket",
-            id: id.0,
-        }),
-        Some(id.0),
-        &json!({ "channel": c.channel.as_str(), "requester_id": c.requester_id, "assignee_id": assignee_id }),
-    )?;
-    notify::ticket_created(conn, id, first_message, by.user_id)?;
-    events::record_ticket(conn, &[events::kind::TICKET_CREATED], id)?;
-    events::record_message(conn, first_message)?;
-    Ok(id)
-}
+use crate::users::UserId;
 
 /// The ticket as `actor` may see it, or 404 (also when it exists but is not theirs).
 pub fn visible_state(conn: &Connection, actor: &Actor, id: TicketId) -> Result<TicketState, Error> {
@@ -150,69 +35,6 @@ pub fn with_messages(
     let ticket = repo::get(conn, id, staff)?.ok_or(Error::NotFound("ticket"))?;
     let (messages, _) = repo::messages(conn, id, staff, u32::MAX, 0)?;
     Ok(TicketWithMessages { ticket, messages })
-}
-
-/// What the API caller asked to create.
-pub struct CreateRequest {
-    pub subject: String,
-    pub body: String,
-    pub priority: Option<Priority>,
-    pub category: Option<String>,
-    pub kind: Option<String>,
-    pub tags: Option<Vec<String>>,
-    pub requester_id: Option<UserId>,
-    pub files: Files,
-}
-
-pub async fn create(
-    db: &Db,
-    actor: &Actor,
-    input: CreateRequest,
-) -> Result<TicketWithMessages, Error> {
-    let requester_id = match (input.requester_id, actor.user_id()) {
-        (Some(_), _) if !actor.role.is_staff() => {
-            return Err(Error::Forbidden(
-                "only agents and admins open tickets for someone else".into(),
-            ))
-        }
-        (Some(id), _) => id,
-        (None, Some(me)) => me,
-        (None, None) => {
-            return Err(Error::validation(
-                "requester_id",
-                "is required when using an API key",
-            ))
-        }
-    };
-    let author_id = actor.user_id().or(Some(requester_id));
-    let channel = if actor.api_key_id().is_some() {
-        Channel::Api
-    } else {
-        Channel::Web
-    };
-    let by = ActorRef::from(actor);
-    let creation = Creation {
-        subject: input.subject,
-        body: input.body,
-        priority: input.priority,
-        category: input.category,
-        kind: input.kind,
-        tags: input.tags.unwrap_or_default(),
-        requester_id,
-        author_id,
-        channel,
-        files: input.files,
-    };
-    let staff = actor.role.is_staff();
-    db.write(move |tx| {
-        if users::get(tx, requester_id)?.is_none() {
-            return Err(Error::validation("requester_id", "no such user"));
-        }
-        let settings = settings::load(tx)?;
-        let id = create_in(tx, &settings, &by, &creation)?;
-        with_messages(tx, id, staff)
-    })
-    .await
 }
 
 pub async fn get(db: &Db, actor: &Actor, id: TicketId) -> Result<TicketWithMessages, Error> {

@@ -12,8 +12,8 @@ use crate::error::Error;
 use crate::ids::{MessageId, TicketId};
 use crate::settings;
 use crate::tickets::conversation::{reply_in, Writer};
+use crate::tickets::opening::{create_in, Creation};
 use crate::tickets::rules::{BODY_MAX_BYTES, SUBJECT_MAX_CHARS};
-use crate::tickets::service::{create_in, Creation};
 use crate::tickets::{repo as tickets, Channel, TicketStatus};
 use crate::users::{Role, UserRecord};
 
