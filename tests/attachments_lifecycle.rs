@@ -208,3 +208,54 @@ async fn a_backup_carries_the_files() {
     assert_eq!(res.status().code, 200);
     assert_eq!(res.into_bytes().await.unwrap(), pdf);
 }
+
+/// The queries files add, as the code runs them: each reads an index, so
+/// they stay fast with millions of messages and files.
+#[tokio::test]
+async fn every_query_on_files_reads_an_index() {
+    let app = TestApp::new().await;
+    let statements = [
+        "SELECT id, filename, content_type, size FROM attachments WHERE message_id = ?1 ORDER BY id",
+        "SELECT a.id, a.filename, a.content_type, a.size, b.sha256, a.created_at, a.blob_id
+         FROM attachments a JOIN blobs b ON b.id = a.blob_id WHERE a.message_id = ?1 ORDER BY a.id",
+        "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM attachments WHERE uploader_id = ?1 AND message_id IS NULL",
+        "DELETE FROM attachments WHERE id IN (SELECT id FROM attachments
+         WHERE message_id IS NULL AND created_at < ?1 LIMIT ?2)",
+        "SELECT 1 FROM attachments WHERE blob_id = ?1",
+        "SELECT id FROM blobs WHERE sha256 = ?1",
+        "SELECT a.id, a.filename, a.content_type, a.size, b.sha256, a.created_at, a.blob_id,
+                a.origin, a.uploader_id, a.portal_token_id, m.ticket_id, t.requester_id, m.internal
+         FROM attachments a JOIN blobs b ON b.id = a.blob_id
+         LEFT JOIN messages m ON m.id = a.message_id
+         LEFT JOIN tickets t ON t.id = m.ticket_id WHERE a.id = ?1",
+    ];
+    let plans = app
+        .state()
+        .db
+        .read(move |c| {
+            let mut out = Vec::new();
+            for sql in statements {
+                let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+                let unbound = vec![rusqlite::types::Null; stmt.parameter_count()];
+                let steps: Vec<String> = stmt
+                    .query_map(rusqlite::params_from_iter(unbound), |r| {
+                        r.get::<_, String>(3)
+                    })?
+                    .collect::<Result<_, _>>()?;
+                out.push((sql, steps));
+            }
+            Ok(out)
+        })
+        .await
+        .unwrap();
+    for (sql, steps) in plans {
+        assert!(
+            steps.iter().all(|s| !s.starts_with("SCAN")),
+            "a full scan in {sql}: {steps:?}"
+        );
+        assert!(
+            !steps.iter().any(|s| s.contains("TEMP B-TREE")),
+            "a sort without an index in {sql}: {steps:?}"
+        );
+    }
+}
