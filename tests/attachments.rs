@@ -525,36 +525,16 @@ async fn nothing_leaks_across_the_access_matrix() {
         );
     }
     let portal = |token: &str, id: i64| format!("/api/v1/portal/{token}/attachments/{id}");
-    assert_eq!(
-        get(addr, &portal(&in_scope, public_file), None, &[])
-            .await
-            .status,
-        200
-    );
-    assert_eq!(
-        get(addr, &portal(&in_scope, note_file), None, &[])
-            .await
-            .status,
-        404
-    );
-    assert_eq!(
-        get(addr, &portal(&out_of_scope, public_file), None, &[])
-            .await
-            .status,
-        404
-    );
-    assert_eq!(
-        get(addr, &portal(&out_of_scope, note_file), None, &[])
-            .await
-            .status,
-        404
-    );
-    assert_eq!(
-        get(addr, &portal("not-a-token", public_file), None, &[])
-            .await
-            .status,
-        404
-    );
+    for (link, file, expected) in [
+        (in_scope.as_str(), public_file, 200),
+        (in_scope.as_str(), note_file, 404),
+        (out_of_scope.as_str(), public_file, 404),
+        (out_of_scope.as_str(), note_file, 404),
+        ("not-a-token", public_file, 404),
+    ] {
+        let status = get(addr, &portal(link, file), None, &[]).await.status;
+        assert_eq!(status, expected, "link {link}, file {file}");
+    }
 
     // The conversation lists files only where their message shows.
     let (_, seen_by_ann) = http(

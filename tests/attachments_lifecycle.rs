@@ -6,20 +6,11 @@ mod common;
 
 use common::{json, Auth, TestApp};
 use helpline::users::Role;
-use rocket::http::{ContentType, Header, Method};
+use rocket::http::Method;
 use serde_json::json;
 
 async fn upload(app: &TestApp, bearer: &str, name: &str, bytes: &[u8]) -> i64 {
-    let res = app
-        .client
-        .post(format!("/api/v1/uploads?filename={name}"))
-        .header(ContentType::new("text", "plain"))
-        .header(Header::new("Authorization", format!("Bearer {bearer}")))
-        .body(bytes)
-        .dispatch()
-        .await;
-    assert_eq!(res.status().code, 201);
-    json(res).await["id"].as_i64().unwrap()
+    app.upload(bearer, name, "text/plain", bytes).await
 }
 
 async fn ticket_with(app: &TestApp, auth: &Auth, subject: &str, files: &[i64]) -> i64 {

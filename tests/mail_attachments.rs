@@ -313,16 +313,8 @@ async fn a_public_answer_mails_its_files_and_a_big_one_as_a_link() {
     let upload = |name: &'static str, bytes: Vec<u8>| {
         let (app, bearer) = (&app, bearer.clone());
         async move {
-            let res = app
-                .client
-                .post(format!("/api/v1/uploads?filename={name}"))
-                .header(ContentType::new("application", "octet-stream"))
-                .header(Header::new("Authorization", format!("Bearer {bearer}")))
-                .body(bytes)
-                .dispatch()
-                .await;
-            assert_eq!(res.status().code, 201);
-            json(res).await["id"].as_i64().unwrap()
+            app.upload(&bearer, name, "application/octet-stream", &bytes)
+                .await
         }
     };
     // Within max_mail_bytes (2 KiB): the mail carries the file.

@@ -446,19 +446,9 @@ async fn a_public_answer_reaches_the_smtp_server_with_its_file() {
         env!("CARGO_MANIFEST_DIR")
     ))
     .unwrap();
-    let res = app
-        .client
-        .post("/api/v1/uploads?filename=Invoice%204471.pdf")
-        .header(rocket::http::ContentType::new("application", "pdf"))
-        .header(rocket::http::Header::new(
-            "Authorization",
-            format!("Bearer {agent}"),
-        ))
-        .body(&pdf)
-        .dispatch()
+    let upload = app
+        .upload(&agent, "Invoice%204471.pdf", "application/pdf", &pdf)
         .await;
-    assert_eq!(res.status().code, 201);
-    let upload = json(res).await["id"].as_i64().unwrap();
     let res = app
         .call(
             Method::Post,

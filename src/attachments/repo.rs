@@ -1,6 +1,6 @@
 //! SQL of attachments.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::{AttachmentId, Upload};
 use crate::error::Error;
@@ -40,22 +40,26 @@ pub fn insert(conn: &Connection, a: &NewAttachment<'_>) -> Result<AttachmentId, 
     Ok(AttachmentId(conn.last_insert_rowid()))
 }
 
+/// An upload from the first six columns: id, filename, content type, size,
+/// SHA-256, creation time.
+fn upload_from_row(r: &Row<'_>) -> rusqlite::Result<Upload> {
+    Ok(Upload {
+        id: r.get(0)?,
+        filename: r.get(1)?,
+        content_type: r.get(2)?,
+        size: r.get(3)?,
+        sha256: r.get(4)?,
+        created_at: r.get(5)?,
+    })
+}
+
 pub fn upload(conn: &Connection, id: AttachmentId) -> Result<Option<Upload>, Error> {
     Ok(conn
         .prepare_cached(
             "SELECT a.id, a.filename, a.content_type, a.size, b.sha256, a.created_at
              FROM attachments a JOIN blobs b ON b.id = a.blob_id WHERE a.id = ?1",
         )?
-        .query_row([id], |r| {
-            Ok(Upload {
-                id: r.get(0)?,
-                filename: r.get(1)?,
-                content_type: r.get(2)?,
-                size: r.get(3)?,
-                sha256: r.get(4)?,
-                created_at: r.get(5)?,
-            })
-        })
+        .query_row([id], upload_from_row)
         .optional()?)
 }
 
@@ -121,14 +125,7 @@ pub fn stored(conn: &Connection, id: AttachmentId) -> Result<Option<Stored>, Err
                 None => None,
             };
             Ok(Stored {
-                upload: Upload {
-                    id: r.get(0)?,
-                    filename: r.get(1)?,
-                    content_type: r.get(2)?,
-                    size: r.get(3)?,
-                    sha256: r.get(4)?,
-                    created_at: r.get(5)?,
-                },
+                upload: upload_from_row(r)?,
                 blob_id: r.get(6)?,
                 origin: r.get(7)?,
                 uploader_id: r.get(8)?,
@@ -146,19 +143,7 @@ pub fn of_message(conn: &Connection, message: MessageId) -> Result<Vec<(Upload, 
          FROM attachments a JOIN blobs b ON b.id = a.blob_id
          WHERE a.message_id = ?1 ORDER BY a.id",
     )?
-    .query_map([message], |r| {
-        Ok((
-            Upload {
-                id: r.get(0)?,
-                filename: r.get(1)?,
-                content_type: r.get(2)?,
-                size: r.get(3)?,
-                sha256: r.get(4)?,
-                created_at: r.get(5)?,
-            },
-            r.get(6)?,
-        ))
-    })?
+    .query_map([message], |r| Ok((upload_from_row(r)?, r.get(6)?)))?
     .collect::<Result<Vec<_>, _>>()
     .map_err(Error::from)
 }

@@ -205,16 +205,13 @@ pub async fn open_ticket(
             let scope = super::resolve(tx, &token)?.ok_or_else(unknown)?;
             let settings = settings::load(tx)?;
             let creation = Creation {
-                subject,
-                body,
-                priority: None,
-                category: None,
-                kind: None,
-                tags: Vec::new(),
-                requester_id: scope.requester_id,
-                author_id: Some(scope.requester_id),
-                channel: Channel::Portal,
                 files: Files::uploads(scope.uploader(), files, max_total),
+                ..Creation::plain(
+                    (subject, body),
+                    scope.requester_id,
+                    Some(scope.requester_id),
+                    Channel::Portal,
+                )
             };
             let id = create_in(tx, &settings, &writer(&scope, &request_id).by, &creation)?;
             super::extend_scope(tx, &scope, id)?;

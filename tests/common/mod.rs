@@ -286,6 +286,20 @@ impl TestApp {
             .1
     }
 
+    /// Uploads `bytes` as a raw body named `name`; returns the upload's id.
+    pub async fn upload(&self, bearer: &str, name: &str, content_type: &str, bytes: &[u8]) -> i64 {
+        let res = self
+            .client
+            .post(format!("/api/v1/uploads?filename={name}"))
+            .header(ContentType::parse_flexible(content_type).expect("a media type"))
+            .header(Header::new("Authorization", format!("Bearer {bearer}")))
+            .body(bytes)
+            .dispatch()
+            .await;
+        assert_eq!(res.status().code, 201, "upload of {name}");
+        json(res).await["id"].as_i64().unwrap()
+    }
+
     /// Sends a request with optional auth and JSON body.
     pub async fn call(
         &self,

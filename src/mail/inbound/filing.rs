@@ -200,16 +200,16 @@ pub(super) fn new_ticket(
 ) -> Result<InboundReceipt, Error> {
     let settings = settings::load(conn)?;
     let creation = Creation {
-        subject: subject_for_ticket(&parsed.subject),
-        body: body_for_ticket(&parsed.body),
-        priority: None,
-        category: None,
-        kind: None,
-        tags: Vec::new(),
-        requester_id: sender.user.id,
-        author_id: Some(sender.user.id),
-        channel: Channel::Email,
         files: files.clone(),
+        ..Creation::plain(
+            (
+                subject_for_ticket(&parsed.subject),
+                body_for_ticket(&parsed.body),
+            ),
+            sender.user.id,
+            Some(sender.user.id),
+            Channel::Email,
+        )
     };
     let id = create_in(conn, &settings, by, &creation)?;
     let first: MessageId = conn.query_row(
