@@ -30,14 +30,42 @@ fn scalar(server: &live::LiveServer, sql: &str) -> i64 {
     db.query_row(sql, [], |r| r.get(0)).unwrap()
 }
 
+/// Opens a ticket as `token` whose first message takes `files`.
+async fn ticket_with(addr: std::net::SocketAddr, token: &str, files: Value) -> (u16, Value) {
+    http(
+        addr,
+        "POST",
+        "/api/v1/tickets",
+        Some(token),
+        Some(&json!({ "subject": "Files", "body": "Here", "attachments": files })),
+    )
+    .await
+}
+
+/// A raw-body upload through `path` (with its `?filename=`).
+async fn raw_upload(
+    addr: std::net::SocketAddr,
+    path: &str,
+    token: &str,
+    content_type: &str,
+    bytes: &[u8],
+) -> wire::Reply {
+    request(
+        addr,
+        "POST",
+        path,
+        &[
+            ("Authorization", format!("Bearer {token}")),
+            ("Content-Type", content_type.to_string()),
+        ],
+        bytes,
+    )
+    .await
+}
+
 async fn uploaded(addr: std::net::SocketAddr, token: &str, file: (&str, &str, &[u8])) -> i64 {
     let reply = upload(addr, "/api/v1/uploads", Some(token), file).await;
-    assert_eq!(
-        reply.status,
-        201,
-        "{}",
-        String::from_utf8_lossy(&reply.body)
-    );
+    reply.expect(201);
     reply.json()["id"].as_i64().unwrap()
 }
 
@@ -56,12 +84,7 @@ async fn a_file_goes_up_onto_a_message_and_comes_back_the_same() {
         ("screen shot.png", "image/png", &png),
     )
     .await;
-    assert_eq!(
-        reply.status,
-        201,
-        "{}",
-        String::from_utf8_lossy(&reply.body)
-    );
+    reply.expect(201);
     let up = reply.json();
     assert_eq!(up["filename"], "screen shot.png");
     assert_eq!(up["content_type"], "image/png");
@@ -170,23 +193,15 @@ async fn a_raw_body_upload_names_itself_and_large_files_stream_both_ways() {
     let big: Vec<u8> = (0..3 * 1024 * 1024u32)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 13).to_le_bytes()[0])
         .collect();
-    let reply = request(
+    let reply = raw_upload(
         addr,
-        "POST",
         "/api/v1/uploads?filename=..%2F..%2Fetc%2Fdata%E2%80%AE.bin",
-        &[
-            ("Authorization", format!("Bearer {agent}")),
-            ("Content-Type", "application/octet-stream".into()),
-        ],
+        &agent,
+        "application/octet-stream",
         &big,
     )
     .await;
-    assert_eq!(
-        reply.status,
-        201,
-        "{}",
-        String::from_utf8_lossy(&reply.body)
-    );
+    reply.expect(201);
     let up = reply.json();
     assert_eq!(
         up["filename"], "data.bin",
@@ -249,14 +264,11 @@ async fn limits_and_hostile_files_are_answered_safely() {
         over.header("content-type"),
         Some("application/problem+json")
     );
-    let raw_over = request(
+    let raw_over = raw_upload(
         addr,
-        "POST",
         "/api/v1/uploads?filename=big.bin",
-        &[
-            ("Authorization", format!("Bearer {ann}")),
-            ("Content-Type", "application/zip".into()),
-        ],
+        &ann,
+        "application/zip",
         &big,
     )
     .await;
@@ -296,12 +308,7 @@ async fn limits_and_hostile_files_are_answered_safely() {
             .into_bytes(),
     )
     .await;
-    assert_eq!(
-        wrong_part.status,
-        422,
-        "{}",
-        String::from_utf8_lossy(&wrong_part.body)
-    );
+    wrong_part.expect(422);
 
     // HTML claiming to be a PNG is never served as an image or inline.
     let fake = uploaded(
@@ -360,14 +367,7 @@ async fn limits_and_hostile_files_are_answered_safely() {
     // Someone else's upload, an unknown id, or too much together: 422.
     let bob_upload = uploaded(addr, &bob, ("bob.txt", "text/plain", b"bob's")).await;
     for ids in [json!([bob_upload]), json!([999_999]), json!([fake, fake])] {
-        let (status, problem) = http(
-            addr,
-            "POST",
-            "/api/v1/tickets",
-            Some(&ann),
-            Some(&json!({ "subject": "Files", "body": "Here", "attachments": ids })),
-        )
-        .await;
+        let (status, problem) = ticket_with(addr, &ann, ids.clone()).await;
         assert_eq!(status, 422, "{ids}: {problem}");
         assert_eq!(problem["errors"][0]["field"], "attachments", "{problem}");
     }
@@ -385,24 +385,10 @@ async fn limits_and_hostile_files_are_answered_safely() {
         &server,
         "SELECT id FROM attachments WHERE filename = 'fits.bin'",
     );
-    let (status, _) = http(
-        addr,
-        "POST",
-        "/api/v1/tickets",
-        Some(&ann),
-        Some(&json!({ "subject": "Files", "body": "Here", "attachments": [fits, second] })),
-    )
-    .await;
+    let (status, _) = ticket_with(addr, &ann, json!([fits, second])).await;
     assert_eq!(status, 422, "124 KiB is over the 100 KiB per message");
     // A refused message leaves its uploads free to use.
-    let (status, ticket) = http(
-        addr,
-        "POST",
-        "/api/v1/tickets",
-        Some(&ann),
-        Some(&json!({ "subject": "Files", "body": "Here", "attachments": [fits] })),
-    )
-    .await;
+    let (status, ticket) = ticket_with(addr, &ann, json!([fits])).await;
     assert_eq!(status, 201, "{ticket}");
     // Bob cannot read Ann's upload, attached or not.
     for id in [fits, second, 999_999] {
@@ -600,12 +586,7 @@ async fn nothing_leaks_across_the_access_matrix() {
         ("portal.txt", "text/plain", b"from the portal"),
     )
     .await;
-    assert_eq!(
-        reply.status,
-        201,
-        "{}",
-        String::from_utf8_lossy(&reply.body)
-    );
+    reply.expect(201);
     let portal_upload = reply.json()["id"].as_i64().unwrap();
     // Another link cannot use it; this link can.
     let (status, _) = http(

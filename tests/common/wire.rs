@@ -26,6 +26,17 @@ impl Reply {
             .map(String::as_str)
     }
 
+    /// Asserts the status (showing the body when it differs); returns the JSON body.
+    pub fn expect(&self, status: u16) -> serde_json::Value {
+        assert_eq!(
+            self.status,
+            status,
+            "{}",
+            String::from_utf8_lossy(&self.body)
+        );
+        self.json()
+    }
+
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
     }
