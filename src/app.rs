@@ -117,6 +117,7 @@ impl AppBuilder {
             mailer,
         )?);
         let events = Arc::new(EventHub::new(&config.realtime));
+        let mailboxes = Arc::new(crate::mail::imap::Mailboxes::new(&config.mailboxes));
         Ok(App {
             extra_routes: self.extra_routes,
             background_delivery: self.background_delivery,
@@ -130,6 +131,7 @@ impl AppBuilder {
                 rate_limits,
                 metrics: Arc::new(Metrics::new()),
                 portal_uses: Arc::default(),
+                mailboxes,
                 openapi_json,
             },
         })
@@ -217,6 +219,16 @@ impl App {
                     );
                     if background_delivery {
                         tokio::spawn(Arc::clone(&state.delivery).run(rocket.shutdown()));
+                        if !state.mailboxes.is_empty() {
+                            let fetcher = Arc::new(crate::mail::imap::Fetcher {
+                                db: state.db.clone(),
+                                keys: Arc::clone(&state.keys),
+                                delivery: Arc::clone(&state.delivery),
+                                max_file_bytes: state.config.attachments.max_file_bytes.as_u64(),
+                                mailboxes: Arc::clone(&state.mailboxes),
+                            });
+                            tokio::spawn(fetcher.run(rocket.shutdown()));
+                        }
                     }
                 }
             })

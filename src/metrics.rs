@@ -161,6 +161,38 @@ impl Metrics {
     }
 }
 
+/// Gauges of the IMAP mailboxes: up (connected and not failing) and
+/// messages filed since start.
+pub fn render_mailboxes(views: &[crate::mail::imap::MailboxView]) -> String {
+    if views.is_empty() {
+        return String::new();
+    }
+    let mut out = String::new();
+    out.push_str("# HELP helpline_mailbox_up 1 while the mailbox is connected and not failing.\n");
+    out.push_str("# TYPE helpline_mailbox_up gauge\n");
+    for v in views {
+        let up = u8::from(v.state != crate::mail::imap::MailboxState::Error);
+        let _ = writeln!(
+            out,
+            "helpline_mailbox_up{{mailbox=\"{}\"}} {up}",
+            escape(&v.name)
+        );
+    }
+    out.push_str(
+        "# HELP helpline_mailbox_filed_total Messages filed from the mailbox since start.\n",
+    );
+    out.push_str("# TYPE helpline_mailbox_filed_total counter\n");
+    for v in views {
+        let _ = writeln!(
+            out,
+            "helpline_mailbox_filed_total{{mailbox=\"{}\"}} {}",
+            escape(&v.name),
+            v.filed
+        );
+    }
+    out
+}
+
 fn escape(value: &str) -> String {
     value
         .replace('\\', "\\\\")

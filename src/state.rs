@@ -26,6 +26,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Portal link uses not yet written (the maintenance task writes them).
     pub portal_uses: Arc<crate::portal::UseCounter>,
+    /// The IMAP mailboxes of the configuration and how each is doing.
+    pub mailboxes: Arc<crate::mail::imap::Mailboxes>,
     /// The OpenAPI document, serialized once at start.
     pub openapi_json: String,
 }

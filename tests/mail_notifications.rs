@@ -71,8 +71,12 @@ async fn open_and_check_receipt(
         receipt.header("Auto-Submitted").as_deref(),
         Some("auto-generated")
     );
+    // With no sender configured, mail goes out from the support address
+    // the admin entered, and answers come back to it.
+    let from = receipt.header("From").unwrap();
+    assert!(from.contains("team@example.com"), "{from}");
     let reply_to = receipt.header("Reply-To").unwrap();
-    assert!(reply_to.contains(&format!("helpline+t{id}u")), "{reply_to}");
+    assert!(reply_to.contains(&format!("team+t{id}u")), "{reply_to}");
     let root = receipt.header("References").unwrap();
     assert!(root.contains(&format!(".t{id}.")), "{root}");
     let message_id = receipt.header("Message-ID").unwrap();

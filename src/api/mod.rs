@@ -14,6 +14,7 @@ mod events;
 pub mod guards;
 mod inbound;
 mod intake;
+mod mailboxes;
 mod openapi;
 mod params;
 mod portal;
@@ -117,6 +118,11 @@ const RESOURCES: &[Resource] = &[
         base: "/api/v1/admin",
         routes: email_log::routes,
         doc: email_log::Doc::openapi,
+    },
+    Resource {
+        base: "/api/v1/admin",
+        routes: mailboxes::routes,
+        doc: mailboxes::Doc::openapi,
     },
     Resource {
         base: "/api/v1",

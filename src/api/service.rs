@@ -114,7 +114,8 @@ async fn metrics(
             Some(_) => {}
         }
     }
-    let text = state.metrics.render(&state.db.pool_stats());
+    let mut text = state.metrics.render(&state.db.pool_stats());
+    text.push_str(&crate::metrics::render_mailboxes(&state.mailboxes.views()));
     Ok((
         ContentType::new("text", "plain").with_params([("version", "0.0.4")]),
         text,

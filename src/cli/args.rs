@@ -70,6 +70,9 @@ pub enum MailCommand {
     /// pipe). Exit 0 when filed or ignored, 65 when the input is not a mail
     /// message, 75 (try again later) when the database is busy or unavailable.
     Ingest,
+    /// Connect to every configured IMAP mailbox and the SMTP server and
+    /// report each on a line; exit 0 only when all of them work.
+    Check,
     /// Send a test message now and report the outcome.
     Test {
         /// Recipient of the test message.

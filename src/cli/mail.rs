@@ -29,6 +29,50 @@ pub(super) fn mail_test(config: Config, to: &str) -> Result<(), Error> {
     })
 }
 
+/// Connects to every mailbox and the SMTP server; one line each.
+pub(super) fn mail_check(config: Config) -> Result<(), Error> {
+    runtime()?.block_on(async {
+        let mut failed = 0;
+        for mailbox in &config.mailboxes {
+            let what = format!(
+                "mailbox {} ({}:{} {})",
+                mailbox.name,
+                mailbox.host,
+                mailbox.port(),
+                mailbox.folder
+            );
+            match crate::mail::imap::open(mailbox).await {
+                Ok(mut opened) => {
+                    let _ = opened.session.logout().await;
+                    let idle = if opened.idle { "IDLE" } else { "no IDLE: polls" };
+                    println!("ok   {what}: signed in, {idle}");
+                }
+                Err(hint) => {
+                    failed += 1;
+                    println!("FAIL {what}: {hint}");
+                }
+            }
+        }
+        let mailer = crate::mail::from_config(&config)?;
+        let transport = mailer.describe();
+        match mailer.check().await {
+            Ok(()) => println!("ok   outgoing mail ({transport})"),
+            Err(hint) => {
+                failed += 1;
+                println!("FAIL outgoing mail ({transport}): {hint}");
+            }
+        }
+        if config.mailboxes.is_empty() {
+            println!("     no [[mailboxes]] configured: mail comes in through `mail ingest` or the webhook");
+        }
+        if failed == 0 {
+            Ok(())
+        } else {
+            Err(Error::Unavailable(format!("{failed} of the checks failed")))
+        }
+    })
+}
+
 /// Files the message on stdin. Anything but a bad message asks the MTA to
 /// keep it and retry, so no mail is lost to a passing problem.
 pub(super) fn mail_ingest(file: Option<&std::path::Path>, data_dir: Option<PathBuf>) -> ExitCode {

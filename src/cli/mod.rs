@@ -9,7 +9,7 @@ mod users;
 use std::process::ExitCode;
 
 pub use args::{Cli, Command, MailCommand, UserCommand};
-use mail::{mail_ingest, mail_test};
+use mail::{mail_check, mail_ingest, mail_test};
 use process::{init_logging, shutdown_signal};
 use users::{run_demo, run_user_command};
 
@@ -112,6 +112,10 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
             mail_test(config, &to)
         }
         Command::Mail(MailCommand::Ingest) => unreachable!("handled in run"),
+        Command::Mail(MailCommand::Check) => {
+            let config = Config::from_env(cli.config.as_deref(), &overrides)?;
+            mail_check(config)
+        }
         Command::User(command) => {
             let config = Config::from_env(cli.config.as_deref(), &overrides)?;
             let provisioning = Provisioning::open(config)?;

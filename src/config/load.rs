@@ -49,17 +49,27 @@ impl Config {
             }
             None => {}
         }
-        figment = figment.merge(EnvVars::new(env));
+        let env: Vec<(String, String)> = env.into_iter().collect();
+        figment = figment.merge(EnvVars::new(env.iter().cloned()));
         if let Some(listen) = overrides.listen {
             figment = figment.merge(("listen", listen.to_string()));
         }
         if let Some(dir) = &overrides.data_dir {
             figment = figment.merge(("data_dir", dir));
         }
-        let config: Config = figment.extract().map_err(|e| {
+        let mut config: Config = figment.extract().map_err(|e| {
             let messages: Vec<String> = e.into_iter().map(|e| e.to_string()).collect();
             Error::Config(messages.join("; "))
         })?;
+        // Mailbox passwords may live in variables the mailbox names.
+        for mailbox in &mut config.mailboxes {
+            if let Some(var) = &mailbox.password_env {
+                mailbox.password_from_env = env
+                    .iter()
+                    .find(|(name, _)| name == var)
+                    .map(|(_, value)| super::Secret::new(value.clone()));
+            }
+        }
         config.validate()?;
         Ok(config)
     }

@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use rocket::data::ByteUnit;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+mod mailboxes;
+pub use mailboxes::{AfterFiling, ImapSecurity, MailboxConfig};
 mod env_vars;
 mod load;
 mod validate;
@@ -272,6 +274,8 @@ pub struct Config {
     pub mail: MailConfig,
     pub realtime: RealtimeConfig,
     pub attachments: AttachmentsConfig,
+    /// Hosted mailboxes fetched over IMAP.
+    pub mailboxes: Vec<MailboxConfig>,
     pub jwt_secret: Option<Secret>,
     pub access_token_ttl_secs: u64,
     pub refresh_token_ttl_secs: u64,
@@ -298,6 +302,7 @@ impl Default for Config {
             mail: MailConfig::default(),
             realtime: RealtimeConfig::default(),
             attachments: AttachmentsConfig::default(),
+            mailboxes: Vec::new(),
             jwt_secret: None,
             access_token_ttl_secs: 15 * 60,
             refresh_token_ttl_secs: 30 * 24 * 3600,

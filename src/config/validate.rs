@@ -32,6 +32,7 @@ impl Config {
             bad("body_limit", "must be between 1KiB and 256MiB".into());
         }
         self.check_attachments(&mut bad);
+        self.check_mailboxes(&mut bad);
         for origin in &self.cors_origins {
             if let Err(msg) = check_origin(origin) {
                 bad("cors_origins", msg);
@@ -129,6 +130,21 @@ impl Config {
                 "realtime.max_frame_bytes",
                 "must be between 1024 and 16777216".into(),
             );
+        }
+    }
+
+    fn check_mailboxes(&self, bad: &mut impl FnMut(&str, String)) {
+        let mut names = std::collections::HashSet::new();
+        for (i, mailbox) in self.mailboxes.iter().enumerate() {
+            for (key, message) in mailbox.problems(i) {
+                bad(&key, message);
+            }
+            if !names.insert(mailbox.name.as_str()) {
+                bad(
+                    &format!("mailboxes[{i}].name"),
+                    format!("`{}` is used twice", mailbox.name),
+                );
+            }
         }
     }
 

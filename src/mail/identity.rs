@@ -18,14 +18,25 @@ pub struct MailIdentity {
     pub domain: String,
     /// Reply address with `{token}` in it.
     reply_pattern: String,
+    /// Neither `smtp.from` nor a mailbox names the sender: the support
+    /// address of the settings does, when an admin has entered one.
+    adopts_support_email: bool,
 }
 
 impl MailIdentity {
+    /// The sender: `smtp.from` when it is set, else the first mailbox's
+    /// `from` or address, else the default (which the settings' support
+    /// address replaces at send time, see [`MailIdentity::adopting`]).
     pub fn new(config: &Config) -> Result<Self, Error> {
-        let from: Mailbox = config.smtp.from.parse().map_err(|e| {
+        let explicit = config.smtp.from != crate::config::SmtpConfig::default().from;
+        let mailbox = config.mailboxes.first().filter(|_| !explicit);
+        let text = match mailbox {
+            Some(m) => m.from.clone().unwrap_or_else(|| m.address.clone()),
+            None => config.smtp.from.clone(),
+        };
+        let from: Mailbox = text.parse().map_err(|e| {
             Error::Config(format!(
-                "`smtp.from`: `{}` is not an address like `Support <support@example.com>` ({e})",
-                config.smtp.from
+                "`smtp.from`: `{text}` is not an address like `Support <support@example.com>` ({e})"
             ))
         })?;
         let domain = from.email.domain().to_string();
@@ -37,7 +48,32 @@ impl MailIdentity {
             from,
             domain,
             reply_pattern,
+            adopts_support_email: !explicit
+                && mailbox.is_none()
+                && config.mail.reply_address.is_none(),
         })
+    }
+
+    /// The identity to send with: this one, or, when nothing in the
+    /// configuration names the sender, the support address an admin entered
+    /// in the settings (its replies come back to it, `+token` and all).
+    pub fn adopting(
+        &self,
+        helpdesk_name: &str,
+        support_email: Option<&str>,
+    ) -> std::borrow::Cow<'_, Self> {
+        let adopted = support_email
+            .filter(|_| self.adopts_support_email)
+            .and_then(|address| address.parse::<lettre::Address>().ok());
+        match adopted {
+            Some(address) => std::borrow::Cow::Owned(Self {
+                reply_pattern: format!("{}+{{token}}@{}", address.user(), address.domain()),
+                from: Mailbox::new(Some(helpdesk_name.to_string()), address),
+                domain: self.domain.clone(),
+                adopts_support_email: false,
+            }),
+            None => std::borrow::Cow::Borrowed(self),
+        }
     }
 
     /// The virtual first message of a ticket's thread; every mail about the

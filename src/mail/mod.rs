@@ -3,6 +3,7 @@
 
 pub mod file;
 pub mod identity;
+pub mod imap;
 pub mod inbound;
 pub mod quote;
 pub mod smtp;
@@ -54,6 +55,11 @@ pub trait Mailer: Send + Sync {
 
     /// Where mail goes, for logs: `smtp://host:587 (starttls)`, `files in ...`.
     fn describe(&self) -> String;
+
+    /// Connects (and signs in) without sending; `Err` is the hint.
+    async fn check(&self) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// The transport the configuration asks for: SMTP when `smtp.host` is set,

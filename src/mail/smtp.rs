@@ -82,6 +82,18 @@ impl Mailer for SmtpMailer {
     fn describe(&self) -> String {
         self.endpoint.clone()
     }
+
+    async fn check(&self) -> Result<(), String> {
+        match tokio::time::timeout(self.timeout * 2, self.transport.test_connection()).await {
+            Ok(Ok(true)) => Ok(()),
+            Ok(Ok(false)) => Err("the server did not answer as an SMTP server".into()),
+            Ok(Err(e)) => Err(hint(&e).hint),
+            Err(_) => Err(format!(
+                "timed out after {} s",
+                (self.timeout * 2).as_secs()
+            )),
+        }
+    }
 }
 
 /// Words for an operator: what failed and, where the server said, its code.

@@ -1,4 +1,4 @@
-// Admin: users, settings, API keys, email log, audit log.
+// Admin: users, settings, API keys, email log, mailboxes, audit log.
 
 import { h, mount, when, field, values, toast, showProblem } from "../dom.js";
 import { api } from "../api.js";
@@ -9,6 +9,7 @@ const SECTIONS = [
   ["settings", "Settings"],
   ["api-keys", "API keys"],
   ["email-log", "Email log"],
+  ["mailboxes", "Mailboxes"],
   ["audit", "Audit log"],
 ];
 
@@ -20,9 +21,10 @@ export function view([section]) {
       h("nav", { class: "links", "aria-label": "Admin" }, SECTIONS.map(([key, label]) =>
         h("a", { href: `/admin/${key}`, "aria-current": key === current ? "page" : null }, label))),
       body));
-    const render = { users, settings, "api-keys": apiKeys, "email-log": emailLog, audit }[current];
-    if (!render) { mount(body, h("p", {}, "Unknown section.")); return; }
-    try { await render(body); } catch (e) { mount(body, h("p", { class: "error" }, e.message)); }
+    const render = { users, settings, "api-keys": apiKeys, "email-log": emailLog, mailboxes, audit }[current];
+    if (!render) { mount(body, h("p", {}, "Unknown section.")); return undefined; }
+    // A section may answer a cleanup function (stops its timers when leaving).
+    try { return await render(body); } catch (e) { mount(body, h("p", { class: "error" }, e.message)); return undefined; }
   };
 }
 
@@ -150,6 +152,54 @@ async function emailLog(body) {
           type: "button",
           onclick: async () => { try { await api("POST", `/api/v1/admin/email-log/${n.id}/retry`); await emailLog(body); } catch (err) { toast(err.message); } },
         }, "Retry") : null)))));
+}
+
+const MAILBOX_REFRESH_MS = 10_000;
+
+/** The IMAP mailboxes the server watches; refreshed every 10 s while shown. */
+async function mailboxes(body) {
+  const content = h("div", { "aria-busy": "true" });
+  mount(body, h("h1", {}, "Mailboxes"), content);
+  const row = (m) => {
+    const state = /^[a-z]+$/.test(m.state || "") ? m.state : "unknown";
+    return h("tr", { dataset: { name: m.name } },
+      h("td", {}, m.name), h("td", {}, m.address),
+      h("td", {}, h("span", { class: `state state-${state}` }, m.state || "unknown")),
+      h("td", {}, m.last_fetch_at ? when(m.last_fetch_at) : h("span", { class: "muted" }, "never")),
+      h("td", {}, String(m.filed ?? 0)),
+      h("td", { class: "error" }, m.last_error || ""));
+  };
+  const show = (list) => {
+    content.removeAttribute("aria-busy");
+    if (list.length === 0) {
+      mount(content, h("p", { class: "empty" }, "No mailboxes are configured. Add a ", h("code", {}, "[[mailboxes]]"),
+        " section to the configuration (see README: Connect your mailbox)."));
+      return;
+    }
+    const t = table(["Name", "Address", "State", "Last fetch", "Filed", "Last error"], list.map(row));
+    t.id = "mailboxes";
+    mount(content, t);
+  };
+  show(await api("GET", "/api/v1/admin/mailboxes"));
+  let busy = false;
+  const timer = setInterval(async () => {
+    // Belt and braces: the view's cleanup stops the timer, and a detached page stops it too.
+    if (!body.isConnected) { clearInterval(timer); return; }
+    if (busy) return;
+    busy = true;
+    try {
+      const list = await api("GET", "/api/v1/admin/mailboxes");
+      if (body.isConnected) show(list);
+    } catch (err) {
+      // Keep the last table; say why it is not current. The next tick tries again.
+      if (body.isConnected) {
+        const old = content.querySelector(".refresh-error");
+        if (old) old.remove();
+        content.append(h("p", { class: "error refresh-error", role: "alert" }, `Could not refresh: ${err.message}`));
+      }
+    } finally { busy = false; }
+  }, MAILBOX_REFRESH_MS);
+  return () => clearInterval(timer);
 }
 
 async function audit(body) {

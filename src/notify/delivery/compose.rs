@@ -16,7 +16,7 @@ use crate::ids::{PortalTokenId, TicketId};
 use crate::mail::identity::remember_message_id;
 use crate::mail::identity::tagged_subject;
 use crate::mail::templates::Rendered;
-use crate::mail::Email;
+use crate::mail::{Email, MailIdentity};
 use crate::tickets::repo as tickets;
 use crate::users::repo as users;
 use crate::{portal, settings};
@@ -116,6 +116,9 @@ impl Delivery {
             mid
         };
         let threading = ticket_id.map(|t| self.threading(conn, t)).transpose()?;
+        let sender = self
+            .identity
+            .adopting(&settings.helpdesk_name, settings.support_email.as_deref());
         let email = self
             .build(
                 &Addressee {
@@ -127,7 +130,7 @@ impl Delivery {
                 ticket_id,
                 threading,
                 (&rendered, carried),
-                &settings.helpdesk_name,
+                (&sender, &settings.helpdesk_name),
             )
             .map_err(ComposeError::Gone)?;
         let subject = match ticket_id {
@@ -277,7 +280,7 @@ impl Delivery {
         ticket: Option<TicketId>,
         threading: Option<(String, String)>,
         (rendered, carried): (&Rendered, Vec<MailFile>),
-        helpdesk_name: &str,
+        (identity, helpdesk_name): (&MailIdentity, &str),
     ) -> Result<Email, String> {
         let address = to
             .address
@@ -286,7 +289,7 @@ impl Delivery {
         let name = (to.name != to.address).then(|| to.name.to_string());
         let recipient = to.user;
         let mut builder = Email::builder()
-            .from(self.identity.from.clone())
+            .from(identity.from.clone())
             .to(Mailbox::new(name, address))
             .message_id(Some(format!("<{message_id}>")))
             .date_now()
@@ -300,8 +303,7 @@ impl Delivery {
             ));
         let subject = match ticket {
             Some(t) => {
-                let reply = self
-                    .identity
+                let reply = identity
                     .reply_address(&self.keys, t, recipient)
                     .parse()
                     .map_err(|e| format!("the reply address is not valid ({e})"))?;

@@ -191,11 +191,15 @@ impl Delivery {
 
     /// Sends a test message now, outside the outbox (`helpline mail test`).
     pub async fn send_test(&self, to: &str) -> Result<(), SendError> {
-        let helpdesk_name = self
+        let settings = self
             .db
-            .read(|conn| Ok(settings::load(conn)?.helpdesk_name))
+            .read(settings::load)
             .await
             .map_err(|e| SendError::transient(e.to_string()))?;
+        let helpdesk_name = settings.helpdesk_name.clone();
+        let sender = self
+            .identity
+            .adopting(&helpdesk_name, settings.support_email.as_deref());
         let context = json!({
             "helpdesk_name": helpdesk_name,
             "base_url": self.public_url,
@@ -218,7 +222,7 @@ impl Delivery {
                 None,
                 None,
                 (&rendered, Vec::new()),
-                &helpdesk_name,
+                (&sender, &helpdesk_name),
             )
             .map_err(SendError::permanent)?;
         self.mailer.send(&email).await
