@@ -141,6 +141,8 @@ fn first_run(admin: &Browser, server: &Server, shots: &Path) {
     admin.goto(&server.url("/admin/email-log"));
     admin.wait_text("table td", "alex@example.com");
     admin.screenshot(shots, "03b-admin-email-log");
+    admin.goto(&server.url("/admin/mailboxes"));
+    admin.wait_text("p.empty", "No mailboxes are configured");
     admin.goto(&server.url("/admin/audit"));
     admin.wait_text("table td", "api_key.created");
     admin.screenshot(shots, "03c-admin-audit");
