@@ -225,7 +225,9 @@ impl App {
                                 keys: Arc::clone(&state.keys),
                                 delivery: Arc::clone(&state.delivery),
                                 max_file_bytes: state.config.attachments.max_file_bytes.as_u64(),
+                                max_mail_bytes: state.config.attachments.max_inbound_mail_bytes(),
                                 mailboxes: Arc::clone(&state.mailboxes),
+                                failures: std::sync::Mutex::default(),
                             });
                             tokio::spawn(fetcher.run(rocket.shutdown()));
                         }

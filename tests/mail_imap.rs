@@ -335,17 +335,32 @@ async fn filed_mail_can_be_moved_or_deleted_on_the_server() {
         let imap = Dovecot::start();
         imap.create_folder("Filed").await;
         let (_dir, data) = setup(&imap, after);
+        // Mail read before Helpline came stays as it is, in every mode.
         imap.append("INBOX", &mail(1, "First")).await;
-        imap.append("INBOX", &mail(2, "Second")).await;
+        imap.append_read("INBOX", &mail(2, "Read long ago")).await;
+        imap.append("INBOX", &mail(3, "Second")).await;
         let mut served = start(&data);
-        wait_for("both tickets", || {
-            count(&data, "SELECT COUNT(*) FROM tickets") == 2
+        let tickets = || count(&data, "SELECT COUNT(*) FROM tickets");
+        wait_for("both tickets", || tickets() == 2);
+        wait_for("the inbox to hold the read one only", || {
+            futures_block(imap.counts("INBOX")) == (1, 0)
         });
-        wait_for("the inbox to empty", || {
-            futures_block(imap.counts("INBOX")).0 == 0
+        // New mail after the first connect is filed whatever its flags.
+        imap.append("INBOX", &mail(4, "Third")).await;
+        wait_for("the third ticket", || tickets() == 3);
+        wait_for("the inbox to hold the read one only again", || {
+            futures_block(imap.counts("INBOX")) == (1, 0)
         });
         let moved = futures_block(imap.counts("Filed")).0;
-        assert_eq!(moved, if folder_after.is_some() { 2 } else { 0 }, "{after}");
+        assert_eq!(moved, if folder_after.is_some() { 3 } else { 0 }, "{after}");
+        assert_eq!(
+            count(
+                &data,
+                "SELECT COUNT(*) FROM messages WHERE body LIKE 'Message number 2.%'"
+            ),
+            0,
+            "the read one is not filed"
+        );
         kill(&mut served);
     }
 }

@@ -38,9 +38,18 @@ pub(super) fn init_logging(config: &Config) {
     // (target `<module>::_`): a client's mistake, which the request line
     // already records with its status.
     let not_route_codegen = filter::filter_fn(|meta| !meta.target().ends_with("::_"));
+    // The IMAP client traces every command it sends (LOGIN with the
+    // password) and every mail it reads: never, whatever the filter says.
+    let not_imap_traffic = filter::filter_fn(|meta| {
+        !meta.target().starts_with("async_imap") || *meta.level() <= tracing::Level::INFO
+    });
     let result = tracing_subscriber::registry()
         .with(filter)
-        .with(output.with_filter(not_route_codegen))
+        .with(
+            output
+                .with_filter(not_route_codegen)
+                .with_filter(not_imap_traffic),
+        )
         .try_init();
     if let Err(e) = result {
         eprintln!("helpline: logging could not be set up: {e}");

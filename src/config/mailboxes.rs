@@ -110,8 +110,11 @@ impl MailboxConfig {
         if self.host.trim().is_empty() || self.host.contains(char::is_whitespace) {
             out.push((key("host"), format!("`{}` is not a host name", self.host)));
         }
-        let loopback =
-            matches!(self.host.as_str(), "localhost" | "::1") || self.host.starts_with("127.");
+        let loopback = self.host == "localhost"
+            || self
+                .host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
         if self.security == ImapSecurity::None && !loopback {
             out.push((
                 key("security"),

@@ -40,10 +40,16 @@ impl MailIdentity {
             ))
         })?;
         let domain = from.email.domain().to_string();
-        let reply_pattern =
-            config.mail.reply_address.clone().unwrap_or_else(|| {
-                format!("{}+{{token}}@{}", from.email.user(), from.email.domain())
-            });
+        // Replies must reach a mailbox Helpline reads: the first configured
+        // one, whatever the sender says; else the sender's own address.
+        let watched = config
+            .mailboxes
+            .first()
+            .and_then(|m| m.address.parse::<lettre::Address>().ok());
+        let reply_pattern = config.mail.reply_address.clone().unwrap_or_else(|| {
+            let base = watched.as_ref().unwrap_or(&from.email);
+            format!("{}+{{token}}@{}", base.user(), base.domain())
+        });
         Ok(Self {
             from,
             domain,

@@ -183,6 +183,16 @@ service anvil {{
         let _ = session.logout().await;
     }
 
+    /// Puts `raw` into `folder` as already read.
+    pub async fn append_read(&self, folder: &str, raw: &[u8]) {
+        let mut session = self.session().await;
+        session
+            .append(folder, Some("(\\Seen)"), None, raw)
+            .await
+            .unwrap();
+        let _ = session.logout().await;
+    }
+
     pub async fn create_folder(&self, folder: &str) {
         let mut session = self.session().await;
         session.create(folder).await.unwrap();

@@ -48,6 +48,8 @@ struct Status {
     view: MailboxView,
     failing_since: Option<Instant>,
     warned: bool,
+    /// The current connection got as far as waiting for mail.
+    reached_idle: bool,
 }
 
 /// The configured mailboxes and how each is doing.
@@ -74,6 +76,7 @@ impl Mailboxes {
                         view,
                         failing_since: None,
                         warned: false,
+                        reached_idle: false,
                     }),
                 )
             })
@@ -105,18 +108,30 @@ impl Mailboxes {
     fn set_state(&self, index: usize, state: MailboxState) {
         self.update(index, |s| {
             s.view.state = state;
-            if state != MailboxState::Connecting {
-                s.failing_since = None;
-                s.warned = false;
-                s.view.last_error = None;
+            match state {
+                MailboxState::Connecting => s.reached_idle = false,
+                MailboxState::Idle => s.reached_idle = true,
+                _ => {}
             }
         });
     }
 
+    /// Whether the connection that just ended had got as far as waiting for mail.
+    fn reached_idle(&self, index: usize) -> bool {
+        self.entries
+            .get(index)
+            .and_then(|(_, s)| s.lock().ok().map(|s| s.reached_idle))
+            .unwrap_or(false)
+    }
+
+    /// A round went through: the mailbox works (again).
     fn fetched(&self, index: usize, filed: u64) {
         self.update(index, |s| {
             s.view.last_fetch_at = Some(crate::db::now());
             s.view.filed += filed;
+            s.failing_since = None;
+            s.warned = false;
+            s.view.last_error = None;
         });
     }
 
