@@ -66,6 +66,8 @@ pub struct User {
     pub active: bool,
     /// Whether the user gets notification emails (agents may turn them off).
     pub email_notifications: bool,
+    /// Added below the user's public replies (agents and admins).
+    pub signature: Option<String>,
     pub created_at: String,
     pub last_login_at: Option<String>,
 }

@@ -58,3 +58,7 @@ id_type!(
     /// Id of an attachment (an upload, or a file on a message).
     AttachmentId
 );
+id_type!(
+    /// Id of a saved reply.
+    SavedReplyId
+);

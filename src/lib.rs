@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod notify;
 pub mod paging;
 pub mod portal;
+pub mod replies;
 pub mod settings;
 pub mod state;
 pub mod tickets;

@@ -295,6 +295,7 @@ const LAYERS: &[&[&str]] = &[
     &[
         "users",
         "attachments",
+        "replies",
         "tickets",
         "portal",
         "notify",

@@ -234,7 +234,7 @@ async fn register(
     Ok(
         match registration::register(&state.accounts(), b.email, b.password, b.name, &ip.0).await? {
             Registration::SignedIn(pair) => {
-                Either::Left((Status::Created, Json(browser.hand_over(pair))))
+                Either::Left((Status::Created, Json(browser.hand_over(*pair))))
             }
             Registration::VerificationSent => Either::Right((
                 Status::Accepted,

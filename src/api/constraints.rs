@@ -152,6 +152,24 @@ pub fn rules() -> Vec<(&'static str, &'static str, Value)> {
         ("PortalTicket", "body", body()),
         ("IssuePortalToken", "ticket_id", id()),
         (
+            "NewSavedReply",
+            "title",
+            line(crate::replies::TITLE_MAX_CHARS),
+        ),
+        ("NewSavedReply", "body", body()),
+        (
+            "UpdateSavedReply",
+            "title",
+            line(crate::replies::TITLE_MAX_CHARS),
+        ),
+        ("UpdateSavedReply", "body", body()),
+        ("RenderFor", "ticket_id", id()),
+        (
+            "UpdateMe",
+            "signature",
+            json!({ "maxLength": crate::users::manage::SIGNATURE_MAX_CHARS, "pattern": r"^[^\x00]*$" }),
+        ),
+        (
             "IssuePortalToken",
             "expires_in_days",
             json!({ "minimum": 1, "maximum": 30 }),

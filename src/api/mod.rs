@@ -18,8 +18,10 @@ mod mailboxes;
 mod openapi;
 mod params;
 mod portal;
+mod saved_replies;
 mod service;
 mod settings;
+mod ticket_bulk;
 mod ticket_messages;
 mod tickets;
 mod users;
@@ -71,6 +73,11 @@ const RESOURCES: &[Resource] = &[
     },
     Resource {
         base: "/api/v1/tickets",
+        routes: ticket_bulk::routes,
+        doc: ticket_bulk::Doc::openapi,
+    },
+    Resource {
+        base: "/api/v1/tickets",
         routes: ticket_messages::routes,
         doc: ticket_messages::Doc::openapi,
     },
@@ -88,6 +95,11 @@ const RESOURCES: &[Resource] = &[
         base: "/api/v1/attachments",
         routes: attachments::routes,
         doc: attachments::Doc::openapi,
+    },
+    Resource {
+        base: "/api/v1/saved-replies",
+        routes: saved_replies::routes,
+        doc: saved_replies::Doc::openapi,
     },
     Resource {
         base: "/api/v1/support",

@@ -2,7 +2,9 @@
 
 use rocket::request::FromParam;
 
-use crate::ids::{ApiKeyId, AttachmentId, MessageId, PortalTokenId, TicketId, UserId};
+use crate::ids::{
+    ApiKeyId, AttachmentId, MessageId, PortalTokenId, SavedReplyId, TicketId, UserId,
+};
 
 macro_rules! id_param {
     ($($name:ident),+) => {$(
@@ -26,5 +28,6 @@ id_param!(
     TicketId,
     MessageId,
     PortalTokenId,
-    AttachmentId
+    AttachmentId,
+    SavedReplyId
 );

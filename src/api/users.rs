@@ -8,7 +8,7 @@ use utoipa::{OpenApi, ToSchema};
 
 use crate::api::guards::{Admin, Agent, CurrentUser};
 use crate::error::Error;
-use crate::http::json::ApiJson;
+use crate::http::json::{double_option, ApiJson};
 use crate::http::problem::Problem;
 use crate::http::query::{parse_bool, parse_sort, Page, Pagination, SingleValued, SortOrder};
 use crate::state::AppState;
@@ -56,6 +56,10 @@ pub struct UpdateMe {
     pub current_password: Option<String>,
     /// Turns notification emails on or off (links for password resets still arrive).
     pub email_notifications: Option<bool>,
+    /// Agents and admins: added below their public replies (Markdown); `null` removes it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub signature: Option<Option<String>>,
 }
 
 /// Lists users (agents and admins). Filters: `role`, `active`, `q` (name or email).
@@ -148,6 +152,7 @@ async fn update_me(
         password: b.password,
         current_password: b.current_password,
         email_notifications: b.email_notifications,
+        signature: b.signature,
     };
     Ok(Json(
         manage::update_me(&state.accounts(), &user.0, changes).await?,
@@ -190,6 +195,7 @@ async fn update(
         role: b.role,
         active: b.active,
         email_notifications: b.email_notifications,
+        signature: None,
     };
     Ok(Json(
         manage::update(&state.accounts(), &admin.0, id, changes).await?,

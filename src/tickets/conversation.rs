@@ -114,6 +114,7 @@ pub async fn reply_on(
     let actor = actor.clone();
     db.write(move |tx| {
         let ticket = visible_state(tx, &actor, id)?;
+        let body = with_signature(tx, &actor, body, internal || channel == Channel::Chat)?;
         let writer = Writer {
             author_id: actor.user_id(),
             is_staff: actor.role.is_staff(),
@@ -124,6 +125,25 @@ pub async fn reply_on(
         repo::message(tx, message)?.ok_or(Error::NotFound("message"))
     })
     .await
+}
+
+/// A public reply of an agent ends with their signature (not a note, not a chat line).
+fn with_signature(
+    conn: &Connection,
+    actor: &Actor,
+    body: String,
+    skip: bool,
+) -> Result<String, Error> {
+    let (Some(me), false, true) = (actor.user_id(), skip, actor.role.is_staff()) else {
+        return Ok(body);
+    };
+    let signature = crate::users::repo::get(conn, me)?.and_then(|u| u.user.signature);
+    Ok(match signature {
+        Some(signature) if !body.trim_end().ends_with(signature.trim_end()) => {
+            format!("{}\n\n-- \n{signature}", body.trim_end())
+        }
+        _ => body,
+    })
 }
 
 pub async fn messages(

@@ -158,7 +158,12 @@ pub struct ProfileChanges {
     pub password: Option<String>,
     pub current_password: Option<String>,
     pub email_notifications: Option<bool>,
+    /// `Some(None)` removes it; agents and admins only.
+    pub signature: Option<Option<String>>,
 }
+
+/// Longest signature, in characters.
+pub const SIGNATURE_MAX_CHARS: usize = 2000;
 
 /// Changes one's own name or password. A password change needs the current
 /// password and ends every other session; the one making the change stays.
@@ -178,6 +183,23 @@ pub async fn update_me(
         .map_err(|e| errors.push(e))
         .ok()
         .flatten();
+    let signature = changes.signature.map(|s| {
+        s.map(|s| s.trim_end().to_string())
+            .filter(|s| !s.trim().is_empty())
+    });
+    if let Some(Some(text)) = &signature {
+        if !actor.role.is_staff() {
+            return Err(Error::Forbidden(
+                "signatures are for agents and admins".into(),
+            ));
+        }
+        if text.chars().count() > SIGNATURE_MAX_CHARS || text.contains('\0') {
+            errors.push(FieldError::new(
+                "signature",
+                format!("must be at most {SIGNATURE_MAX_CHARS} characters, without NUL"),
+            ));
+        }
+    }
     if let Some(password) = &changes.password {
         if let Err(e) = check_password("password", password) {
             errors.push(e);
@@ -215,6 +237,7 @@ pub async fn update_me(
                 &UserChanges {
                     name: name.clone(),
                     email_notifications: changes.email_notifications,
+                    signature: signature.clone(),
                     ..UserChanges::default()
                 },
             )?;

@@ -16,7 +16,7 @@ use crate::settings;
 /// What a registration answers: a signed-in session, or (when addresses
 /// must be confirmed) that the confirmation link is on its way.
 pub enum Registration {
-    SignedIn(TokenPair),
+    SignedIn(Box<TokenPair>),
     VerificationSent,
 }
 
@@ -74,7 +74,8 @@ pub async fn register(
         })
         .await?;
     if let Some((user, session_id, refresh)) = session {
-        return issue_pair(ctx, user, &session_id, refresh).map(Registration::SignedIn);
+        return issue_pair(ctx, user, &session_id, refresh)
+            .map(|pair| Registration::SignedIn(Box::new(pair)));
     }
     ctx.delivery.wake();
     Ok(Registration::VerificationSent)

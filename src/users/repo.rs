@@ -8,7 +8,7 @@ use crate::error::Error;
 use crate::paging::{like_pattern, Pagination, SortOrder};
 
 const COLUMNS: &str =
-    "id, email, name, role, active, created_at, last_login_at, password_hash, token_version, email_notifications";
+    "id, email, name, role, active, created_at, last_login_at, password_hash, token_version, email_notifications, signature";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<UserRecord> {
     Ok(UserRecord {
@@ -19,6 +19,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<UserRecord> {
             role: row.get(3)?,
             active: row.get(4)?,
             email_notifications: row.get(9)?,
+            signature: row.get(10)?,
             created_at: row.get(5)?,
             last_login_at: row.get(6)?,
         },
@@ -161,6 +162,8 @@ pub struct UserChanges {
     pub role: Option<Role>,
     pub active: Option<bool>,
     pub email_notifications: Option<bool>,
+    /// `Some(None)` removes it.
+    pub signature: Option<Option<String>>,
 }
 
 /// Applies changes; deactivation also ends every session.
@@ -182,6 +185,12 @@ pub fn update(conn: &Connection, id: UserId, changes: &UserChanges) -> Result<()
         conn.execute(
             "UPDATE users SET email_notifications = ?2, updated_at = ?3 WHERE id = ?1",
             params![id, on, now],
+        )?;
+    }
+    if let Some(signature) = &changes.signature {
+        conn.execute(
+            "UPDATE users SET signature = ?2, updated_at = ?3 WHERE id = ?1",
+            params![id, signature, now],
         )?;
     }
     if let Some(active) = changes.active {
