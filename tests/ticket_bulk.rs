@@ -125,3 +125,63 @@ async fn one_change_to_many_tickets_with_mixed_outcomes() {
         assert_eq!(res.status().code, 422);
     }
 }
+
+/// An agent opens a ticket for a caller by address: a new customer is made
+/// (no password), an existing one is found; customers cannot.
+#[rocket::async_test]
+async fn agents_open_tickets_for_a_caller_by_address() {
+    let app = TestApp::new().await;
+    let (_, agent, _) = app.signed_in("alex@example.com", Role::Agent).await;
+    let (_, ana, _) = app.signed_in("ana@customer.example", Role::Customer).await;
+    let (agent, ana) = (Auth::Bearer(agent), Auth::Bearer(ana));
+    let open = |body: Value| {
+        let (app, agent) = (&app, &agent);
+        async move {
+            let res = app.call(Post, "/api/v1/tickets", agent, Some(body)).await;
+            let status = res.status().code;
+            (status, json(res).await)
+        }
+    };
+    let (status, t) = open(
+        json!({ "subject": "Phone call", "body": "Called about the printer",
+        "requester_email": " Carla@Customer.example ", "requester_name": "Carla Caller" }),
+    )
+    .await;
+    assert_eq!(status, 201, "{t}");
+    assert_eq!(t["requester"]["email"], "Carla@Customer.example");
+    assert_eq!(t["requester"]["name"], "Carla Caller");
+    let carla = t["requester"]["id"].as_i64().unwrap();
+    // The same address again (any case) finds the same customer.
+    let (_, again) = open(json!({ "subject": "Again", "body": "Second call", "requester_email": "carla@customer.example" })).await;
+    assert_eq!(again["requester"]["id"], carla);
+    // An existing account by address.
+    let (_, for_ana) = open(json!({ "subject": "For Ana", "body": "Walk-in", "requester_email": "ana@customer.example" })).await;
+    assert_eq!(for_ana["requester"]["email"], "ana@customer.example");
+    // The new customer has no password: they cannot sign in until they set one.
+    let res = app
+        .client
+        .post("/api/v1/auth/login")
+        .header(rocket::http::ContentType::JSON)
+        .body(
+            json!({ "email": "carla@customer.example", "password": "anything at all" }).to_string(),
+        )
+        .dispatch()
+        .await;
+    assert_eq!(res.status().code, 401);
+    for bad in [
+        json!({ "subject": "x", "body": "y", "requester_email": "not an address" }),
+        json!({ "subject": "x", "body": "y", "requester_email": "a@b.example", "requester_id": carla }),
+        json!({ "subject": "x", "body": "y", "requester_name": "Nobody" }),
+    ] {
+        assert_eq!(open(bad.clone()).await.0, 422, "{bad}");
+    }
+    let res = app
+        .call(
+            Post,
+            "/api/v1/tickets",
+            &ana,
+            Some(json!({ "subject": "x", "body": "y", "requester_email": "z@customer.example" })),
+        )
+        .await;
+    assert_eq!(res.status().code, 403);
+}

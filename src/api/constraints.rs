@@ -141,6 +141,8 @@ pub fn rules() -> Vec<(&'static str, &'static str, Value)> {
         ("CreateTicket", "body", body()),
         ("CreateTicket", "tags", tags()),
         ("CreateTicket", "requester_id", id()),
+        ("CreateTicket", "requester_email", email(true)),
+        ("CreateTicket", "requester_name", line(NAME_MAX_CHARS)),
         ("UpdateTicket", "subject", line(SUBJECT_MAX_CHARS)),
         ("UpdateTicket", "tags", tags()),
         ("UpdateTicket", "assignee_id", id()),
@@ -164,6 +166,12 @@ pub fn rules() -> Vec<(&'static str, &'static str, Value)> {
         ),
         ("UpdateSavedReply", "body", body()),
         ("RenderFor", "ticket_id", id()),
+        ("MergeInto", "into", id()),
+        (
+            "BulkRequest",
+            "ids",
+            json!({ "minItems": 1, "maxItems": crate::tickets::bulk::MAX_TICKETS }),
+        ),
         (
             "UpdateMe",
             "signature",

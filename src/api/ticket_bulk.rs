@@ -1,4 +1,5 @@
-//! `POST /api/v1/tickets/bulk`: one change to many tickets.
+//! `POST /api/v1/tickets/bulk` (one change to many tickets) and
+//! `POST /api/v1/tickets/{id}/merge` (a duplicate into the ticket that continues).
 
 use rocket::serde::json::Json;
 use rocket::{post, routes, Route, State};
@@ -12,16 +13,24 @@ use crate::http::problem::Problem;
 use crate::ids::{TicketId, UserId};
 use crate::state::AppState;
 use crate::tickets::bulk::{self, BulkChanges, BulkFailure, BulkOutcome};
-use crate::tickets::{Priority, TicketStatus};
+use crate::tickets::{Priority, TicketStatus, TicketWithMessages};
 
 pub fn routes() -> Vec<Route> {
-    routes![apply]
+    routes![apply, merge]
 }
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(apply),
-    components(schemas(BulkRequest, BulkChangeSet, BulkOutcome, BulkFailure, Problem))
+    paths(apply, merge),
+    components(schemas(
+        BulkRequest,
+        BulkChangeSet,
+        BulkOutcome,
+        BulkFailure,
+        MergeInto,
+        TicketWithMessages,
+        Problem
+    ))
 )]
 pub struct Doc;
 
@@ -68,4 +77,34 @@ async fn apply(
     let outcome = bulk::apply(&state.db, &agent.0, b.ids, changes).await?;
     state.delivery.wake();
     Ok(Json(outcome))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeInto {
+    /// The ticket that continues.
+    pub into: TicketId,
+}
+
+/// Merges this ticket into `into`: every message (and its files) moves to
+/// the target in time order, this one closes with `merged_into`, and later
+/// mail and portal replies to it land on the target. When the requesters
+/// differ, the moved public messages become internal notes on the target:
+/// a requester never sees another's conversation. 409 for the same ticket,
+/// one already merged, or a closed target.
+#[utoipa::path(tag = "tickets", params(("id" = i64, Path)), request_body = MergeInto, security(("bearer" = []), ("api_key" = [])), responses(
+    (status = 200, body = TicketWithMessages), (status = 401, body = Problem), (status = 403, body = Problem),
+    (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem),
+))]
+#[post("/<id>/merge", data = "<body>")]
+async fn merge(
+    state: &State<AppState>,
+    agent: Agent,
+    id: TicketId,
+    body: ApiJson<MergeInto>,
+) -> Result<Json<TicketWithMessages>, Error> {
+    let into = body.into_inner().into;
+    Ok(Json(
+        crate::tickets::merge::merge(&state.db, &agent.0, id, into).await?,
+    ))
 }

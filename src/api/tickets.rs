@@ -203,6 +203,11 @@ pub struct CreateTicket {
     pub requester_id: Option<UserId>,
     /// Ids of the caller's uploads that the first message takes.
     pub attachments: Option<Vec<AttachmentId>>,
+    /// Agents and admins opening a ticket for a caller: their address; a
+    /// customer account (without a password) is made when it is new.
+    pub requester_email: Option<String>,
+    /// The name for a new customer account (default: the address's local part).
+    pub requester_name: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -273,6 +278,8 @@ async fn create(
         kind: b.kind,
         tags: b.tags,
         requester_id: b.requester_id,
+        requester_email: b.requester_email,
+        requester_name: b.requester_name,
         files: files_of(state, &user.0, b.attachments)?,
     };
     let created = opening::create(&state.db, &user.0, request).await?;

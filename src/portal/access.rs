@@ -165,6 +165,14 @@ pub async fn answer(
             if !super::tickets_in_scope(tx, &scope)?.contains(&target) {
                 return Err(Error::NotFound("ticket"));
             }
+            // A merged ticket continues on its target (same requester: then
+            // the target is in the link's scope too).
+            let continued = crate::tickets::merge::current(tx, target)?;
+            let target = if super::tickets_in_scope(tx, &scope)?.contains(&continued) {
+                continued
+            } else {
+                target
+            };
             let state = repo::state(tx, target)?.ok_or(Error::NotFound("ticket"))?;
             let files = Files::uploads(scope.uploader(), files, max_total);
             let id = reply_in(

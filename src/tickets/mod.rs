@@ -4,6 +4,7 @@ pub mod assign;
 pub mod bulk;
 pub mod conversation;
 pub mod list;
+pub mod merge;
 pub mod model;
 pub mod opening;
 pub mod repo;

@@ -194,6 +194,8 @@ pub struct Ticket {
     pub resolved_at: Option<String>,
     pub closed_at: Option<String>,
     pub message_count: i64,
+    /// The ticket this one was merged into (it is closed then), or `null`.
+    pub merged_into: Option<TicketId>,
 }
 
 /// A ticket with its conversation.

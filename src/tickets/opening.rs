@@ -142,7 +142,57 @@ pub struct CreateRequest {
     pub kind: Option<String>,
     pub tags: Option<Vec<String>>,
     pub requester_id: Option<UserId>,
+    /// An agent opening a ticket for a caller: their address (a customer
+    /// account without a password is made when it is new) and name.
+    pub requester_email: Option<String>,
+    pub requester_name: Option<String>,
     pub files: Files,
+}
+
+/// Whom a new ticket is for.
+enum Requester {
+    Id(UserId),
+    /// (address as written, its key, the name for a new account)
+    Email(String, String, String),
+}
+
+fn requester_of(actor: &Actor, input: &CreateRequest) -> Result<Requester, Error> {
+    let for_someone = input.requester_id.is_some() || input.requester_email.is_some();
+    if for_someone && !actor.role.is_staff() {
+        return Err(Error::Forbidden(
+            "only agents and admins open tickets for someone else".into(),
+        ));
+    }
+    match (input.requester_id, &input.requester_email, actor.user_id()) {
+        (Some(_), Some(_), _) => Err(Error::validation(
+            "requester_email",
+            "give requester_id or requester_email, not both",
+        )),
+        (Some(id), None, _) => Ok(Requester::Id(id)),
+        (None, Some(email), _) => {
+            let (email, key) = crate::users::normalize_email(email)
+                .map_err(|e| Error::validation("requester_email", e.message))?;
+            let name = match &input.requester_name {
+                Some(name) => crate::users::normalize_name(name)
+                    .map_err(|e| Error::validation("requester_name", e.message))?,
+                None => email.split('@').next().unwrap_or(&email).to_string(),
+            };
+            Ok(Requester::Email(email, key, name))
+        }
+        (None, None, Some(me)) => {
+            if input.requester_name.is_some() {
+                return Err(Error::validation(
+                    "requester_name",
+                    "goes with requester_email",
+                ));
+            }
+            Ok(Requester::Id(me))
+        }
+        (None, None, None) => Err(Error::validation(
+            "requester_id",
+            "is required when using an API key",
+        )),
+    }
 }
 
 pub async fn create(
@@ -150,45 +200,53 @@ pub async fn create(
     actor: &Actor,
     input: CreateRequest,
 ) -> Result<TicketWithMessages, Error> {
-    let requester_id = match (input.requester_id, actor.user_id()) {
-        (Some(_), _) if !actor.role.is_staff() => {
-            return Err(Error::Forbidden(
-                "only agents and admins open tickets for someone else".into(),
-            ))
-        }
-        (Some(id), _) => id,
-        (None, Some(me)) => me,
-        (None, None) => {
-            return Err(Error::validation(
-                "requester_id",
-                "is required when using an API key",
-            ))
-        }
-    };
-    let author_id = actor.user_id().or(Some(requester_id));
+    let requester = requester_of(actor, &input)?;
     let channel = if actor.api_key_id().is_some() {
         Channel::Api
     } else {
         Channel::Web
     };
     let by = ActorRef::from(actor);
-    let creation = Creation {
-        subject: input.subject,
-        body: input.body,
-        priority: input.priority,
-        category: input.category,
-        kind: input.kind,
-        tags: input.tags.unwrap_or_default(),
-        requester_id,
-        author_id,
-        channel,
-        files: input.files,
-    };
+    let me = actor.user_id();
     let staff = actor.role.is_staff();
     db.write(move |tx| {
-        if users::get(tx, requester_id)?.is_none() {
-            return Err(Error::validation("requester_id", "no such user"));
-        }
+        let requester_id = match requester {
+            Requester::Id(id) => {
+                if users::get(tx, id)?.is_none() {
+                    return Err(Error::validation("requester_id", "no such user"));
+                }
+                id
+            }
+            Requester::Email(email, key, name) => match users::get_by_email(tx, &key)? {
+                Some(existing) => existing.user.id,
+                None => {
+                    users::insert(
+                        tx,
+                        &users::NewUser {
+                            email: &email,
+                            email_key: &key,
+                            name: &name,
+                            role: crate::actor::Role::Customer,
+                            password_hash: None,
+                        },
+                    )?
+                    .user
+                    .id
+                }
+            },
+        };
+        let creation = Creation {
+            subject: input.subject,
+            body: input.body,
+            priority: input.priority,
+            category: input.category,
+            kind: input.kind,
+            tags: input.tags.unwrap_or_default(),
+            requester_id,
+            author_id: me.or(Some(requester_id)),
+            channel,
+            files: input.files,
+        };
         let settings = settings::load(tx)?;
         let id = create_in(tx, &settings, &by, &creation)?;
         with_messages(tx, id, staff)

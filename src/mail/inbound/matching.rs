@@ -30,16 +30,19 @@ pub(super) fn find_ticket(
     parsed: &Parsed,
 ) -> Result<Option<Found>, Error> {
     let exists = |id: TicketId| -> Result<bool, Error> { Ok(tickets::state(conn, id)?.is_some()) };
-    let found = |ticket, rule| Found {
-        ticket,
-        rule,
-        token_for: None,
+    // A merged ticket continues on its target.
+    let found = |ticket, rule| -> Result<Found, Error> {
+        Ok(Found {
+            ticket: crate::tickets::merge::current(conn, ticket)?,
+            rule,
+            token_for: None,
+        })
     };
     for address in &parsed.recipients {
         if let Some((id, user)) = ticket_of_reply_address(keys, address) {
             if exists(id)? {
                 return Ok(Some(Found {
-                    ticket: id,
+                    ticket: crate::tickets::merge::current(conn, id)?,
                     rule: MatchRule::ReplyToken,
                     token_for: user,
                 }));
@@ -55,13 +58,13 @@ pub(super) fn find_ticket(
             .optional()?;
         if let Some(id) = known.or_else(|| ticket_of_message_id(keys, reference)) {
             if exists(id)? {
-                return Ok(Some(found(id, MatchRule::References)));
+                return Ok(Some(found(id, MatchRule::References)?));
             }
         }
     }
     if let Some(id) = ticket_of_subject(&parsed.subject) {
         if exists(id)? {
-            return Ok(Some(found(id, MatchRule::SubjectTag)));
+            return Ok(Some(found(id, MatchRule::SubjectTag)?));
         }
     }
     Ok(None)
