@@ -226,4 +226,39 @@ async fn another_requesters_conversation_never_reaches_the_target_requester() {
     assert_eq!(bob_message["internal"], true);
     let page = json(app.call(Get, "/api/v1/tickets?q=SECRET", &ana, None).await).await;
     assert_eq!(page["total"], 0, "nor through search: {page}");
+    // Bob sees his ticket closed, not where it went (another's ticket).
+    let for_bob = ticket(&app, &bob, source).await;
+    assert_eq!(for_bob["status"], "closed");
+    assert!(for_bob["merged_into"].is_null(), "{for_bob}");
+    assert_eq!(ticket(&app, &agent, source).await["merged_into"], target);
+    // A merged ticket stays closed: work continues on the target.
+    let res = app
+        .call(
+            Post,
+            &format!("/api/v1/tickets/{source}/reopen"),
+            &agent,
+            None,
+        )
+        .await;
+    assert_eq!(res.status().code, 409);
+
+    // Mail naming Bob's old ticket never lands on Ana's ticket.
+    let mail = format!(
+        "From: Bob <bob@customer.example>\r\nTo: support@example.com\r\nSubject: Re: [#{source}] Printer too\r\n\
+         Message-ID: <bob-late@customer.example>\r\n\r\nBOB-LATER: still broken.\r\n"
+    );
+    let res = app
+        .client
+        .post("/api/v1/inbound/email")
+        .header(ContentType::new("message", "rfc822"))
+        .header(Header::new("Authorization", format!("Bearer {SECRET}")))
+        .body(mail)
+        .dispatch()
+        .await;
+    let receipt = json(res).await;
+    assert_ne!(receipt["ticket_id"], target, "{receipt}");
+    assert!(!ticket(&app, &ana, target)
+        .await
+        .to_string()
+        .contains("BOB-LATER"));
 }

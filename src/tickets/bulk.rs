@@ -72,12 +72,15 @@ pub async fn apply(
                     None
                 } else {
                     let current = repo::get(tx, id, true)?.ok_or(Error::NotFound("ticket"))?;
-                    let lower = |t: &String| t.trim().to_lowercase();
-                    let removed: Vec<String> = changes.remove_tags.iter().map(lower).collect();
+                    let removed =
+                        super::rules::normalize_tags(&changes.remove_tags).map_err(|mut e| {
+                            e.field = "remove_tags".into();
+                            Error::Validation(vec![e])
+                        })?;
                     let mut tags: Vec<String> = current
                         .tags
                         .into_iter()
-                        .filter(|t| !removed.contains(&lower(t)))
+                        .filter(|t| !removed.contains(t))
                         .collect();
                     tags.extend(changes.add_tags.iter().cloned());
                     Some(tags)

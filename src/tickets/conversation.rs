@@ -137,13 +137,23 @@ fn with_signature(
     let (Some(me), false, true) = (actor.user_id(), skip, actor.role.is_staff()) else {
         return Ok(body);
     };
-    let signature = crate::users::repo::get(conn, me)?.and_then(|u| u.user.signature);
-    Ok(match signature {
-        Some(signature) if !body.trim_end().ends_with(signature.trim_end()) => {
-            format!("{}\n\n-- \n{signature}", body.trim_end())
-        }
-        _ => body,
-    })
+    // The reply itself must hold something; the signature does not count.
+    rules::check_body("body", &body).map_err(|e| Error::Validation(vec![e]))?;
+    let Some(signature) = crate::users::repo::get(conn, me)?.and_then(|u| u.user.signature) else {
+        return Ok(body);
+    };
+    let signed = format!("{}\n\n-- \n{signature}", body.trim_end());
+    if signed.len() > rules::BODY_MAX_BYTES {
+        return Err(Error::validation(
+            "body",
+            format!(
+                "with your signature ({} bytes) the reply is over the limit of {} bytes",
+                signature.len(),
+                rules::BODY_MAX_BYTES
+            ),
+        ));
+    }
+    Ok(signed)
 }
 
 pub async fn messages(

@@ -26,12 +26,17 @@ use crate::ids::TicketId;
 /// Merges are followed this many steps at most (a chain, never a loop).
 const MAX_HOPS: usize = 16;
 
-/// The ticket that continues `id`: itself, or where it was merged to.
+/// The ticket that continues `id` for its requester: itself, or where it
+/// was merged to, as far as the requester stays the same (another
+/// requester's ticket never takes mail or portal replies meant for this one).
 pub fn current(conn: &Connection, id: TicketId) -> Result<TicketId, Error> {
     let mut at = id;
     for _ in 0..MAX_HOPS {
         let next: Option<TicketId> = conn
-            .prepare_cached("SELECT merged_into FROM tickets WHERE id = ?1")?
+            .prepare_cached(
+                "SELECT t.merged_into FROM tickets t JOIN tickets m ON m.id = t.merged_into
+                 WHERE t.id = ?1 AND m.requester_id = t.requester_id",
+            )?
             .query_row([at], |r| r.get(0))
             .optional()?
             .flatten();
@@ -82,10 +87,10 @@ pub async fn merge(
         for id in [source, into] {
             recount(tx, id)?;
         }
-        // Threads of the source continue on the target.
-        tx.prepare_cached("UPDATE mail_threads SET ticket_id = ?2 WHERE ticket_id = ?1")?
-            .execute(params![source, into])?;
         if same_requester {
+            // Threads of the source continue on the target.
+            tx.prepare_cached("UPDATE mail_threads SET ticket_id = ?2 WHERE ticket_id = ?1")?
+                .execute(params![source, into])?;
             tx.prepare_cached(
                 "INSERT OR IGNORE INTO portal_token_tickets (token_id, ticket_id)
                  SELECT id, ?2 FROM portal_tokens WHERE ticket_id = ?1

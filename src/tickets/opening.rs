@@ -211,16 +211,26 @@ pub async fn create(
     let staff = actor.role.is_staff();
     db.write(move |tx| {
         let requester_id = match requester {
-            Requester::Id(id) => {
-                if users::get(tx, id)?.is_none() {
-                    return Err(Error::validation("requester_id", "no such user"));
+            Requester::Id(id) => match users::get(tx, id)? {
+                None => return Err(Error::validation("requester_id", "no such user")),
+                Some(u) if !u.user.active => {
+                    return Err(Error::validation(
+                        "requester_id",
+                        "the account is deactivated",
+                    ))
                 }
-                id
-            }
+                Some(_) => id,
+            },
             Requester::Email(email, key, name) => match users::get_by_email(tx, &key)? {
+                Some(u) if !u.user.active => {
+                    return Err(Error::validation(
+                        "requester_email",
+                        "the account with this address is deactivated",
+                    ))
+                }
                 Some(existing) => existing.user.id,
                 None => {
-                    users::insert(
+                    let id = users::insert(
                         tx,
                         &users::NewUser {
                             email: &email,
@@ -231,7 +241,19 @@ pub async fn create(
                         },
                     )?
                     .user
-                    .id
+                    .id;
+                    audit::record(
+                        tx,
+                        &by,
+                        "user.created",
+                        Some(Target {
+                            kind: "user",
+                            id: id.0,
+                        }),
+                        None,
+                        &json!({ "role": "customer", "via": "ticket" }),
+                    )?;
+                    id
                 }
             },
         };

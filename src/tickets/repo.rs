@@ -12,7 +12,8 @@ pub(super) const TICKET_SELECT: &str =
     "SELECT t.id, t.subject, t.status, t.priority, t.category, t.type, t.channel, t.tags,
         r.id, r.name, r.email, a.id, a.name,
         t.created_at, t.updated_at, t.first_response_at, t.resolved_at, t.closed_at,
-        t.public_count, t.note_count, t.public_updated_at, t.merged_into
+        t.public_count, t.note_count, t.public_updated_at, t.merged_into,
+        (SELECT mt.id FROM tickets mt WHERE mt.id = t.merged_into AND mt.requester_id = t.requester_id)
     FROM tickets t
     JOIN users r ON r.id = t.requester_id
     LEFT JOIN users a ON a.id = t.assignee_id";
@@ -61,7 +62,8 @@ pub(super) fn ticket_from_row_at(
         resolved_at: row.get(at(16))?,
         closed_at: row.get(at(17))?,
         message_count: if with_notes { public + notes } else { public },
-        merged_into: row.get(at(21))?,
+        // Customers see where a ticket went only when it stayed theirs.
+        merged_into: row.get(at(if with_notes { 21 } else { 22 }))?,
     })
 }
 

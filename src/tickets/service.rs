@@ -129,6 +129,14 @@ pub fn apply_in(
     }
     if let Some(to) = changes.status.filter(|s| *s != current.status) {
         rules::check_transition(current.status, to, staff)?;
+        let merged: Option<TicketId> = conn
+            .prepare_cached("SELECT merged_into FROM tickets WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))?;
+        if let Some(target) = merged {
+            return Err(Error::Conflict(format!(
+                "this ticket was merged into #{target}; continue there"
+            )));
+        }
         repo::set_status(conn, id, to, &now)?;
         notify::status_changed(conn, &current, to, actor.user_id())?;
         diff(
