@@ -25,6 +25,19 @@ async fn app() -> TestApp {
     .await
 }
 
+/// Posts a raw mail to the inbound webhook; returns the receipt.
+async fn mail_in(app: &TestApp, raw: String) -> Value {
+    let res = app
+        .client
+        .post("/api/v1/inbound/email")
+        .header(ContentType::new("message", "rfc822"))
+        .header(Header::new("Authorization", format!("Bearer {SECRET}")))
+        .body(raw)
+        .dispatch()
+        .await;
+    json(res).await
+}
+
 async fn open(app: &TestApp, auth: &Auth, subject: &str, body: Value) -> i64 {
     let mut request = json!({ "subject": subject, "body": "First" });
     if let Some(files) = body.get("attachments") {
@@ -140,15 +153,7 @@ async fn a_duplicate_merges_into_the_ticket_that_continues() {
         "From: Ana <ana@customer.example>\r\nTo: support@example.com\r\nSubject: Re: [#{source}] Printer smokes again\r\n\
          Message-ID: <late-1@customer.example>\r\nIn-Reply-To: {receipt_of_source}\r\n\r\nStill smoking.\r\n"
     );
-    let res = app
-        .client
-        .post("/api/v1/inbound/email")
-        .header(ContentType::new("message", "rfc822"))
-        .header(Header::new("Authorization", format!("Bearer {SECRET}")))
-        .body(mail)
-        .dispatch()
-        .await;
-    let receipt = json(res).await;
+    let receipt = mail_in(&app, mail).await;
     assert_eq!(receipt["ticket_id"], target, "{receipt}");
     assert_eq!(receipt["created_ticket"], false);
 
@@ -247,15 +252,7 @@ async fn another_requesters_conversation_never_reaches_the_target_requester() {
         "From: Bob <bob@customer.example>\r\nTo: support@example.com\r\nSubject: Re: [#{source}] Printer too\r\n\
          Message-ID: <bob-late@customer.example>\r\n\r\nBOB-LATER: still broken.\r\n"
     );
-    let res = app
-        .client
-        .post("/api/v1/inbound/email")
-        .header(ContentType::new("message", "rfc822"))
-        .header(Header::new("Authorization", format!("Bearer {SECRET}")))
-        .body(mail)
-        .dispatch()
-        .await;
-    let receipt = json(res).await;
+    let receipt = mail_in(&app, mail).await;
     assert_ne!(receipt["ticket_id"], target, "{receipt}");
     assert!(!ticket(&app, &ana, target)
         .await
