@@ -200,6 +200,7 @@ async fn open_ticket(
 #[post("/<token>/uploads?<filename>", data = "<file>")]
 async fn upload(
     state: &State<AppState>,
+    // The link is checked by `LinkHolder` before the body is read.
     #[allow(unused_variables)] token: &str,
     link: LinkHolder,
     filename: Option<&str>,
