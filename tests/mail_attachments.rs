@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use common::{json, Auth, TestApp};
 use helpline::users::Role;
-use rocket::http::{ContentType, Header, Method};
+use rocket::http::Method;
 use serde_json::{json, Value};
 
 const SECRET: &str = "inbound-secret-for-tests";
@@ -43,16 +43,7 @@ async fn app(tweak: impl FnOnce(&mut helpline::Config)) -> TestApp {
 }
 
 async fn post(app: &TestApp, raw: &[u8]) -> (u16, Value) {
-    let res = app
-        .client
-        .post("/api/v1/inbound/email")
-        .header(ContentType::new("message", "rfc822"))
-        .header(Header::new("Authorization", format!("Bearer {SECRET}")))
-        .body(raw)
-        .dispatch()
-        .await;
-    let status = res.status().code;
-    (status, json(res).await)
+    app.mail_in(SECRET, raw).await
 }
 
 /// The files of the message a receipt names: (filename, content type, size, url).

@@ -34,16 +34,7 @@ async fn app() -> TestApp {
 }
 
 async fn post(app: &TestApp, raw: &str) -> (u16, Value) {
-    let res = app
-        .client
-        .post("/api/v1/inbound/email")
-        .header(ContentType::new("message", "rfc822"))
-        .header(Header::new("Authorization", format!("Bearer {SECRET}")))
-        .body(raw.as_bytes())
-        .dispatch()
-        .await;
-    let status = res.status().code;
-    (status, json(res).await)
+    app.mail_in(SECRET, raw.as_bytes()).await
 }
 
 /// The conversation of a ticket as an agent sees it: (author email, body, internal).

@@ -6,10 +6,7 @@ mod common;
 
 use common::{json, Auth, TestApp};
 use helpline::users::Role;
-use rocket::http::{
-    ContentType, Header,
-    Method::{Get, Post},
-};
+use rocket::http::Method::{Get, Post};
 use serde_json::{json, Value};
 
 const SECRET: &str = "inbound-secret-for-tests";
@@ -27,15 +24,7 @@ async fn app() -> TestApp {
 
 /// Posts a raw mail to the inbound webhook; returns the receipt.
 async fn mail_in(app: &TestApp, raw: String) -> Value {
-    let res = app
-        .client
-        .post("/api/v1/inbound/email")
-        .header(ContentType::new("message", "rfc822"))
-        .header(Header::new("Authorization", format!("Bearer {SECRET}")))
-        .body(raw)
-        .dispatch()
-        .await;
-    json(res).await
+    app.mail_in(SECRET, raw.as_bytes()).await.1
 }
 
 async fn open(app: &TestApp, auth: &Auth, subject: &str, body: Value) -> i64 {

@@ -301,6 +301,20 @@ impl TestApp {
         json(res).await["id"].as_i64().unwrap()
     }
 
+    /// Posts a raw mail to the inbound webhook with `secret`; returns (status, receipt).
+    pub async fn mail_in(&self, secret: &str, raw: &[u8]) -> (u16, serde_json::Value) {
+        let res = self
+            .client
+            .post("/api/v1/inbound/email")
+            .header(ContentType::new("message", "rfc822"))
+            .header(Header::new("Authorization", format!("Bearer {secret}")))
+            .body(raw)
+            .dispatch()
+            .await;
+        let status = res.status().code;
+        (status, json(res).await)
+    }
+
     /// Sends a request with optional auth and JSON body.
     pub async fn call(
         &self,
