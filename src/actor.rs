@@ -68,6 +68,8 @@ pub struct User {
     pub email_notifications: bool,
     /// Added below the user's public replies (agents and admins).
     pub signature: Option<String>,
+    /// Invited and not signed up yet (no password set): the invitation can be sent again.
+    pub invited: bool,
     pub created_at: String,
     pub last_login_at: Option<String>,
 }

@@ -98,6 +98,8 @@ pub struct AuditEntry {
     #[schema(value_type = Object)]
     pub details: serde_json::Value,
     pub request_id: Option<String>,
+    /// Who acted, by name: the user's name or the API key's (`null` for the system).
+    pub actor_name: Option<String>,
 }
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<AuditEntry> {
@@ -113,6 +115,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<AuditEntry> {
         ticket_id: row.get(7)?,
         details: serde_json::from_str(&details).unwrap_or(serde_json::Value::Null),
         request_id: row.get(9)?,
+        actor_name: row.get(10)?,
     })
 }
 
@@ -151,7 +154,9 @@ pub fn list(
         .prepare_cached(&format!("SELECT COUNT(*) FROM audit_log{where_sql}"))?
         .query_row(params.as_slice(), |r| r.get(0))?;
     let sql = format!(
-        "SELECT id, at, actor_user_id, actor_api_key_id, action, target_type, target_id, ticket_id, details, request_id
+        "SELECT id, at, actor_user_id, actor_api_key_id, action, target_type, target_id, ticket_id, details, request_id,
+                COALESCE((SELECT u.name FROM users u WHERE u.id = actor_user_id),
+                         (SELECT k.name FROM api_keys k WHERE k.id = actor_api_key_id))
          FROM audit_log{where_sql} ORDER BY id {order} LIMIT {} OFFSET {}",
         page.per_page,
         page.offset()

@@ -18,6 +18,7 @@ pub mod http;
 pub mod ids;
 pub mod mail;
 pub mod maintenance;
+pub mod markdown;
 pub mod metrics;
 pub mod notify;
 pub mod paging;

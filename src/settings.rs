@@ -92,6 +92,10 @@ pub struct PublicSettings {
     pub support_email: Option<String>,
     pub phone_number: Option<String>,
     pub whatsapp_number: Option<String>,
+    /// The ticket categories to choose from.
+    pub categories: Vec<String>,
+    /// The ticket types to choose from.
+    pub types: Vec<String>,
 }
 
 impl From<&Settings> for PublicSettings {
@@ -103,6 +107,8 @@ impl From<&Settings> for PublicSettings {
             support_email: s.support_email.clone(),
             phone_number: s.phone_number.clone(),
             whatsapp_number: s.whatsapp_number.clone(),
+            categories: s.categories.clone(),
+            types: s.types.clone(),
         }
     }
 }

@@ -290,7 +290,9 @@ fn circle(graph: &BTreeMap<String, BTreeSet<String>>, from: &str) -> Option<Vec<
 /// The layers from the ground up; a module may import its own layer and those
 /// below. Named by the first part of the module path.
 const LAYERS: &[&[&str]] = &[
-    &["db", "config", "error", "ids", "paging", "actor"],
+    &[
+        "db", "config", "error", "ids", "paging", "actor", "markdown",
+    ],
     &["auth"],
     &[
         "users",

@@ -37,6 +37,15 @@ pub struct ClosingStream<R> {
     connection: rocket::http::Header<'static>,
 }
 
+impl<R> ClosingStream<R> {
+    pub fn new(inner: R) -> Self {
+        Self {
+            inner,
+            connection: rocket::http::Header::new("Connection", "close"),
+        }
+    }
+}
+
 /// Events read per query while replaying a backlog.
 const REPLAY_PAGE: u32 = 500;
 

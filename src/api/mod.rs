@@ -18,9 +18,11 @@ mod mailboxes;
 mod openapi;
 mod params;
 mod portal;
+mod portal_events;
 mod saved_replies;
 mod service;
 mod settings;
+mod ticket_attention;
 mod ticket_bulk;
 mod ticket_messages;
 mod tickets;
@@ -73,6 +75,11 @@ const RESOURCES: &[Resource] = &[
     },
     Resource {
         base: "/api/v1/tickets",
+        routes: ticket_attention::routes,
+        doc: ticket_attention::Doc::openapi,
+    },
+    Resource {
+        base: "/api/v1/tickets",
         routes: ticket_bulk::routes,
         doc: ticket_bulk::Doc::openapi,
     },
@@ -115,6 +122,11 @@ const RESOURCES: &[Resource] = &[
         base: "/api/v1/portal",
         routes: portal::portal_routes,
         doc: portal::PortalDoc::openapi,
+    },
+    Resource {
+        base: "/api/v1/portal",
+        routes: portal_events::routes,
+        doc: portal_events::Doc::openapi,
     },
     Resource {
         base: "/api/v1/settings",

@@ -57,6 +57,10 @@ pub struct TicketQuery {
     requester_id: Option<String>,
     /// `true`: only tickets nobody is assigned to.
     unassigned: Option<String>,
+    /// `true`: only tickets with a requester message the caller (an agent) has not seen.
+    unread: Option<String>,
+    /// `true`: only tickets the caller (an agent) follows.
+    following: Option<String>,
     category: Option<String>,
     #[field(name = "type")]
     #[serde(rename = "type")]
@@ -153,6 +157,10 @@ fn parse_query(
         parse_bool("unassigned", q.unassigned.as_deref())
             .map(|v| filter.unassigned = v == Some(true)),
     );
+    collect(parse_bool("unread", q.unread.as_deref()).map(|v| filter.unread = v == Some(true)));
+    collect(
+        parse_bool("following", q.following.as_deref()).map(|v| filter.following = v == Some(true)),
+    );
     collect(
         parse_time("created_after", q.created_after.as_deref()).map(|v| filter.created_after = v),
     );
@@ -208,6 +216,9 @@ pub struct CreateTicket {
     pub requester_email: Option<String>,
     /// The name for a new customer account (default: the address's local part).
     pub requester_name: Option<String>,
+    /// Agents and admins recording a call or a walk-in: `phone` or `web`
+    /// (default `web`, or `api` for API keys).
+    pub channel: Option<Channel>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -280,6 +291,7 @@ async fn create(
         requester_id: b.requester_id,
         requester_email: b.requester_email,
         requester_name: b.requester_name,
+        channel: b.channel,
         files: files_of(state, &user.0, b.attachments)?,
     };
     let created = opening::create(&state.db, &user.0, request).await?;

@@ -17,12 +17,21 @@ use crate::users::repo::{self, UserChanges, UserFilter, UserSort};
 use crate::users::{Role, User, UserId};
 
 pub fn routes() -> Vec<Route> {
-    routes![list, create, me, update_me, get_one, update, deactivate]
+    routes![
+        list,
+        create,
+        me,
+        update_me,
+        get_one,
+        update,
+        deactivate,
+        resend_invite
+    ]
 }
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(list, create, me, update_me, get_one, update, deactivate),
+    paths(list, create, me, update_me, get_one, update, deactivate, resend_invite),
     components(schemas(User, Role, Page<User>, CreateUser, UpdateUser, UpdateMe, Problem))
 )]
 pub struct Doc;
@@ -211,4 +220,22 @@ async fn update(
 async fn deactivate(state: &State<AppState>, admin: Admin, id: UserId) -> Result<Status, Error> {
     manage::deactivate(&state.accounts(), &admin.0, id).await?;
     Ok(Status::NoContent)
+}
+
+/// Sends the invitation mail again (admins) to a user who has not set a
+/// password yet; the answer is the user. 409 once they have, or while the
+/// account is deactivated.
+#[utoipa::path(tag = "users", operation_id = "users_resend_invite", security(("bearer" = []), ("api_key" = [])), params(("id" = i64, Path)), responses(
+    (status = 200, body = User), (status = 401, body = Problem), (status = 403, body = Problem),
+    (status = 404, body = Problem), (status = 409, description = "the invitation was accepted, or the user is deactivated", body = Problem),
+))]
+#[post("/<id>/invite")]
+async fn resend_invite(
+    state: &State<AppState>,
+    admin: Admin,
+    id: UserId,
+) -> Result<Json<User>, Error> {
+    Ok(Json(
+        manage::resend_invite(&state.accounts(), &admin.0, id).await?,
+    ))
 }

@@ -17,6 +17,7 @@ pub const NAMES: &[&str] = &[
     "ticket_status",
     "ticket_assigned",
     "requester_reply",
+    "followed_message",
     "new_ticket",
     "password_reset",
     "invite",
@@ -62,6 +63,14 @@ const BUILT_IN: &[(&str, &str)] = &[
     (
         "requester_reply.html",
         include_str!("templates/requester_reply.html"),
+    ),
+    (
+        "followed_message.txt",
+        include_str!("templates/followed_message.txt"),
+    ),
+    (
+        "followed_message.html",
+        include_str!("templates/followed_message.html"),
     ),
     ("new_ticket.txt", include_str!("templates/new_ticket.txt")),
     ("new_ticket.html", include_str!("templates/new_ticket.html")),
@@ -164,7 +173,7 @@ mod tests {
             "recipient": { "name": "Ana", "email": "ana@example.com" },
             "requester": { "name": "Ana", "email": "ana@example.com" },
             "ticket": { "id": 42, "subject": "Printer <on fire>", "priority": "high", "channel": "email", "status": "resolved" },
-            "message": { "body": "It smokes & beeps", "author_name": "Bob" },
+            "message": { "body": "It smokes & beeps", "body_html": crate::markdown::to_html("It smokes & beeps"), "author_name": "Bob" },
             "status": "resolved",
             "status_label": "resolved",
             "portal_url": "https://help.example.com/portal/abc",

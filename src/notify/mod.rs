@@ -28,6 +28,8 @@ pub enum Kind {
     TicketAssigned,
     /// To the assignee: the requester answered.
     RequesterReply,
+    /// To an agent following the ticket: a new public message.
+    FollowedMessage,
     /// To `support_email`: a new ticket nobody is assigned to.
     NewTicket,
     PasswordReset,
@@ -44,6 +46,7 @@ impl Kind {
             Self::TicketStatus => "ticket_status",
             Self::TicketAssigned => "ticket_assigned",
             Self::RequesterReply => "requester_reply",
+            Self::FollowedMessage => "followed_message",
             Self::NewTicket => "new_ticket",
             Self::PasswordReset => "password_reset",
             Self::VerifyEmail => "verify_email",
@@ -58,6 +61,7 @@ impl Kind {
             Self::TicketStatus,
             Self::TicketAssigned,
             Self::RequesterReply,
+            Self::FollowedMessage,
             Self::NewTicket,
             Self::PasswordReset,
             Self::Invite,
@@ -185,8 +189,9 @@ pub fn ticket_created(
 
 /// A message on a ticket. Internal notes never mail anyone; a public answer
 /// from the team goes to the requester; the requester's answer goes to the
-/// assignee. Nobody is mailed their own message. Chat lines are gathered
-/// into one mail per pause.
+/// assignee; every public message goes to the ticket's followers (but the
+/// assignee, who has the requester's already). Nobody is mailed their own
+/// message. Chat lines are gathered into one mail per pause.
 pub fn message_added(
     conn: &Connection,
     ticket: &TicketState,
@@ -205,7 +210,17 @@ pub fn message_added(
             to_user(conn, kind, user, Some(ticket.id), Some(message))
         }
     };
-    if author == Some(ticket.requester_id) {
+    let from_requester = author == Some(ticket.requester_id);
+    for follower in followers(conn, ticket.id)? {
+        let has_it = from_requester && Some(follower) == ticket.assignee_id;
+        if Some(follower) == author || follower == ticket.requester_id || has_it {
+            continue;
+        }
+        if let Some(agent) = wants_mail(conn, follower)? {
+            send(Kind::FollowedMessage, &agent)?;
+        }
+    }
+    if from_requester {
         if let Some(assignee) = ticket.assignee_id.filter(|a| Some(*a) != author) {
             if let Some(agent) = wants_mail(conn, assignee)? {
                 send(Kind::RequesterReply, &agent)?;
@@ -217,6 +232,16 @@ pub fn message_added(
         send(Kind::AgentReply, &requester)?;
     }
     Ok(())
+}
+
+/// The agents following a ticket (only staff can follow).
+fn followers(conn: &Connection, id: TicketId) -> Result<Vec<UserId>, Error> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT f.user_id FROM ticket_followers f JOIN users u ON u.id = f.user_id
+         WHERE f.ticket_id = ?1 AND u.role <> 'customer' ORDER BY f.user_id",
+    )?;
+    let rows = stmt.query_map([id], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// The requester hears when their ticket is resolved or closed (unless they did it).

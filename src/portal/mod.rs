@@ -5,6 +5,7 @@
 pub mod access;
 pub mod files;
 pub mod intake;
+pub mod live;
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;

@@ -26,6 +26,12 @@ pub struct TicketFilter {
     pub search: Option<SearchQuery>,
     pub created_after: Option<String>,
     pub updated_after: Option<String>,
+    /// Only tickets with a requester message the agent has not seen.
+    pub unread: bool,
+    /// Only tickets the agent follows.
+    pub following: bool,
+    /// The agent `unread` and `following` are about (set from the caller).
+    pub agent: Option<UserId>,
 }
 
 /// Who is looking: customers only ever touch their own tickets and no notes.
@@ -269,6 +275,16 @@ fn push_filters(
     if let Some(after) = &filter.updated_after {
         clauses.push(format!("{} > ?", updated_column(viewer)));
         params.push(Box::new(after.clone()));
+    }
+    // Without an agent (never reached: the service refuses it) nothing matches.
+    let agent = filter.agent.unwrap_or(UserId(0));
+    if filter.unread {
+        clauses.push(super::attention::UNREAD_FILTER.into());
+        params.push(Box::new(agent));
+    }
+    if filter.following {
+        clauses.push(super::attention::FOLLOWING_FILTER.into());
+        params.push(Box::new(agent));
     }
 }
 

@@ -14,7 +14,7 @@ use serde_json::json;
 use super::conversation::{reply_in, Writer};
 use super::model::{Channel, TicketStatus, TicketWithMessages};
 use super::repo;
-use super::service::with_messages;
+use super::service::view_in;
 use crate::actor::Actor;
 use crate::attachments::Files;
 use crate::audit::{self, ActorRef, Target};
@@ -60,6 +60,7 @@ pub async fn merge(
         ));
     }
     let by = ActorRef::from(actor);
+    let actor = actor.clone();
     db.write(move |tx| {
         let from = repo::state(tx, source)?.ok_or(Error::NotFound("ticket"))?;
         let to = repo::state(tx, into)?
@@ -131,7 +132,7 @@ pub async fn merge(
             )?;
             events::record_ticket(tx, &[events::kind::TICKET_UPDATED], ticket)?;
         }
-        with_messages(tx, into, true)
+        view_in(tx, &actor, into)
     })
     .await
 }

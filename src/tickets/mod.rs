@@ -1,6 +1,7 @@
 //! Tickets and their conversations: the help desk core.
 
 pub mod assign;
+pub mod attention;
 pub mod bulk;
 pub mod conversation;
 pub mod list;

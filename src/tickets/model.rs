@@ -196,6 +196,16 @@ pub struct Ticket {
     pub message_count: i64,
     /// The ticket this one was merged into (it is closed then), or `null`.
     pub merged_into: Option<TicketId>,
+    /// For agents: a public message from the requester arrived after the
+    /// caller last saw the ticket (absent for customers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unread: Option<bool>,
+    /// For agents: whether the caller follows the ticket (absent for customers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub following: Option<bool>,
+    /// The requester's latest public message (what `unread` compares with).
+    #[serde(skip)]
+    pub requester_message_id: i64,
 }
 
 /// A ticket with its conversation.
@@ -212,8 +222,11 @@ pub struct Message {
     pub ticket_id: TicketId,
     /// `null` for messages from the system.
     pub author: Option<Author>,
-    /// Plain text; Markdown allowed; never rendered as HTML.
+    /// As written: plain text, Markdown allowed.
     pub body: String,
+    /// The body rendered from Markdown and sanitised: formatting and safe
+    /// links only (raw HTML is shown as text, images become links).
+    pub body_html: String,
     /// Internal notes are seen by agents and admins only.
     pub internal: bool,
     pub channel: Channel,

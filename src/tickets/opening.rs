@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::model::{Channel, Priority, TicketWithMessages};
 use super::repo::{self, NewMessage, NewTicket};
-use super::service::with_messages;
+use super::service::view_in;
 use super::{assign, rules};
 use crate::actor::Actor;
 use crate::attachments::{self, Files};
@@ -146,6 +146,8 @@ pub struct CreateRequest {
     /// account without a password is made when it is new) and name.
     pub requester_email: Option<String>,
     pub requester_name: Option<String>,
+    /// How the request came in, when an agent records it (`phone` or `web`).
+    pub channel: Option<Channel>,
     pub files: Files,
 }
 
@@ -201,14 +203,25 @@ pub async fn create(
     input: CreateRequest,
 ) -> Result<TicketWithMessages, Error> {
     let requester = requester_of(actor, &input)?;
-    let channel = if actor.api_key_id().is_some() {
-        Channel::Api
-    } else {
-        Channel::Web
+    let channel = match input.channel {
+        None if actor.api_key_id().is_some() => Channel::Api,
+        None => Channel::Web,
+        Some(_) if !actor.role.is_staff() => {
+            return Err(Error::Forbidden(
+                "only agents and admins record the channel of a ticket".into(),
+            ))
+        }
+        Some(c @ (Channel::Phone | Channel::Web)) => c,
+        Some(_) => {
+            return Err(Error::validation(
+                "channel",
+                "is phone or web; the other channels are set by how a ticket arrives",
+            ))
+        }
     };
     let by = ActorRef::from(actor);
     let me = actor.user_id();
-    let staff = actor.role.is_staff();
+    let viewer = actor.clone();
     db.write(move |tx| {
         let requester_id = match requester {
             Requester::Id(id) => match users::get(tx, id)? {
@@ -271,7 +284,7 @@ pub async fn create(
         };
         let settings = settings::load(tx)?;
         let id = create_in(tx, &settings, &by, &creation)?;
-        with_messages(tx, id, staff)
+        view_in(tx, &viewer, id)
     })
     .await
 }

@@ -13,7 +13,8 @@ pub(super) const TICKET_SELECT: &str =
         r.id, r.name, r.email, a.id, a.name,
         t.created_at, t.updated_at, t.first_response_at, t.resolved_at, t.closed_at,
         t.public_count, t.note_count, t.public_updated_at, t.merged_into,
-        (SELECT mt.id FROM tickets mt WHERE mt.id = t.merged_into AND mt.requester_id = t.requester_id)
+        (SELECT mt.id FROM tickets mt WHERE mt.id = t.merged_into AND mt.requester_id = t.requester_id),
+        t.requester_message_id
     FROM tickets t
     JOIN users r ON r.id = t.requester_id
     LEFT JOIN users a ON a.id = t.assignee_id";
@@ -64,6 +65,9 @@ pub(super) fn ticket_from_row_at(
         message_count: if with_notes { public + notes } else { public },
         // Customers see where a ticket went only when it stayed theirs.
         merged_into: row.get(at(if with_notes { 21 } else { 22 }))?,
+        unread: None,
+        following: None,
+        requester_message_id: row.get(at(23))?,
     })
 }
 
@@ -291,11 +295,13 @@ fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
         }),
         None => None,
     };
+    let body: String = row.get(5)?;
     Ok(Message {
         id: row.get(0)?,
         ticket_id: row.get(1)?,
         author,
-        body: row.get(5)?,
+        body_html: crate::markdown::to_html(&body),
+        body,
         internal: row.get(6)?,
         channel: row.get(7)?,
         created_at: row.get(8)?,

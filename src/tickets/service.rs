@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 use super::list::{self, TicketFilter, TicketSort, Viewer};
 use super::model::{Priority, Ticket, TicketStatus, TicketWithMessages};
 use super::repo::{self, Column, TicketState};
-use super::{assign, rules};
+use super::{assign, attention, rules};
 use crate::actor::Actor;
 use crate::audit::{self, ActorRef, Target};
 use crate::db::{now, Db};
@@ -37,11 +37,22 @@ pub fn with_messages(
     Ok(TicketWithMessages { ticket, messages })
 }
 
+/// The ticket with its conversation as `actor` sees it (no access check).
+pub fn view_in(
+    conn: &Connection,
+    actor: &Actor,
+    id: TicketId,
+) -> Result<TicketWithMessages, Error> {
+    let mut found = with_messages(conn, id, actor.role.is_staff())?;
+    attention::annotate(conn, actor, std::slice::from_mut(&mut found.ticket))?;
+    Ok(found)
+}
+
 pub async fn get(db: &Db, actor: &Actor, id: TicketId) -> Result<TicketWithMessages, Error> {
     let actor = actor.clone();
     db.read(move |conn| {
         visible_state(conn, &actor, id)?;
-        with_messages(conn, id, actor.role.is_staff())
+        view_in(conn, &actor, id)
     })
     .await
 }
@@ -59,13 +70,28 @@ pub fn viewer(actor: &Actor) -> Result<Viewer, Error> {
 pub async fn list(
     db: &Db,
     actor: &Actor,
-    filter: TicketFilter,
+    mut filter: TicketFilter,
     sort: (TicketSort, SortOrder),
     page: Pagination,
 ) -> Result<Page<Ticket>, Error> {
     let viewer = viewer(actor)?;
+    for (asked, field) in [(filter.unread, "unread"), (filter.following, "following")] {
+        if asked {
+            filter.agent = Some(attention::agent_of(actor).ok_or_else(|| {
+                Error::validation(
+                    field,
+                    "only a signed-in agent has unread or followed tickets",
+                )
+            })?);
+        }
+    }
+    let actor = actor.clone();
     let (items, total) = db
-        .read(move |conn| list::list(conn, &filter, viewer, sort, page))
+        .read(move |conn| {
+            let (mut items, total) = list::list(conn, &filter, viewer, sort, page)?;
+            attention::annotate(conn, &actor, &mut items)?;
+            Ok((items, total))
+        })
         .await?;
     Ok(Page::new(items, page, total))
 }
@@ -273,7 +299,10 @@ pub async fn update(
     let actor = actor.clone();
     db.write(move |tx| {
         apply_in(tx, &actor, id, &changes)?;
-        repo::get(tx, id, actor.role.is_staff())?.ok_or(Error::NotFound("ticket"))
+        let mut ticket =
+            repo::get(tx, id, actor.role.is_staff())?.ok_or(Error::NotFound("ticket"))?;
+        attention::annotate(tx, &actor, std::slice::from_mut(&mut ticket))?;
+        Ok(ticket)
     })
     .await
 }

@@ -59,12 +59,52 @@ pub async fn create(ctx: &Accounts<'_>, actor: &Actor, input: NewAccount) -> Res
             )?;
             if user.password_hash.is_none() {
                 notify::invite(tx, &user)?;
+                repo::mark_invited(tx, user.user.id)?;
+                return repo::get(tx, user.user.id)?.ok_or(Error::NotFound("user"));
             }
             Ok(user)
         })
         .await?;
     ctx.delivery.wake();
     Ok(user.user)
+}
+
+/// Sends the invitation again to a user who has not set a password yet
+/// (admins); 409 once they have, or when the account is deactivated.
+pub async fn resend_invite(ctx: &Accounts<'_>, actor: &Actor, id: UserId) -> Result<User, Error> {
+    let by = ActorRef::from(actor);
+    let user = ctx
+        .db
+        .write(move |tx| {
+            let user = repo::get(tx, id)?.ok_or(Error::NotFound("user"))?;
+            if user.password_hash.is_some() {
+                return Err(Error::Conflict(
+                    "this user has already set a password".into(),
+                ));
+            }
+            if !user.user.active {
+                return Err(Error::Conflict(
+                    "this user is deactivated; activate them first".into(),
+                ));
+            }
+            notify::invite(tx, &user)?;
+            repo::mark_invited(tx, id)?;
+            audit::record(
+                tx,
+                &by,
+                "user.invite_resent",
+                Some(Target {
+                    kind: "user",
+                    id: id.0,
+                }),
+                None,
+                &serde_json::json!({ "email": user.user.email }),
+            )?;
+            Ok(repo::get(tx, id)?.ok_or(Error::NotFound("user"))?.user)
+        })
+        .await?;
+    ctx.delivery.wake();
+    Ok(user)
 }
 
 fn last_admin_guard(

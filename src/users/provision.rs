@@ -85,6 +85,10 @@ impl Provisioning {
                 None,
                 &serde_json::json!({ "email": user.user.email, "role": role.as_str(), "via": "cli" }),
             )?;
+            if user.password_hash.is_none() {
+                repo::mark_invited(tx, user.user.id)?;
+                return repo::get(tx, user.user.id)?.ok_or(Error::NotFound("user"));
+            }
             Ok(user)
         })?;
         let invite = if user.password_hash.is_none() {

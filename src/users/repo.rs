@@ -8,7 +8,8 @@ use crate::error::Error;
 use crate::paging::{like_pattern, Pagination, SortOrder};
 
 const COLUMNS: &str =
-    "id, email, name, role, active, created_at, last_login_at, password_hash, token_version, email_notifications, signature";
+    "id, email, name, role, active, created_at, last_login_at, password_hash, token_version, email_notifications, signature,
+     invited_at IS NOT NULL AND password_hash IS NULL";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<UserRecord> {
     Ok(UserRecord {
@@ -20,6 +21,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<UserRecord> {
             active: row.get(4)?,
             email_notifications: row.get(9)?,
             signature: row.get(10)?,
+            invited: row.get(11)?,
             created_at: row.get(5)?,
             last_login_at: row.get(6)?,
         },
@@ -62,6 +64,13 @@ pub fn insert(conn: &Connection, new: &NewUser<'_>) -> Result<UserRecord, Error>
     }
     get(conn, UserId(conn.last_insert_rowid()))?
         .ok_or_else(|| Error::Internal("inserted user vanished".into()))
+}
+
+/// Notes that an invitation was (re)sent to the user.
+pub fn mark_invited(conn: &Connection, id: UserId) -> Result<(), Error> {
+    conn.prepare_cached("UPDATE users SET invited_at = ?2 WHERE id = ?1")?
+        .execute(params![id, now()])?;
+    Ok(())
 }
 
 fn is_unique_violation(e: &rusqlite::Error) -> bool {

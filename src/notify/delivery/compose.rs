@@ -184,7 +184,10 @@ impl Delivery {
             } else {
                 message.body
             };
-            context["message"] = json!({ "body": body, "author_name": author });
+            // The text part keeps the Markdown source; the HTML part shows it rendered.
+            let body_html = crate::markdown::to_html(&body);
+            context["message"] =
+                json!({ "body": body, "body_html": body_html, "author_name": author });
             message_files = files::of_message(conn, message_id)?;
         }
         if to_requester
