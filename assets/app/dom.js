@@ -78,11 +78,107 @@ export function values(form, keepEmpty = false) {
   return out;
 }
 
-/** Shows an API problem under a form: the detail and each field's message. */
-export function showProblem(target, error) {
-  const lines = [error.message];
-  for (const e of error.errors || []) lines.push(`${e.field}: ${e.message}`);
-  mount(target, ...lines.map((l) => h("div", {}, l)));
+const GENERIC_DETAIL = "the request has invalid fields";
+
+/** "current_password" → "Current password"; "ticket.subject" → "Ticket subject". */
+export function fieldLabel(name) {
+  const text = String(name || "").replace(/\[\d+\]/g, "").replace(/[_.]+/g, " ").trim();
+  return text ? text[0].toUpperCase() + text.slice(1) : "";
+}
+
+/** The visible control of `form` named like `name` (or its last dotted part). */
+function controlFor(form, name) {
+  if (!form || !form.elements || !name) return null;
+  // "tags[2]" and "tags.2" are the field "tags"; "ticket.subject" may be "subject".
+  const base = String(name).replace(/(\[\d+\]|\.\d+)+$/, "");
+  const last = base.split(".").pop();
+  const names = [...new Set([name, base, last])].filter(Boolean);
+  for (const n of names) {
+    let el = form.elements.namedItem(n);
+    // Radio buttons and repeated names: the first one stands for the group.
+    if (el && !(el instanceof Element) && typeof el.item === "function") el = el.item(0);
+    if (el instanceof Element && el.type !== "hidden" && !el.hidden && !el.closest("[hidden]")) return el;
+  }
+  return null;
+}
+
+function describedBy(control) {
+  return (control.getAttribute("aria-describedby") || "").split(/\s+/).filter(Boolean);
+}
+
+/** Removes the message shown at one control (after an edit, or a new attempt). */
+function clearField(control) {
+  const id = control.dataset.errorId;
+  if (!id) return;
+  const note = document.getElementById(id);
+  if (note) note.remove();
+  const rest = describedBy(control).filter((x) => x !== id);
+  if (rest.length) control.setAttribute("aria-describedby", rest.join(" "));
+  else control.removeAttribute("aria-describedby");
+  control.removeAttribute("aria-invalid");
+  delete control.dataset.errorId;
+}
+
+/** Removes every field message `showProblem` put into `form`. */
+export function clearFieldErrors(form) {
+  if (!form) return;
+  for (const control of form.querySelectorAll("[data-error-id]")) clearField(control);
+  for (const note of form.querySelectorAll(".field-error")) note.remove();
+}
+
+/** Shows `text` right after `control` (after its label when the label wraps it). */
+function markField(control, text) {
+  const existing = control.dataset.errorId && document.getElementById(control.dataset.errorId);
+  if (existing) { existing.append(h("br"), text); return; }
+  if (!control.id) control.id = `f-${Math.random().toString(36).slice(2, 9)}`;
+  const id = `${control.id}-error`;
+  const note = h("div", { class: "field-error", id }, text);
+  const wrapper = control.parentElement && control.parentElement.tagName === "LABEL" ? control.parentElement : control;
+  wrapper.after(note);
+  control.dataset.errorId = id;
+  control.setAttribute("aria-invalid", "true");
+  control.setAttribute("aria-describedby", [...describedBy(control), id].join(" "));
+  const edited = () => {
+    clearField(control);
+    control.removeEventListener("input", edited);
+    control.removeEventListener("change", edited);
+  };
+  control.addEventListener("input", edited);
+  control.addEventListener("change", edited);
+}
+
+/** Empties a problem box (and the field messages of `form`). */
+export function clearProblem(target, form) {
+  if (form) clearFieldErrors(form);
+  if (!target) return;
+  target.replaceChildren();
+  target.classList.remove("error");
+  target.removeAttribute("role");
+}
+
+/** Shows an API problem: with `form`, each field's message next to its
+ * control (marked aria-invalid, linked by aria-describedby); at `target`, the
+ * detail and the messages of fields the form does not have. */
+export function showProblem(target, error, form) {
+  if (form) clearFieldErrors(form);
+  const errors = (error && error.errors) || [];
+  const loose = [];
+  let first = null;
+  for (const e of errors) {
+    const control = form ? controlFor(form, e.field) : null;
+    if (control) {
+      markField(control, e.message);
+      first = first || control;
+    } else loose.push(e);
+  }
+  const detail = (error && error.message) || "Something went wrong. Please try again.";
+  const generic = detail.toLowerCase() === GENERIC_DETAIL || /^HTTP \d+$/.test(detail);
+  let summary = detail;
+  if (errors.length && !loose.length) summary = generic ? "Please correct the marked fields." : detail;
+  else if (errors.length && generic) summary = first ? "Please correct the marked fields and these:" : "Please correct the following:";
+  mount(target, h("div", {}, summary),
+    loose.length ? h("ul", { class: "problem-list" }, loose.map((e) => h("li", {}, e.field ? `${fieldLabel(e.field)}: ${e.message}` : e.message))) : null);
   target.className = "error";
   target.setAttribute("role", "alert");
+  if (first && typeof first.focus === "function") first.focus();
 }

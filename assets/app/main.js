@@ -8,6 +8,7 @@ import * as inbox from "./views/inbox.js";
 import * as customer from "./views/customer.js";
 import * as portal from "./views/portal.js";
 import * as admin from "./views/admin.js";
+import * as profile from "./views/profile.js";
 
 const root = document.getElementById("app");
 let cleanup = null;
@@ -29,13 +30,34 @@ const STAFF = [
   [/^\/inbox$/, inbox.view],
   [/^\/tickets\/(\d+)$/, inbox.view],
   [/^\/admin(?:\/([a-z-]+))?$/, admin.view],
+  [/^\/profile$/, profile.view],
 ];
 
 const CUSTOMER = [
   [/^\/my$/, customer.list],
   [/^\/my\/new$/, customer.create],
   [/^\/tickets\/(\d+)$/, customer.ticket],
+  [/^\/profile$/, profile.view],
 ];
+
+/** Shows a new help desk name everywhere at once: the header, the tab title
+ * (a page's own title keeps its part before " · ") and `site`. Views that
+ * show the name themselves can listen to the "helpline:site-name" event. */
+export function setSiteName(name) {
+  const old = site.name;
+  site.name = (name || "").trim() || "Helpline";
+  site.settings = { ...site.settings, helpdesk_name: site.name };
+  if (!document.title || document.title === old) document.title = site.name;
+  else if (document.title.endsWith(` · ${old}`)) document.title = `${document.title.slice(0, -old.length)}${site.name}`;
+  for (const brand of document.querySelectorAll(".brand")) brand.textContent = site.name;
+  window.dispatchEvent(new CustomEvent("helpline:site-name", { detail: site.name }));
+}
+
+/** After the signed-in user changed their profile: the header shows the new name. */
+export function updateUser(user) {
+  if (session.user && user) Object.assign(session.user, user);
+  for (const who of document.querySelectorAll(".topbar .who")) who.textContent = session.user ? session.user.name : "";
+}
 
 export function go(path, replace = false) {
   if (replace) history.replaceState(null, "", path);
@@ -64,10 +86,11 @@ function topbar() {
   const links = session.staff
     ? [link("/inbox", "Inbox"), user.role === "admin" ? link("/admin", "Admin") : null]
     : [link("/my", "My tickets"), link("/my/new", "New ticket")];
+  links.push(link("/profile", "Profile"));
   return h("header", { class: "topbar" },
     h("a", { class: "brand", href: home() }, site.name),
     h("nav", { "aria-label": "Main" }, links),
-    h("span", { class: "muted" }, user.name),
+    h("span", { class: "muted who" }, user.name),
     h("button", { type: "button", onclick: async () => { await signOut(); go("/login"); } }, "Sign out"));
 }
 
@@ -99,7 +122,7 @@ export async function render() {
   const main = h("main", { id: "main", class: "main" });
   mount(root, topbar(), main);
   if (!view) {
-    mount(main, h("div", { class: "empty" }, "There is nothing here. ", h("a", { href: home() }, "Go back")));
+    mount(main, h("div", { class: "empty" }, h("h1", {}, "Page not found"), "There is nothing here. ", h("a", { href: home() }, "Go back")));
     return;
   }
   keep(await view()(main));
@@ -122,8 +145,7 @@ window.addEventListener("popstate", render);
 async function boot() {
   try {
     site.settings = await anon("GET", "/api/v1/settings/public");
-    site.name = site.settings.helpdesk_name || "Helpline";
-    document.title = site.name;
+    setSiteName(site.settings.helpdesk_name);
   } catch { /* defaults */ }
   await refresh();
   // From now on, losing the session (expired, signed out elsewhere) means signing in again.

@@ -1,12 +1,14 @@
-// Admin: users, settings, API keys, email log, mailboxes, audit log.
+// Admin: users, settings, saved replies, API keys, email log, mailboxes, audit log.
 
-import { h, mount, when, field, values, toast, showProblem } from "../dom.js";
+import { h, mount, when, field, values, toast, showProblem, clearProblem } from "../dom.js";
 import { api } from "../api.js";
-import { go } from "../main.js";
+import { go, site, setSiteName } from "../main.js";
+import { savedReplies } from "./saved-replies.js";
 
 const SECTIONS = [
   ["users", "Users"],
   ["settings", "Settings"],
+  ["saved-replies", "Saved replies"],
   ["api-keys", "API keys"],
   ["email-log", "Email log"],
   ["mailboxes", "Mailboxes"],
@@ -21,15 +23,28 @@ export function view([section]) {
       h("nav", { class: "links", "aria-label": "Admin" }, SECTIONS.map(([key, label]) =>
         h("a", { href: `/admin/${key}`, "aria-current": key === current ? "page" : null }, label))),
       body));
-    const render = { users, settings, "api-keys": apiKeys, "email-log": emailLog, mailboxes, audit }[current];
-    if (!render) { mount(body, h("p", {}, "Unknown section.")); return undefined; }
+    const render = { users, settings, "saved-replies": sharedReplies, "api-keys": apiKeys, "email-log": emailLog, mailboxes, audit }[current];
+    if (!render) { mount(body, h("h1", {}, "Admin"), h("p", {}, "Unknown section.")); return undefined; }
     // A section may answer a cleanup function (stops its timers when leaving).
-    try { return await render(body); } catch (e) { mount(body, h("p", { class: "error" }, e.message)); return undefined; }
+    try { return await render(body); } catch (e) {
+      const label = (SECTIONS.find(([key]) => key === current) || [])[1] || "Admin";
+      mount(body, h("h1", {}, label), h("p", { class: "error", role: "alert" }, e.message));
+      return undefined;
+    }
   };
 }
 
+/** A table; every column has a header cell (an empty one is read as "Actions"). */
 function table(headers, rows) {
-  return h("table", {}, h("thead", {}, h("tr", {}, headers.map((t) => h("th", { scope: "col" }, t)))), h("tbody", {}, rows));
+  return h("table", {}, h("thead", {}, h("tr", {}, headers.map((t) => h("th", { scope: "col" }, t || "Actions")))), h("tbody", {}, rows));
+}
+
+const ROLES = ["customer", "agent", "admin"];
+
+/** "invited" until they set a password; deactivated wins over both. */
+function userStatus(u) {
+  if (!u.active) return "deactivated";
+  return u.invited ? "invited" : "active";
 }
 
 async function users(body) {
@@ -42,25 +57,39 @@ async function users(body) {
     h("button", { class: "primary", type: "submit" }, "Invite"));
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
+    clearProblem(message, form);
     try {
       const user = await api("POST", "/api/v1/users", values(form));
       toast(`Invitation sent to ${user.email}`);
       await users(body);
-    } catch (err) { showProblem(message, err); }
+    } catch (err) { showProblem(message, err, form); }
   });
   const row = (u) => {
-    const role = h("select", { "aria-label": `Role of ${u.email}` }, ["customer", "agent", "admin"].map((r) => h("option", { value: r, selected: u.role === r }, r)));
+    const role = h("select", { "aria-label": `Role of ${u.email}` }, ROLES.map((r) => h("option", { value: r, selected: u.role === r }, r)));
     role.addEventListener("change", async () => {
       try { await api("PATCH", `/api/v1/users/${u.id}`, { role: role.value }); toast("Role changed"); } catch (err) { toast(err.message); role.value = u.role; }
     });
+    const status = userStatus(u);
+    const resend = status === "invited" ? h("button", { type: "button", class: "resend-invite", "aria-label": `Resend the invitation to ${u.email}` }, "Resend invite") : null;
+    resend?.addEventListener("click", async () => {
+      resend.disabled = true;
+      try {
+        const user = await api("POST", `/api/v1/users/${u.id}/invite`);
+        toast(`Invitation sent again to ${user.email || u.email}`);
+      } catch (err) { toast(err.message); } finally { resend.disabled = false; }
+    });
     const toggle = h("button", { type: "button", class: u.active ? "danger" : "" }, u.active ? "Deactivate" : "Activate");
     toggle.addEventListener("click", async () => {
+      if (u.active && !confirm(`Deactivate ${u.name}? They can no longer sign in.`)) return;
       try { await api("PATCH", `/api/v1/users/${u.id}`, { active: !u.active }); await users(body); } catch (err) { toast(err.message); }
     });
-    return h("tr", {}, h("td", {}, u.name), h("td", {}, u.email), h("td", {}, role), h("td", {}, u.active ? "active" : "deactivated"), h("td", {}, when(u.last_login_at)), h("td", {}, toggle));
+    return h("tr", { dataset: { user: u.id } }, h("td", {}, u.name), h("td", {}, u.email), h("td", {}, role),
+      h("td", {}, h("span", { class: `user-status status-${status}` }, h("span", {}, status), resend)),
+      h("td", {}, u.last_login_at ? when(u.last_login_at) : h("span", { class: "muted" }, "never")),
+      h("td", { class: "actions" }, toggle));
   };
   mount(body, h("h1", {}, "Users"), form, message,
-    table(["Name", "Email", "Role", "State", "Last sign-in", ""], page.items.map(row)));
+    table(["Name", "Email", "Role", "Status", "Last sign-in", "Actions"], page.items.map(row)));
 }
 
 async function settings(body) {
@@ -103,12 +132,24 @@ async function settings(body) {
     for (const name of ["allow_registration", "require_email_verification", "support_bubble_enabled", "intake_requires_api_key", "metrics_public"]) {
       out[name] = form.elements[name].checked;
     }
+    clearProblem(message, form);
     try {
       await api("PUT", "/api/v1/settings", out);
+      // What everyone sees changes at once: the header, and the public settings views read.
+      Object.assign(site.settings, {
+        allow_registration: out.allow_registration,
+        support_bubble_enabled: out.support_bubble_enabled,
+        support_email: out.support_email,
+        phone_number: out.phone_number,
+        whatsapp_number: out.whatsapp_number,
+        categories: out.categories,
+        types: out.types,
+      });
+      setSiteName(out.helpdesk_name);
       message.className = "ok";
       message.textContent = "Saved.";
       if (first) go("/admin/users", true);
-    } catch (err) { showProblem(message, err); }
+    } catch (err) { showProblem(message, err, form); }
   });
   mount(body, h("h1", {}, "Settings"),
     first ? h("p", {}, "Welcome! Set the support address and name of your help desk. Outgoing mail is configured in the server's configuration file ([smtp]); check it with ",
@@ -126,14 +167,15 @@ async function apiKeys(body) {
     h("button", { class: "primary", type: "submit" }, "Create key"));
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
+    clearProblem(shown, form);
     try {
       const created = await api("POST", "/api/v1/api-keys", values(form));
       await apiKeys(body);
       mount(body.querySelector("#new-key"), h("p", {}, "Copy the key now; it is not shown again:"), h("div", { class: "secret" }, created.key));
-    } catch (err) { showProblem(shown, err); }
+    } catch (err) { showProblem(shown, err, form); }
   });
   mount(body, h("h1", {}, "API keys"), form, shown,
-    table(["Name", "Role", "Key", "Created", "Last used", ""], items.map((k) => h("tr", {},
+    table(["Name", "Role", "Key", "Created", "Last used", "Actions"], items.map((k) => h("tr", {},
       h("td", {}, k.name), h("td", {}, k.role), h("td", {}, h("code", {}, `${k.prefix}…`)), h("td", {}, when(k.created_at)), h("td", {}, when(k.last_used_at)),
       h("td", {}, k.revoked_at ? "revoked" : h("button", {
         type: "button", class: "danger",
@@ -145,7 +187,7 @@ async function emailLog(body) {
   const page = await api("GET", "/api/v1/admin/email-log?per_page=100");
   mount(body, h("h1", {}, "Email log"),
     page.items.length === 0 ? h("p", { class: "empty" }, "No email sent yet.") :
-      table(["When", "To", "Subject", "Status", "Attempts", "Last error", ""], page.items.map((n) => h("tr", {},
+      table(["When", "To", "Subject", "Status", "Attempts", "Last error", "Actions"], page.items.map((n) => h("tr", {},
         h("td", {}, when(n.created_at)), h("td", {}, n.to), h("td", {}, n.subject || n.kind), h("td", {}, n.status),
         h("td", {}, String(n.attempts)), h("td", { class: "error" }, n.last_error || ""),
         h("td", {}, n.status === "failed" || n.status === "dead" ? h("button", {
@@ -202,12 +244,28 @@ async function mailboxes(body) {
   return () => clearInterval(timer);
 }
 
+/** "by Alex", "by API key Zapier", or "system". */
+function actorName(e) {
+  if (e.api_key_id) return `by API key ${e.actor_name || `#${e.api_key_id}`}`;
+  if (e.actor_id) return `by ${e.actor_name || `user #${e.actor_id}`}`;
+  return e.actor_name ? `by ${e.actor_name}` : "system";
+}
+
+/** The team's shared saved replies (agents keep their own on their profile). */
+async function sharedReplies(body) {
+  const list = h("div", { class: "saved-replies" });
+  mount(body, h("h1", {}, "Saved replies"),
+    h("p", { class: "muted" }, "Shared saved replies are offered to every agent when replying. Agents keep their own on their profile page."),
+    list);
+  await savedReplies(list, { shared: true });
+}
+
 async function audit(body) {
   const page = await api("GET", "/api/v1/admin/audit?per_page=100");
   mount(body, h("h1", {}, "Audit log"),
     table(["When", "Action", "Actor", "Target", "Details"], page.items.map((e) => h("tr", {},
       h("td", {}, when(e.at)), h("td", {}, e.action),
-      h("td", {}, e.actor_id ? `user ${e.actor_id}` : e.api_key_id ? `key ${e.api_key_id}` : "system"),
+      h("td", {}, actorName(e)),
       h("td", {}, e.target_type ? `${e.target_type} ${e.target_id ?? ""}` : ""),
       h("td", {}, h("code", {}, JSON.stringify(e.details)))))));
 }

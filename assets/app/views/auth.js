@@ -1,6 +1,6 @@
 // Sign in, register, forgotten password, reset, invitation, first admin.
 
-import { h, mount, field, values, showProblem } from "../dom.js";
+import { h, mount, field, values, showProblem, clearProblem } from "../dom.js";
 import { signIn, anon, register as registerAccount } from "../api.js";
 import { go, site } from "../main.js";
 
@@ -26,11 +26,12 @@ function form(fields, submitText, onSubmit) {
   el.addEventListener("submit", async (event) => {
     event.preventDefault();
     button.disabled = true;
-    message.textContent = "";
+    clearProblem(message, el);
+    message.className = "";
     try {
       await onSubmit(values(el, true), message);
     } catch (e) {
-      showProblem(message, e);
+      showProblem(message, e, el);
     } finally {
       button.disabled = false;
     }
@@ -99,9 +100,10 @@ function newPassword(title, submitText, path, extra, after) {
       ...field("Repeat the password", password("password_again", "new-password")),
     ], submitText, async (v, message) => {
       if (v.password !== v.password_again) {
-        message.className = "error";
-        message.textContent = "The two passwords differ.";
-        return;
+        // Shown like the server's field errors, at the repeated password.
+        throw Object.assign(new Error("The two passwords differ."), {
+          errors: [{ field: "password_again", message: "does not match the new password" }],
+        });
       }
       const body = { token, password: v.password };
       for (const key of ["email", "name"]) if (v[key] !== undefined) body[key] = v[key];

@@ -16,8 +16,28 @@ export function messageView(message, options = {}) {
     message.internal ? h("span", { class: "badge" }, "internal note") : null,
     h("span", {}, `via ${message.channel}`),
     when(message.created_at)),
-  h("div", { class: "body" }, message.body),
+  messageBody(message),
   attachmentList(message, options));
+}
+
+/** The body as the server rendered it from Markdown; the raw text otherwise. */
+export function messageBody(message) {
+  const body = h("div", { class: "body" });
+  if (typeof message.body_html === "string" && message.body_html !== "") {
+    // The one place HTML is put in the page: body_html is sanitised by the
+    // server (formatting and http/https/mailto links with rel=noopener only).
+    body.innerHTML = message.body_html;
+    body.classList.add("markdown");
+    for (const a of body.querySelectorAll("a[href]")) {
+      a.target = "_blank";
+      const rel = new Set((a.getAttribute("rel") || "").split(/\s+/).filter(Boolean));
+      for (const word of ["noopener", "noreferrer", "nofollow"]) rel.add(word);
+      a.setAttribute("rel", [...rel].join(" "));
+    }
+  } else {
+    body.textContent = message.body ?? "";
+  }
+  return body;
 }
 
 /** Appends a message unless it is already shown; keeps the order by id. */
