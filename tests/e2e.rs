@@ -12,6 +12,7 @@ use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use common::webdriver::{find_browser, Browser, Driver, WAIT};
+use serde_json::{json, Value};
 
 const PASSWORD: &str = "a long enough password";
 
@@ -124,7 +125,10 @@ fn first_run(admin: &Browser, server: &Server, shots: &Path) {
     admin.screenshot(shots, "01-first-run-settings");
     admin.fill("input[name=support_email]", "support@example.com");
     admin.click_text("input[name=support_bubble_enabled]", "");
+    // Renaming the help desk shows in the header at once.
+    admin.fill("input[name=helpdesk_name]", "Acme Support");
     submit(admin, "form#settings");
+    admin.wait_text("header .brand", "Acme Support");
 
     // The admin invites an agent and makes an API key.
     admin.find("form#invite-user");
@@ -132,6 +136,15 @@ fn first_run(admin: &Browser, server: &Server, shots: &Path) {
     admin.fill("form#invite-user input[name=email]", "alex@example.com");
     submit(admin, "form#invite-user");
     admin.wait_text("table td", "alex@example.com");
+    // Invited, not active, until they accept; the invitation can go again.
+    admin.wait_text("table td", "invited");
+    admin.click_text("button.resend-invite", "Resend invite");
+    admin.wait_text(".toast", "");
+    // Every column of the users table has a header.
+    let empty_headers = admin.script(
+        "return [...document.querySelectorAll('table th')].filter((th) => !th.textContent.trim()).length;",
+    );
+    assert_eq!(empty_headers, 0);
     admin.screenshot(shots, "02-admin-users");
     admin.goto(&server.url("/admin/api-keys"));
     admin.fill("form#create-key input[name=name]", "Website");
@@ -199,14 +212,20 @@ fn customer_writes_in(customer: &Browser, server: &Server) {
     let _ = std::fs::remove_file(log);
 }
 
-fn agent_works_the_ticket(agent: &Browser, shots: &Path) {
+fn agent_works_the_ticket(agent: &Browser, customer: &Browser, shots: &Path) {
     // The agent sees it arrive without reloading, opens it and works it.
     agent.wait_text("#ticket-list a", "Printer is on fire");
     agent.screenshot(shots, "04-agent-inbox");
+    assert_eq!(
+        agent.script("return document.querySelectorAll('h1').length;"),
+        1
+    );
     agent.click_text("#ticket-list a", "Printer is on fire");
     agent.wait_text("#ticket-subject", "Printer is on fire");
     agent.wait_text("#messages a.file-link", "printer-log");
     agent.fill("#reply", "Please unplug it right away.");
+    // The customer sees the agent typing, and the notice goes with the message.
+    customer.wait_text("#typing", "Alex Agent is typing");
     // A screenshot pasted into the reply box goes up and along.
     agent.paste_image("#reply");
     agent.wait_text(".file-chip.done", "pasted-image");
@@ -218,6 +237,15 @@ fn agent_works_the_ticket(agent: &Browser, shots: &Path) {
             .as_bool()
             .filter(|shown| *shown)
     });
+    // Categories and types are chosen from the admin's lists, not typed.
+    let kinds = agent.script(
+        "return ['#side-category', '#side-type'].map((s) => document.querySelector(s).tagName).join();",
+    );
+    assert_eq!(kinds, "SELECT,SELECT");
+    // Closing asks first; Cancel leaves the ticket as it was.
+    agent.click(&agent.find("#close-ticket"));
+    assert_eq!(agent.answer_prompt(false), format!("Close ticket #{}?", 1));
+    agent.wait_text("#side-status option:checked", "open");
     agent.click_text("#internal-note", "");
     agent.fill("#reply", "SECRET-NOTE: customer is on the VIP plan");
     agent.click_text("#send", "");
@@ -232,6 +260,11 @@ fn agent_works_the_ticket(agent: &Browser, shots: &Path) {
 fn customer_sees_the_answer(customer: &Browser, shots: &Path) {
     // The customer sees the reply live, never the note.
     customer.wait_text("#messages .message", "Please unplug it right away.");
+    assert_eq!(
+        customer.text(&customer.find("#typing")),
+        "",
+        "the typing notice goes with the message"
+    );
     customer.wait_for("the answer's image", || {
         customer
             .script("const i = document.querySelector('#messages img.thumb'); return !!(i && i.complete && i.naturalWidth > 0);")
@@ -301,7 +334,7 @@ fn a_team_runs_support_from_the_browser() {
     agent_joins(&agent, &server);
     let customer = driver.session(&chromium);
     customer_writes_in(&customer, &server);
-    agent_works_the_ticket(&agent, &shots);
+    agent_works_the_ticket(&agent, &customer, &shots);
     customer_sees_the_answer(&customer, &shots);
     let visitor = driver.session(&chromium);
     portal_and_widget(&agent, &visitor, &server, &shots);
@@ -311,6 +344,417 @@ fn a_team_runs_support_from_the_browser() {
         ("agent", &agent),
         ("customer", &customer),
         ("visitor", &visitor),
+    ] {
+        assert_no_console_errors(name, browser);
+    }
+}
+
+/// One JSON call to the server over loopback; (status, body).
+fn call(
+    server: &Server,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &Value,
+) -> (u16, Value) {
+    let body = if body.is_null() {
+        String::new()
+    } else {
+        body.to_string()
+    };
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    let (status, _, answer) = common::http_request(
+        server.addr,
+        &format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            server.addr,
+            body.len()
+        ),
+    );
+    (status, serde_json::from_str(&answer).unwrap_or(Value::Null))
+}
+
+fn sign_in(server: &Server, email: &str) -> String {
+    let (status, pair) = call(
+        server,
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        &json!({ "email": email, "password": PASSWORD }),
+    );
+    assert_eq!(status, 200, "{pair}");
+    pair["access_token"].as_str().unwrap().to_string()
+}
+
+fn open_ticket(server: &Server, token: &str, subject: &str, body: &str) -> i64 {
+    let (status, ticket) = call(
+        server,
+        "POST",
+        "/api/v1/tickets",
+        Some(token),
+        &json!({ "subject": subject, "body": body }),
+    );
+    assert_eq!(status, 201, "{ticket}");
+    ticket["id"].as_i64().unwrap()
+}
+
+fn sign_in_browser(browser: &Browser, server: &Server, email: &str) {
+    browser.goto(&server.url("/login"));
+    browser.fill("input[name=email]", email);
+    browser.fill("input[name=password]", PASSWORD);
+    submit(browser, "form");
+}
+
+/// The serious and critical accessibility problems axe-core finds on the page.
+fn axe_violations(browser: &Browser) -> Vec<String> {
+    const AXE: &str = include_str!("support/axe-core/axe.min.js");
+    browser.script(&format!("{AXE}\nreturn true;"));
+    let found = browser.script(
+        "return axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations
+           .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+           .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`));",
+    );
+    found
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+fn assert_accessible(browser: &Browser, page: &str) {
+    let found = axe_violations(browser);
+    assert!(found.is_empty(), "axe-core on the {page}: {found:#?}");
+}
+
+/// Clicks with Shift held (a range of checkboxes).
+fn shift_click(browser: &Browser, css: &str) {
+    browser.find(css);
+    browser.script(&format!(
+        "document.querySelector({css:?}).dispatchEvent(new MouseEvent('click', {{ bubbles: true, cancelable: true, shiftKey: true }})); return true;"
+    ));
+}
+
+fn reply_box_value(browser: &Browser) -> String {
+    browser
+        .script("return document.querySelector('#reply').value;")
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+const CTRL_ENTER: &str = "\u{E009}\u{E007}\u{E000}";
+
+#[test]
+#[allow(clippy::too_many_lines)] // one day's story: unread, saved reply, merge, bulk, portal, keys, phone, axe
+fn an_agent_works_a_day_from_the_keyboard() {
+    let Some((chromium, chromedriver)) = browser_tools() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    let driver = Driver::start(&chromedriver);
+    let shots = shots();
+
+    // The team, set up through the API: an admin, an agent with a signature,
+    // two customers, a shared saved reply, and the morning's tickets.
+    let (status, pair) = call(
+        &server,
+        "POST",
+        "/api/v1/auth/setup",
+        None,
+        &json!({
+            "token": server.setup_token, "email": "ada@example.com", "name": "Ada Admin", "password": PASSWORD,
+        }),
+    );
+    assert_eq!(status, 201, "{pair}");
+    let admin = pair["access_token"].as_str().unwrap().to_string();
+    for (email, name, role) in [
+        ("alex@example.com", "Alex Agent", "agent"),
+        ("carla@customer.example", "Carla Customer", "customer"),
+        ("dan@spam.example", "Dan Spammer", "customer"),
+    ] {
+        let (status, user) = call(
+            &server,
+            "POST",
+            "/api/v1/users",
+            Some(&admin),
+            &json!({ "email": email, "name": name, "role": role, "password": PASSWORD }),
+        );
+        assert_eq!(status, 201, "{user}");
+    }
+    let (status, _) = call(
+        &server,
+        "POST",
+        "/api/v1/saved-replies",
+        Some(&admin),
+        &json!({
+            "title": "Refund issued",
+            "body": "Hello {{customer.first_name}},\n\nyour refund for ticket #{{ticket.id}} is **on its way**.",
+            "shared": true,
+        }),
+    );
+    assert_eq!(status, 201);
+    let alex = sign_in(&server, "alex@example.com");
+    let (status, _) = call(
+        &server,
+        "PATCH",
+        "/api/v1/users/me",
+        Some(&alex),
+        &json!({ "signature": "Alex, Support team" }),
+    );
+    assert_eq!(status, 200);
+    let carla = sign_in(&server, "carla@customer.example");
+    let dan = sign_in(&server, "dan@spam.example");
+    let refund = open_ticket(
+        &server,
+        &carla,
+        "Refund please",
+        "I returned the kettle two weeks ago.",
+    );
+    let again = open_ticket(
+        &server,
+        &carla,
+        "Where is my refund",
+        "Still nothing on my card.",
+    );
+    let spam: Vec<i64> = (1..=3)
+        .map(|n| open_ticket(&server, &dan, &format!("Cheap watches {n}"), "Buy now"))
+        .collect();
+
+    // Five tickets with news: the markers and the count in the title.
+    let agent = driver.session(&chromium);
+    sign_in_browser(&agent, &server, "alex@example.com");
+    agent.wait_text(".views a", "Unread");
+    agent.wait_for("the unread count in the title", || {
+        agent
+            .script("return document.title;")
+            .as_str()
+            .filter(|t| t.starts_with("(5) "))
+            .map(String::from)
+    });
+    agent.click_text(".views a", "Unread");
+    agent.wait_text("#ticket-list li.unread a", "Refund please");
+    agent.screenshot(&shots, "10-agent-unread");
+    assert_accessible(&agent, "inbox");
+    // The check sees a planted problem (an image without a text alternative).
+    agent.script("const i = document.createElement('img'); i.id = 'planted'; i.src = '/docs/favicon.png'; document.querySelector('main').append(i); return true;");
+    assert!(
+        axe_violations(&agent)
+            .iter()
+            .any(|v| v.starts_with("image-alt")),
+        "axe-core runs"
+    );
+    agent.script("document.getElementById('planted').remove(); return true;");
+
+    // Opening a ticket clears its marker; a new message elsewhere brings one back, live.
+    agent.click_text("#ticket-list a", &format!("#{again} "));
+    agent.wait_text("#ticket-subject", "Where is my refund");
+    agent.click_text(".views a", "All open");
+    agent.click_text("#ticket-list a", &format!("#{refund} "));
+    agent.wait_text("#ticket-subject", "Refund please");
+    agent.wait_for("both of Carla's tickets read", || {
+        let unread = agent.find_all("#ticket-list li.unread");
+        (unread.len() == 3).then_some(())
+    });
+    let (status, _) = call(
+        &server,
+        "POST",
+        &format!("/api/v1/tickets/{again}/messages"),
+        Some(&carla),
+        &json!({ "body": "Hello?" }),
+    );
+    assert_eq!(status, 201);
+    agent.wait_text("#ticket-list li.unread a", "Where is my refund");
+    assert_accessible(&agent, "open ticket");
+
+    // A saved reply from the picker, Markdown and the signature, sent with Ctrl+Enter.
+    let reply = agent.find("#reply");
+    agent.click(&reply);
+    agent.press(&reply, "/refund");
+    agent.wait_text("#saved-replies [role=option]", "Refund issued");
+    agent.press(&reply, "\u{E007}");
+    agent.wait_for("the rendered saved reply in the reply box", || {
+        let text = reply_box_value(&agent);
+        text.contains("Hello Carla,").then_some(text)
+    });
+    assert!(
+        !reply_box_value(&agent).contains("/refund"),
+        "the trigger is replaced"
+    );
+    assert!(reply_box_value(&agent).contains(&format!("ticket #{refund}")));
+    agent.press(&reply, CTRL_ENTER);
+    agent.wait_text("#messages .message .body strong", "on its way");
+    agent.wait_text("#messages .message", "Alex, Support team");
+
+    // Merging the duplicate: search, pick, confirm; the conversation moves.
+    agent.click_text("#ticket-list a", &format!("#{again} "));
+    agent.wait_text("#ticket-subject", "Where is my refund");
+    agent.click(&agent.find("#merge"));
+    agent.fill("#merge-search", &format!("#{refund}"));
+    agent.click_text("#merge-results button.merge-option", "Refund please");
+    assert!(
+        agent
+            .find_all("#merge-warning")
+            .iter()
+            .all(|w| agent.text(w).is_empty()),
+        "same customer: no warning"
+    );
+    agent.click(&agent.find("#merge-confirm"));
+    agent.wait_text("#ticket-subject", "Refund please");
+    agent.wait_text("#messages .message", "Still nothing on my card.");
+    let (_, merged) = call(
+        &server,
+        "GET",
+        &format!("/api/v1/tickets/{again}"),
+        Some(&alex),
+        &Value::Null,
+    );
+    assert_eq!(merged["merged_into"], refund);
+
+    // Bulk: three spam tickets closed at once (a range with Shift), after a confirmation.
+    agent.click_text(".views a", "All open");
+    agent.wait_text("#ticket-list a", "Cheap watches 3");
+    agent.click(&agent.find(&format!("input[data-select=\"{}\"]", spam[0])));
+    shift_click(&agent, &format!("input[data-select=\"{}\"]", spam[2]));
+    agent.wait_text("#bulk-bar", "3 selected");
+    agent.screenshot(&shots, "11-agent-bulk");
+    agent.click(&agent.find("#bulk-close"));
+    assert_eq!(agent.answer_prompt(true), "Close 3 tickets?");
+    agent.wait_text("#bulk-result", "Updated 3 tickets.");
+    for id in &spam {
+        let (_, ticket) = call(
+            &server,
+            "GET",
+            &format!("/api/v1/tickets/{id}"),
+            Some(&alex),
+            &Value::Null,
+        );
+        assert_eq!(ticket["status"], "closed", "#{id}");
+    }
+
+    // The customer's portal page follows the conversation live.
+    let (status, link) = call(
+        &server,
+        "POST",
+        "/api/v1/portal-tokens",
+        Some(&alex),
+        &json!({ "ticket_id": refund }),
+    );
+    assert_eq!(status, 201, "{link}");
+    let portal = link["url"].as_str().unwrap();
+    let visitor = driver.session(&chromium);
+    visitor.goto(&server.url(&portal[portal.find("/portal/").unwrap()..]));
+    visitor.wait_text("#messages .message .body strong", "on its way");
+    assert_accessible(&visitor, "portal page");
+    agent.click_text("#ticket-list a", &format!("#{refund} "));
+    agent.wait_text("#ticket-subject", "Refund please");
+    let reply = agent.find("#reply");
+    agent.click(&reply);
+    agent.press(
+        &reply,
+        &format!("The label is in your mail: https://example.com/label{CTRL_ENTER}"),
+    );
+    visitor.wait_text("#messages .message", "The label is in your mail");
+    let link_rel = visitor.script(
+        "const a = [...document.querySelectorAll('#messages .body a')].find((a) => a.href.includes('label')); return a ? a.rel : null;",
+    );
+    assert_eq!(link_rel, "noopener noreferrer nofollow");
+    agent.click(&agent.find("#resolve"));
+    visitor.wait_text("#ticket-status", "resolved");
+    visitor.screenshot(&shots, "12-portal-live");
+
+    // The shortcuts, one key away.
+    agent.click(&agent.find("#ticket-subject"));
+    agent.press(&agent.find("body"), "?");
+    agent.wait_text("#shortcuts", "Ctrl");
+    assert_accessible(&agent, "shortcuts dialog");
+    agent.press(&agent.find("#shortcuts"), "\u{E00C}");
+
+    // Admin and customer pages pass axe too.
+    let admin_browser = driver.session(&chromium);
+    sign_in_browser(&admin_browser, &server, "ada@example.com");
+    admin_browser.wait_text(".views a", "Unread");
+    for page in [
+        "/admin/users",
+        "/admin/saved-replies",
+        "/admin/audit",
+        "/profile",
+    ] {
+        admin_browser.goto(&server.url(page));
+        admin_browser.find("main h1");
+        std::thread::sleep(Duration::from_millis(300));
+        assert_accessible(&admin_browser, page);
+    }
+    admin_browser.goto(&server.url("/admin/audit"));
+    admin_browser.wait_text("table td", "Alex Agent");
+    // Deactivating asks first.
+    admin_browser.goto(&server.url("/admin/users"));
+    let dan_row = "//tr[td[contains(., 'dan@spam.example')]]";
+    admin_browser.wait_text("table td", "dan@spam.example");
+    admin_browser.script(&format!(
+        "document.evaluate(\"{dan_row}//button[contains(., 'Deactivate')]\", document, null, 9, null).singleNodeValue.click(); return true;"
+    ));
+    assert_eq!(
+        admin_browser.answer_prompt(true),
+        "Deactivate Dan Spammer? They can no longer sign in."
+    );
+    admin_browser.wait_for("Dan deactivated", || {
+        let (_, user) = call(
+            &server,
+            "GET",
+            "/api/v1/users?q=dan",
+            Some(&admin),
+            &Value::Null,
+        );
+        (user["items"][0]["active"] == false).then_some(())
+    });
+    // A refused change says what is wrong at the field itself.
+    admin_browser.goto(&server.url("/profile"));
+    admin_browser.fill("#profile-current-password", "not my password at all");
+    admin_browser.fill("#profile-new-password", "another long password");
+    admin_browser.fill("#profile-password-again", "another long password");
+    submit(&admin_browser, "#password-form");
+    admin_browser.wait_text("#password-form .field-error", "is not correct");
+    assert_eq!(
+        admin_browser.script("return document.querySelector('#profile-current-password').getAttribute('aria-invalid');"),
+        "true"
+    );
+    assert!(!admin_browser
+        .page_text()
+        .contains("the request has invalid fields"));
+    // The browser logs the refused request itself; nothing else went wrong.
+    let logged = admin_browser.wait_for("the refused request in the log", || {
+        Some(admin_browser.console_errors()).filter(|l| !l.is_empty())
+    });
+    assert!(
+        logged
+            .iter()
+            .all(|e| e.contains("/api/v1/users/me") && e.contains("422")),
+        "{logged:#?}"
+    );
+    let customer = driver.session(&chromium);
+    sign_in_browser(&customer, &server, "carla@customer.example");
+    customer.wait_text("a", "Refund please");
+    assert_accessible(&customer, "customer's tickets");
+    customer.goto(&server.url("/login"));
+    assert_accessible(&customer, "sign-in page");
+
+    // On a phone the filters wait behind a button.
+    agent.resize(390, 844);
+    agent.goto(&server.url("/inbox?view=resolved"));
+    agent.wait_text("#ticket-list a", "Refund please");
+    agent.click(&agent.find("#filters-toggle"));
+    agent.find("#inbox-filters select");
+    agent.screenshot(&shots, "13-phone-filters");
+
+    for (name, browser) in [
+        ("agent", &agent),
+        ("visitor", &visitor),
+        ("admin", &admin_browser),
+        ("customer", &customer),
     ] {
         assert_no_console_errors(name, browser);
     }

@@ -324,6 +324,31 @@ impl Browser {
         );
     }
 
+    /// Sends keys to the element without clearing it first (WebDriver key
+    /// codes work: `\u{E009}` Control, `\u{E007}` Enter, `\u{E00C}` Escape).
+    pub fn press(&self, element: &Element, keys: &str) {
+        self.call(
+            "POST",
+            &format!("/element/{}/value", element.0),
+            Some(json!({ "text": keys })),
+        );
+    }
+
+    /// Waits for a `confirm()`, answers it (OK or Cancel), and returns its text.
+    pub fn answer_prompt(&self, accept: bool) -> String {
+        let text = self.wait_for("a confirmation prompt", || {
+            self.try_call("GET", "/alert/text", None)
+                .and_then(|v| v.as_str().map(String::from))
+        });
+        let answer = if accept {
+            "/alert/accept"
+        } else {
+            "/alert/dismiss"
+        };
+        self.call("POST", answer, Some(json!({})));
+        text
+    }
+
     /// Fills `css` with `text`.
     pub fn fill(&self, css: &str, text: &str) {
         let element = self.find(css);
