@@ -198,6 +198,7 @@ async fn another_requesters_conversation_never_reaches_the_target_requester() {
     let target = open(&app, &ana, "Printer", json!({})).await;
     let source = open(&app, &bob, "Printer too", json!({})).await;
     say(&app, &bob, source, "BOB-SECRET: my account number").await;
+    app.deliver().await;
     let res = app
         .call(
             Post,
@@ -207,6 +208,24 @@ async fn another_requesters_conversation_never_reaches_the_target_requester() {
         )
         .await;
     assert_eq!(res.status().code, 200);
+    // Bob hears his request goes on with another; Ana hears nothing of Bob.
+    let mails = app.deliver().await;
+    assert_eq!(mails.len(), 1, "{mails:#?}");
+    assert_eq!(mails[0].to, "bob@customer.example");
+    assert!(
+        mails[0].text.contains("combined it with a related request"),
+        "{}",
+        mails[0].text
+    );
+    assert!(
+        !mails[0].text.contains("/portal/"),
+        "no link to an emptied ticket"
+    );
+    assert!(
+        !mails[0].text.contains("Printer\n") && !mails[0].text.contains("ana@"),
+        "{}",
+        mails[0].text
+    );
     let for_ana = ticket(&app, &ana, target).await;
     assert!(!for_ana.to_string().contains("BOB-SECRET"), "{for_ana}");
     assert_eq!(for_ana["message_count"], 1);

@@ -104,7 +104,8 @@ async fn merge(
     body: ApiJson<MergeInto>,
 ) -> Result<Json<TicketWithMessages>, Error> {
     let into = body.into_inner().into;
-    Ok(Json(
-        crate::tickets::merge::merge(&state.db, &agent.0, id, into).await?,
-    ))
+    let merged = crate::tickets::merge::merge(&state.db, &agent.0, id, into).await?;
+    // Another requester's ticket tells its requester by mail.
+    state.delivery.wake();
+    Ok(Json(merged))
 }

@@ -273,6 +273,26 @@ pub fn status_changed(
     Ok(())
 }
 
+/// A ticket merged into another requester's: its requester hears that the
+/// team goes on with it (they see nothing of the other conversation).
+pub fn merged_away(conn: &Connection, ticket: &TicketState) -> Result<(), Error> {
+    if let Some(requester) = wants_mail(conn, ticket.requester_id)? {
+        outbox::enqueue(
+            conn,
+            &NewNotification {
+                kind: Kind::TicketStatus,
+                recipient_id: Some(requester.user.id),
+                to_address: &requester.user.email,
+                ticket_id: Some(ticket.id),
+                message_id: None,
+                params: serde_json::json!({ "status": "closed", "merged": true }),
+                delay_secs: 0,
+            },
+        )?;
+    }
+    Ok(())
+}
+
 /// An agent hears when a ticket is assigned to them by someone else.
 pub fn assigned(
     conn: &Connection,

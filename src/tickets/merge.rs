@@ -100,6 +100,9 @@ pub async fn merge(
             .execute(params![source, into])?;
         }
         repo::set_status(tx, source, TicketStatus::Closed, &now)?;
+        if !same_requester {
+            crate::notify::merged_away(tx, &from)?;
+        }
         tx.prepare_cached("UPDATE tickets SET merged_into = ?2, updated_at = ?3 WHERE id = ?1")?
             .execute(params![source, into, now])?;
         let system = Writer {

@@ -190,7 +190,13 @@ impl Delivery {
                 json!({ "body": body, "body_html": body_html, "author_name": author });
             message_files = files::of_message(conn, message_id)?;
         }
+        // A ticket merged into another requester's keeps no conversation to link to.
+        let merged = row.params.get("merged").and_then(Value::as_bool) == Some(true);
+        if merged {
+            context["merged"] = json!(true);
+        }
         if to_requester
+            && !merged
             && matches!(
                 kind,
                 Kind::TicketReceived | Kind::AgentReply | Kind::TicketStatus
