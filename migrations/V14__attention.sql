@@ -47,6 +47,22 @@ CREATE TABLE ticket_seen (
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX ticket_seen_ticket ON ticket_seen (ticket_id);
 
+-- What agents had already answered counts as seen: up to the requester's
+-- latest public message before each agent's own latest message on a ticket.
+WITH answered AS (
+    SELECT m.author_id AS user_id, m.ticket_id, MAX(m.id) AS last_id, MAX(m.created_at) AS at
+    FROM messages m JOIN users u ON u.id = m.author_id
+    WHERE u.role <> 'customer'
+    GROUP BY m.author_id, m.ticket_id
+)
+INSERT INTO ticket_seen (user_id, ticket_id, message_id, seen_at)
+SELECT a.user_id, a.ticket_id, COALESCE((
+        SELECT MAX(r.id) FROM messages r JOIN tickets t ON t.id = r.ticket_id
+        WHERE r.ticket_id = a.ticket_id AND r.author_id = t.requester_id
+          AND r.internal = 0 AND r.id <= a.last_id
+    ), 0), a.at
+FROM answered a;
+
 -- Agents following a ticket get its messages by mail and in their views.
 CREATE TABLE ticket_followers (
     user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,

@@ -12,6 +12,7 @@ use utoipa::OpenApi;
 use crate::api::events::ClosingStream;
 use crate::api::guards::ClientIp;
 use crate::error::Error;
+use crate::events;
 use crate::http::problem::Problem;
 use crate::portal::live as access;
 use crate::state::AppState;
@@ -24,13 +25,13 @@ pub fn routes() -> Vec<Route> {
 #[openapi(paths(stream), components(schemas(Problem)))]
 pub struct Doc;
 
-/// How often a stream checks that its link still opens anything, when
-/// nothing happens on its tickets.
-const RECHECK: Duration = Duration::from_mins(1);
+/// What a portal page hears.
+const LIVE_KINDS: [&str; 2] = [events::kind::MESSAGE_CREATED, events::kind::TICKET_UPDATED];
 
 /// Live updates for a portal page: `ticket.updated` and `message.created`
 /// (public messages only) of the link's tickets, as the requester sees them.
-/// The stream ends when the link expires or is revoked; reload the page
+/// The stream ends within `realtime.heartbeat_secs` when the link expires or
+/// is revoked; reload the page
 /// (`GET /portal/{token}`) to catch up after a reconnect.
 #[utoipa::path(tag = "portal", params(("token" = String, Path)), responses(
     (status = 200, description = "an event stream: `event:` names the kind, `data:` holds one JSON object", content_type = "text/event-stream"),
@@ -46,10 +47,12 @@ async fn stream<'a>(
     shutdown: Shutdown,
 ) -> Result<ClosingStream<EventStream![Sse + 'a]>, Error> {
     let (scope, tickets) = access::live_scope(&state.portal(), token.to_string(), &ip.0).await?;
+    // A requester's streams count against one allowance however many links
+    // their mails carried.
     let permit = state
         .events
         .limits
-        .acquire(format!("portal:{}", scope.token_id.0))?;
+        .acquire(format!("portal-requester:{}", scope.requester_id.0))?;
     let hub = Arc::clone(&state.events);
     let mut live = hub.subscribe();
     let heartbeat = Duration::from_secs(state.config.realtime.heartbeat_secs);
@@ -58,10 +61,13 @@ async fn stream<'a>(
     let stream = EventStream! {
         let _permit = permit;
         let mut shutdown = shutdown;
+        // One clock for the whole stream, so events elsewhere never put the
+        // check off (each heartbeat period, the link is checked again).
+        let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
         loop {
             let next = tokio::select! {
                 event = live.recv() => Some(event),
-                () = tokio::time::sleep(RECHECK) => None,
+                _ = recheck.tick() => None,
                 () = &mut shutdown => break,
             };
             let event = match next {
@@ -78,6 +84,9 @@ async fn stream<'a>(
                     continue;
                 }
             };
+            if !LIVE_KINDS.contains(&event.kind.as_str()) {
+                continue;
+            }
             let Some(ticket) = event.ticket_id.filter(|t| tickets.contains(t)) else {
                 continue;
             };

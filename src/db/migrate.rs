@@ -219,6 +219,63 @@ mod tests {
     }
 
     #[test]
+    fn attention_starts_from_what_agents_already_answered() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        embedded::migrations::runner()
+            .set_target(refinery::Target::Version(13))
+            .run(&mut conn)
+            .unwrap();
+        conn.execute_batch(
+            "INSERT INTO users (id, email, email_key, name, role, created_at, updated_at, password_hash)
+               VALUES (1, 'c@example.com', 'c@example.com', 'C', 'customer', 't', 't', NULL),
+                      (2, 'a@example.com', 'a@example.com', 'A', 'agent', 't', 't', NULL),
+                      (3, 'b@example.com', 'b@example.com', 'B', 'agent', 't', 't', 'hash');
+             INSERT INTO tickets (id, subject, status, priority, channel, requester_id, created_at, updated_at)
+               VALUES (1, 'answered, then asked again', 1, 2, 'web', 1, 't', 't'),
+                      (2, 'never answered', 1, 2, 'web', 1, 't', 't');
+             INSERT INTO messages (id, ticket_id, author_id, body, internal, channel, created_at)
+               VALUES (1, 1, 1, 'question', 0, 'web', 't1'), (2, 1, 2, 'answer', 0, 'web', 't2'),
+                      (3, 1, 1, 'again', 0, 'web', 't3'), (4, 1, 1, 'a note?', 1, 'web', 't4'),
+                      (5, 2, 1, 'hello', 0, 'web', 't5');",
+        )
+        .unwrap();
+        migrate_connection(&mut conn).unwrap();
+        let number = |sql: &str| -> Option<i64> {
+            conn.query_row(sql, [], |r| r.get(0)).optional().unwrap()
+        };
+        assert_eq!(
+            number("SELECT requester_message_id FROM tickets WHERE id = 1"),
+            Some(3)
+        );
+        assert_eq!(
+            number("SELECT requester_message_id FROM tickets WHERE id = 2"),
+            Some(5)
+        );
+        // Agent 2 answered ticket 1 after message 1: seen up to it, so message 3 is news.
+        assert_eq!(
+            number("SELECT message_id FROM ticket_seen WHERE user_id = 2 AND ticket_id = 1"),
+            Some(1)
+        );
+        assert_eq!(
+            number("SELECT COUNT(*) FROM ticket_seen WHERE ticket_id = 2"),
+            Some(0)
+        );
+        // Invited: a staff account without a password; not one that has one.
+        assert_eq!(
+            number("SELECT invited_at IS NOT NULL FROM users WHERE id = 2"),
+            Some(1)
+        );
+        assert_eq!(
+            number("SELECT invited_at IS NOT NULL FROM users WHERE id = 3"),
+            Some(0)
+        );
+        assert_eq!(
+            number("SELECT invited_at IS NOT NULL FROM users WHERE id = 1"),
+            Some(0)
+        );
+    }
+
+    #[test]
     fn fts5_is_available() {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch(

@@ -21,9 +21,10 @@ use crate::ids::{TicketId, UserId};
 pub(super) const UNREAD_FILTER: &str = "t.requester_message_id > COALESCE(
     (SELECT s.message_id FROM ticket_seen s WHERE s.user_id = ? AND s.ticket_id = t.id), 0)";
 
-/// The list filter `following=true` (bound: the agent).
+/// The list filter `following=true` (bound: the agent): an agent follows few
+/// tickets, so the page starts from their follows, never from all tickets.
 pub(super) const FOLLOWING_FILTER: &str =
-    "EXISTS (SELECT 1 FROM ticket_followers f WHERE f.user_id = ? AND f.ticket_id = t.id)";
+    "t.id IN (SELECT f.ticket_id FROM ticket_followers f WHERE f.user_id = ?)";
 
 /// The agent behind `actor` (not an API key, not a customer).
 pub fn agent_of(actor: &Actor) -> Option<UserId> {

@@ -82,6 +82,12 @@ pub async fn resend_invite(ctx: &Accounts<'_>, actor: &Actor, id: UserId) -> Res
                     "this user has already set a password".into(),
                 ));
             }
+            if !user.user.invited {
+                return Err(Error::Conflict(
+                    "this user was never invited (customers made from mail sign up themselves)"
+                        .into(),
+                ));
+            }
             if !user.user.active {
                 return Err(Error::Conflict(
                     "this user is deactivated; activate them first".into(),

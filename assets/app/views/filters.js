@@ -153,6 +153,8 @@ export function viewsPane(nav, { state, agents, changed, newTicket }) {
   sync();
   return {
     sync,
+    /** Drops a search still waiting to run (the page is being left). */
+    destroy() { clearTimeout(typed); },
     setCounts(counts) {
       for (const span of nav.querySelectorAll("[data-count]")) {
         const n = counts[span.dataset.count];

@@ -129,7 +129,7 @@ export function view([ticketId]) {
       }
       // A later click wins: a page that finishes loading after it is dropped.
       const page = await ticketPage(ticketPane, id, {
-        agents, changed: reload, current: () => generation === opening, open: show,
+        agents, changed: reload, current: () => !closed && generation === opening, open: show,
       });
       if (generation === opening) ticketView = page;
       else if (page) page.close();
@@ -190,6 +190,8 @@ export function view([ticketId]) {
     document.addEventListener("keydown", keys);
     return () => {
       closed = true;
+      opening += 1; // a ticket still loading is dropped when it arrives
+      pane.destroy();
       clearTimeout(pending);
       live.close();
       if (ticketView) ticketView.close();

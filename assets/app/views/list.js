@@ -67,7 +67,13 @@ export function ticketList(box, { state, picked, href, paged, perPage }) {
           when(t.updated_at))));
   }
 
+  let shown = null;
   function render(next) {
+    // A live reload that changed nothing leaves the rows alone: replacing
+    // them under the pointer would swallow a click in progress.
+    const key = JSON.stringify([next, state.ticket, state.view, state.q, state.filters, state.sort, state.page]);
+    if (page && key === shown) { sync(); return; }
+    shown = key;
     // Live reloads keep the keyboard where it was (a row, a checkbox, select all).
     const active = document.activeElement;
     const keep = active && box.contains(active)

@@ -131,6 +131,8 @@ export function savedReplies({ textarea, ticketId }) {
       if (!items.length) return;
       active = (active + (e.key === "ArrowDown" ? 1 : -1) + items.length) % items.length;
       highlight();
+    } else if (e.key === "Enter" && mode === "inline" && trigger.length < 2) {
+      close(false); // a bare "/" or "#" and Enter: a new line, not a saved reply
     } else if (e.key === "Enter" && items[active] && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
       choose(active);

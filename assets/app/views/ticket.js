@@ -86,9 +86,12 @@ export async function ticketPage(pane, id, ctx) {
       refresh();
     }
   }, async () => {
-    // Back after a disconnection: add what was written meanwhile.
-    const fresh = await api("GET", `/api/v1/tickets/${id}`);
-    for (const m of fresh.messages) addMessage(messages, m, show);
+    // Back after a disconnection: add what was written meanwhile (the next
+    // reconnection tries again when this fails).
+    try {
+      const fresh = await api("GET", `/api/v1/tickets/${id}`);
+      for (const m of fresh.messages) addMessage(messages, m, show);
+    } catch { /* shown on the next reconnection or reload */ }
   });
   text.addEventListener("input", () => {
     if (Date.now() - typingSent > 2500) { typingSent = Date.now(); room.send({ type: "typing", note: internal.checked }); }
