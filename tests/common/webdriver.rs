@@ -324,14 +324,36 @@ impl Browser {
         );
     }
 
-    /// Sends keys to the element without clearing it first (WebDriver key
-    /// codes work: `\u{E009}` Control, `\u{E007}` Enter, `\u{E00C}` Escape).
-    pub fn press(&self, element: &Element, keys: &str) {
-        self.call(
-            "POST",
-            &format!("/element/{}/value", element.0),
-            Some(json!({ "text": keys })),
-        );
+    /// Clicks `css`, then sends it `keys`, finding it again when a live
+    /// update replaced it in between.
+    pub fn click_and_press(&self, css: &str, keys: &str) {
+        self.wait_for(&format!("{css} to type into"), || {
+            let element = self.find_now(css)?;
+            self.try_call(
+                "POST",
+                &format!("/element/{}/click", element.0),
+                Some(json!({})),
+            )?;
+            self.try_call(
+                "POST",
+                &format!("/element/{}/value", element.0),
+                Some(json!({ "text": keys })),
+            )
+        });
+    }
+
+    /// Sends `keys` to `css` (found again if it was replaced), without
+    /// clearing it first; WebDriver key codes work: `\u{E009}` Control,
+    /// `\u{E007}` Enter, `\u{E00C}` Escape, `\u{E000}` releases.
+    pub fn press_css(&self, css: &str, keys: &str) {
+        self.wait_for(&format!("{css} to type into"), || {
+            let element = self.find_now(css)?;
+            self.try_call(
+                "POST",
+                &format!("/element/{}/value", element.0),
+                Some(json!({ "text": keys })),
+            )
+        });
     }
 
     /// Waits for a `confirm()`, answers it (OK or Cancel), and returns its text.
