@@ -60,15 +60,54 @@ pub struct Page<T> {
     pub page: u32,
     pub per_page: u32,
     pub total: i64,
+    /// `true` when the server stopped counting at [`COUNT_CAP`] matches
+    /// (`total` is then that cap, and there are more).
+    pub total_capped: bool,
 }
+
+/// Lists count their matches up to this many where no counter is kept.
+pub const COUNT_CAP: i64 = 10_000;
 
 impl<T> Page<T> {
     pub fn new(items: Vec<T>, pagination: Pagination, total: i64) -> Self {
+        Self::counted(items, pagination, Count::exact(total))
+    }
+
+    pub fn counted(items: Vec<T>, pagination: Pagination, count: Count) -> Self {
         Self {
             items,
             page: pagination.page,
             per_page: pagination.per_page,
+            total: count.total,
+            total_capped: count.capped,
+        }
+    }
+}
+
+/// How many match a list: exact, or [`COUNT_CAP`] and more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Count {
+    pub total: i64,
+    pub capped: bool,
+}
+
+impl Count {
+    pub fn exact(total: i64) -> Self {
+        Self {
             total,
+            capped: false,
+        }
+    }
+
+    /// From a count that stopped at `COUNT_CAP + 1`.
+    pub fn up_to_cap(counted: i64) -> Self {
+        if counted > COUNT_CAP {
+            Self {
+                total: COUNT_CAP,
+                capped: true,
+            }
+        } else {
+            Self::exact(counted)
         }
     }
 }

@@ -10,7 +10,7 @@ use super::repo::{ticket_from_row, ticket_from_row_at, TICKET_SELECT};
 use super::search::{Combine, SearchQuery, TextSearch};
 use crate::error::Error;
 use crate::ids::UserId;
-use crate::paging::{Pagination, SortOrder};
+use crate::paging::{Count, Pagination, SortOrder, COUNT_CAP};
 
 #[derive(Debug, Default, Clone)]
 pub struct TicketFilter {
@@ -98,9 +98,11 @@ fn build(
     let limit = page.map_or(String::new(), |p| {
         format!(" LIMIT {} OFFSET {}", p.per_page, p.offset())
     });
+    // Counting stops one past the cap: a count never walks a whole table.
     let count_sql = format!(
-        "{with}SELECT COUNT(*) FROM {from}{}",
-        where_sql.replacen(TAG_PROBE, TAG_SET, 1)
+        "{with}SELECT COUNT(*) FROM (SELECT 1 FROM {from}{} LIMIT {})",
+        where_sql.replacen(TAG_PROBE, TAG_SET, 1),
+        COUNT_CAP + 1
     );
     if with.is_empty() {
         return Built {
@@ -323,7 +325,7 @@ pub fn list(
     viewer: Viewer,
     sort: (TicketSort, SortOrder),
     page: Pagination,
-) -> Result<(Vec<Ticket>, i64), Error> {
+) -> Result<(Vec<Ticket>, Count), Error> {
     let built = build(filter, viewer, sort, Some(page));
     let params: Vec<&dyn ToSql> = built.params.iter().map(AsRef::as_ref).collect();
     let with_notes = matches!(viewer, Viewer::Staff);
@@ -339,25 +341,86 @@ pub fn list(
             })?
             .collect::<Result<Vec<_>, _>>()
             .map_err(search_error)?;
+        // (past the last page, the capped count stands in)
         let total = match total {
-            Some(total) => total,
-            None => conn
-                .prepare_cached(&built.count_sql)?
-                .query_row(params.as_slice(), |r| r.get(0))
-                .map_err(search_error)?,
+            Some(total) => Count::exact(total),
+            None => Count::up_to_cap(
+                conn.prepare_cached(&built.count_sql)?
+                    .query_row(params.as_slice(), |r| r.get(0))
+                    .map_err(search_error)?,
+            ),
         };
         return Ok((items, total));
     }
-    let total: i64 = conn
-        .prepare_cached(&built.count_sql)?
-        .query_row(params.as_slice(), |r| r.get(0))
-        .map_err(search_error)?;
+    let total = match counted(conn, filter, viewer)? {
+        Some(total) => Count::exact(total),
+        None => Count::up_to_cap(
+            conn.prepare_cached(&built.count_sql)?
+                .query_row(params.as_slice(), |r| r.get(0))
+                .map_err(search_error)?,
+        ),
+    };
     let items = conn
         .prepare_cached(&built.sql)?
         .query_map(params.as_slice(), |r| ticket_from_row(r, with_notes))?
         .collect::<Result<Vec<_>, _>>()
         .map_err(search_error)?;
     Ok((items, total))
+}
+
+/// The exact total from the trigger-kept `ticket_counts` when the filter is
+/// only statuses, priorities and the assignee (an agent's views); `None` otherwise.
+fn counted(conn: &Connection, filter: &TicketFilter, viewer: Viewer) -> Result<Option<i64>, Error> {
+    let only_counted = matches!(viewer, Viewer::Staff)
+        && filter.search.is_none()
+        && filter.requester_id.is_none()
+        && filter.category.is_none()
+        && filter.kind.is_none()
+        && filter.tag.is_none()
+        && filter.channel.is_none()
+        && filter.created_after.is_none()
+        && filter.updated_after.is_none()
+        && !filter.unread
+        && !filter.following;
+    if !only_counted {
+        return Ok(None);
+    }
+    let mut clauses = Vec::new();
+    let mut params: Vec<Box<dyn ToSql>> = Vec::new();
+    if !filter.statuses.is_empty() {
+        clauses.push(format!(
+            "status IN ({})",
+            bind_markers(filter.statuses.len())
+        ));
+        for s in &filter.statuses {
+            params.push(Box::new(*s));
+        }
+    }
+    if !filter.priorities.is_empty() {
+        clauses.push(format!(
+            "priority IN ({})",
+            bind_markers(filter.priorities.len())
+        ));
+        for p in &filter.priorities {
+            params.push(Box::new(*p));
+        }
+    }
+    if let Some(id) = filter.assignee_id {
+        clauses.push("assignee_id = ?".into());
+        params.push(Box::new(id));
+    }
+    if filter.unassigned {
+        clauses.push("assignee_id = 0".into());
+    }
+    let sql = format!(
+        "SELECT COALESCE(SUM(n), 0) FROM ticket_counts{}",
+        crate::db::where_clause(&clauses)
+    );
+    let params: Vec<&dyn ToSql> = params.iter().map(AsRef::as_ref).collect();
+    Ok(Some(
+        conn.prepare_cached(&sql)?
+            .query_row(params.as_slice(), |r| r.get(0))?,
+    ))
 }
 
 /// FTS5 rejects a query at run time; that is the searcher's input, so 422.

@@ -93,7 +93,7 @@ pub async fn list(
             Ok((items, total))
         })
         .await?;
-    Ok(Page::new(items, page, total))
+    Ok(Page::counted(items, page, total))
 }
 
 /// Requested changes; `None` leaves a field alone, `Some(None)` clears it.

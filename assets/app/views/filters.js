@@ -39,7 +39,7 @@ export function viewQuery(view) {
 /** Counts per view: the stats, and one-row pages for the caller's own lists. */
 export async function countViews() {
   const total = (query) => api("GET", `/api/v1/tickets?${new URLSearchParams({ ...query, per_page: 1 })}`)
-    .then((p) => p.total, () => null);
+    .then((p) => (p.total_capped ? `${p.total}+` : p.total), () => null);
   const [stats, unread, following] = await Promise.all([
     api("GET", "/api/v1/tickets/stats").catch(() => null),
     total(viewQuery("unread")),

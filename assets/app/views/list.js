@@ -83,7 +83,10 @@ export function ticketList(box, { state, picked, href, paged, perPage }) {
       : null;
     if (!page || next.page !== page.page) last = null;
     page = next;
-    const pages = Math.max(1, Math.ceil(page.total / perPage));
+    // Past a capped count there are more pages than it says: a full page means go on.
+    const more = page.total_capped && page.items.length === perPage;
+    const pages = Math.max(1, Math.ceil(page.total / perPage), more ? state.page + 1 : 1);
+    const counted = page.total_capped ? `${page.total}+ tickets` : page.total === 1 ? "1 ticket" : `${page.total} tickets`;
     const all = h("input", { type: "checkbox", id: "select-all", "aria-label": "Select all tickets on this page" });
     all.addEventListener("change", () => {
       const ids = new Set(picked.ids);
@@ -96,12 +99,12 @@ export function ticketList(box, { state, picked, href, paged, perPage }) {
         ? h("div", { class: "empty" }, state.q ? "No ticket matches this search." : "Nothing here. New tickets appear as they arrive.")
         : [
           h("div", { class: "list-head" }, h("span", { class: "pick" }, all),
-            h("span", { class: "muted" }, page.total === 1 ? "1 ticket" : `${page.total} tickets`)),
+            h("span", { class: "muted" }, counted)),
           h("ul", { class: "list", id: "ticket-list" }, page.items.map(row)),
         ],
       pages > 1 ? h("div", { class: "pager" },
         h("button", { type: "button", disabled: state.page <= 1, onclick: () => paged(state.page - 1) }, "Previous"),
-        h("span", { class: "muted" }, `Page ${state.page} of ${pages}`),
+        h("span", { class: "muted" }, page.total_capped ? `Page ${state.page}` : `Page ${state.page} of ${pages}`),
         h("button", { type: "button", disabled: state.page >= pages, onclick: () => paged(state.page + 1) }, "Next")) : null);
     sync();
     if (keep) box.querySelector(keep)?.focus();
