@@ -178,29 +178,69 @@ pub fn fill(
     })?;
 
     let now = time::OffsetDateTime::now_utc();
-    let mut messages = 0u64;
-    let mut done = 0u64;
-    progress(0, options.tickets);
-    while done < options.tickets {
-        let batch = BATCH.min(options.tickets - done);
-        messages += db.write_now(|tx| {
-            // Big batches touch many pages; keep them in memory instead of spilling mid-transaction.
-            tx.execute_batch("PRAGMA cache_size = -262144;")?;
-            let mut written = 0;
+    // One transaction for all of it: the search index is filled once at the
+    // end instead of row by row (its insert triggers are suspended inside
+    // the transaction and restored before it commits, so an interrupted run
+    // leaves the database as it was).
+    let messages = db.write_now(|tx| {
+        // Big batches touch many pages; keep them in memory instead of spilling.
+        tx.execute_batch("PRAGMA cache_size = -262144;")?;
+        let suspended = suspend_triggers(tx, DEFERRED_TRIGGERS)?;
+        let first_ticket: i64 =
+            tx.query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM tickets", [], |r| r.get(0))?;
+        let first_message: i64 =
+            tx.query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM messages", [], |r| r.get(0))?;
+        let mut messages = 0u64;
+        let mut done = 0u64;
+        progress(0, options.tickets);
+        while done < options.tickets {
+            let batch = BATCH.min(options.tickets - done);
             for _ in 0..batch {
-                written += one_ticket(tx, &mut rng, now, &agents, &customer_ids)?;
+                messages += one_ticket(tx, &mut rng, now, &agents, &customer_ids)?;
             }
-            Ok(written)
-        })?;
-        done += batch;
-        progress(done, options.tickets);
-    }
+            done += batch;
+            progress(done, options.tickets);
+        }
+        tx.execute(
+            "INSERT INTO ticket_subject_fts (rowid, subject) SELECT id, subject FROM tickets WHERE id >= ?1",
+            [first_ticket],
+        )?;
+        tx.execute(
+            "INSERT INTO message_fts (rowid, body, ticket_id, internal)
+             SELECT id, body, ticket_id, internal FROM messages WHERE id >= ?1",
+            [first_message],
+        )?;
+        for sql in &suspended {
+            tx.execute_batch(sql)?;
+        }
+        Ok(messages)
+    })?;
     Ok(DemoReport {
         users: 1 + AGENTS as u64 + customers,
         tickets: options.tickets,
         messages,
         elapsed: started.elapsed(),
     })
+}
+
+/// The search index's insert triggers, which the bulk path replaces by one
+/// insert of all new rows at the end.
+const DEFERRED_TRIGGERS: &[&str] = &["tickets_fts_insert", "messages_fts_insert"];
+
+/// Drops the triggers `names` (inside the caller's transaction) and returns
+/// the statements that create them again, exactly as the schema has them.
+fn suspend_triggers(tx: &Connection, names: &[&str]) -> Result<Vec<String>, Error> {
+    let mut restore = Vec::new();
+    for name in names {
+        let sql: String = tx.query_row(
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?1",
+            [name],
+            |r| r.get(0),
+        )?;
+        tx.execute_batch(&format!("DROP TRIGGER {name}"))?;
+        restore.push(sql);
+    }
+    Ok(restore)
 }
 
 /// One generated message.

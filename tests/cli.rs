@@ -359,4 +359,30 @@ fn demo_fills_deterministically_and_refuses_a_used_database() {
         )
         .unwrap();
     assert!(found > 0, "demo tickets are searchable");
+    // Every message is in the search index (filled once at the end), and the
+    // index's triggers are back for whatever comes next.
+    let indexed = |conn: &rusqlite::Connection, word: &str| -> i64 {
+        conn.query_row(
+            "SELECT COUNT(*) FROM message_fts WHERE message_fts MATCH ?1",
+            [word],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    let with_word: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM messages WHERE body LIKE '%restarting%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(with_word > 0);
+    assert_eq!(indexed(&conn, "restarting"), with_word);
+    conn.execute(
+        "INSERT INTO messages (ticket_id, author_id, body, internal, channel, created_at)
+         VALUES (1, NULL, 'zanzibar', 0, 'web', 't')",
+        [],
+    )
+    .unwrap();
+    assert_eq!(indexed(&conn, "zanzibar"), 1, "the insert trigger is back");
 }
