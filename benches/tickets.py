@@ -78,6 +78,11 @@ def main():
                 ("requester_id=100", "/api/v1/tickets?requester_id=100"),
                 ("unassigned, sort=-priority", "/api/v1/tickets?unassigned=true&sort=-priority"),
                 ("tag=vip", "/api/v1/tickets?tag=vip"),
+                ("channel=email (no counter: counted up to 10,000)", "/api/v1/tickets?channel=email"),
+                ("status=open,in_progress,pending (three statuses)", "/api/v1/tickets?status=open,in_progress,pending"),
+                ("unread=true, open statuses (the agent's Unread view)",
+                 "/api/v1/tickets?unread=true&status=open,in_progress,pending"),
+                ("following=true", "/api/v1/tickets?following=true"),
                 ("q=printer (common word)", "/api/v1/tickets?q=printer"),
                 ("q=refunded duplicate (two words)", "/api/v1/tickets?q=refunded+duplicate"),
                 ("q=fuser (no match)", "/api/v1/tickets?q=fuser"),
@@ -86,7 +91,8 @@ def main():
             ]:
                 ms, body = median_ms(path, token)
                 total = body.get("total") if isinstance(body, dict) else None
-                extra = f", total {total:,}" if isinstance(total, int) else ""
+                capped = "+" if isinstance(body, dict) and body.get("total_capped") else ""
+                extra = f", total {total:,}{capped}" if isinstance(total, int) else ""
                 print(f"GET {label}: median {ms:.1f} ms{extra}")
             rps, p99 = wrk("/api/v1/tickets/12345", token)
             print(f"wrk GET /api/v1/tickets/12345: {rps:,.0f} req/s, p99 {p99}")

@@ -102,3 +102,75 @@ async fn totals_are_exact_from_counters_or_few_matches_and_capped_above_ten_thou
     let users = json(app.call(Get, "/api/v1/users", &agent, None).await).await;
     assert_eq!(users["total_capped"], false);
 }
+
+#[rocket::async_test]
+async fn pages_over_several_statuses_keep_the_order_of_one_sorted_list() {
+    let (app, agent, _) = twelve_thousand().await;
+    // Mixed statuses, priorities and times (the triggers keep the counters).
+    app.state()
+        .db
+        .write(|tx| {
+            tx.execute_batch(
+                "UPDATE tickets SET status = 1 + (id * 7) % 3, priority = 1 + (id * 5) % 4,
+                        updated_at = printf('2026-02-01T00:%02d:%02dZ', (id * 37) % 60, (id * 11) % 60)",
+            )?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let cases = [
+        (
+            "status=open,pending",
+            "status IN (1, 3)",
+            "updated_at DESC, id DESC",
+        ),
+        (
+            "status=open,in_progress,pending&sort=created_at",
+            "status IN (1, 2, 3)",
+            "created_at ASC, id ASC",
+        ),
+        (
+            "status=in_progress,pending&sort=-priority",
+            "status IN (2, 3)",
+            "priority DESC, updated_at DESC, id DESC",
+        ),
+        (
+            "status=open,pending&priority=high",
+            "status IN (1, 3) AND priority = 3",
+            "updated_at DESC, id DESC",
+        ),
+    ];
+    for (query, condition, order) in cases {
+        for (number, per_page) in [(1, 25), (7, 25), (40, 100)] {
+            let got: Vec<i64> = page(
+                &app,
+                &agent,
+                &format!("{query}&page={number}&per_page={per_page}"),
+            )
+            .await["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["id"].as_i64().unwrap())
+                .collect();
+            let offset = (number - 1) * per_page;
+            let sql = format!(
+                "SELECT id FROM tickets WHERE {condition} ORDER BY {order} LIMIT {per_page} OFFSET {offset}"
+            );
+            let expected: Vec<i64> = app
+                .state()
+                .db
+                .read(move |c| {
+                    let mut stmt = c.prepare(&sql)?;
+                    let ids = stmt
+                        .query_map([], |r| r.get(0))?
+                        .collect::<Result<Vec<i64>, _>>()?;
+                    Ok(ids)
+                })
+                .await
+                .unwrap();
+            assert!(number > 1 || !expected.is_empty(), "{query}");
+            assert_eq!(got, expected, "{query} page {number}");
+        }
+    }
+}

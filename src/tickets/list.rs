@@ -72,6 +72,8 @@ struct Built {
     sql: String,
     count_sql: String,
     params: Vec<Box<dyn ToSql>>,
+    /// The count's own parameters, when they are not those of `sql`.
+    count_params: Option<Vec<Box<dyn ToSql>>>,
 }
 
 fn build(
@@ -105,10 +107,20 @@ fn build(
         COUNT_CAP + 1
     );
     if with.is_empty() {
+        if let (Some(page), true) = (page, filter.statuses.len() > 1) {
+            let mut page_params = Vec::new();
+            return Built {
+                sql: per_status_page(filter, viewer, &order_by, page, &mut page_params),
+                count_sql,
+                params: page_params,
+                count_params: Some(params),
+            };
+        }
         return Built {
             sql: format!("{select}{where_sql} ORDER BY {order_by}{limit}"),
             count_sql,
             params,
+            count_params: None,
         };
     }
     // A text search picks its page (and counts all matches) first, then reads
@@ -132,7 +144,47 @@ fn build(
         ),
         count_sql,
         params,
+        count_params: None,
     }
+}
+
+/// A page over several statuses: each status reads its own index range in
+/// the sort order, as far as the page reaches, and those runs merge. No list
+/// sorts every ticket of its statuses (the inbox's "All open" at a million).
+fn per_status_page(
+    filter: &TicketFilter,
+    viewer: Viewer,
+    order_by: &str,
+    page: Pagination,
+    params: &mut Vec<Box<dyn ToSql>>,
+) -> String {
+    let reach = page.offset() + u64::from(page.per_page);
+    let runs: Vec<String> = filter
+        .statuses
+        .iter()
+        .map(|status| {
+            let one = TicketFilter {
+                statuses: vec![*status],
+                ..filter.clone()
+            };
+            let mut clauses = Vec::new();
+            push_filters(&one, viewer, &mut clauses, params);
+            format!(
+                "SELECT * FROM (SELECT t.id FROM tickets t{} ORDER BY {order_by} LIMIT {reach})",
+                crate::db::where_clause(&clauses)
+            )
+        })
+        .collect();
+    let from = format!(
+        "FROM ({}) page JOIN tickets t ON t.id = page.id",
+        runs.join(" UNION ALL ")
+    );
+    format!(
+        "{} ORDER BY {order_by} LIMIT {} OFFSET {}",
+        TICKET_SELECT.replacen("FROM tickets t", &from, 1),
+        page.per_page,
+        page.offset()
+    )
 }
 
 /// `WITH matched AS (...), hits AS (...)`: the tickets matching a text search
@@ -314,17 +366,19 @@ fn order_clause(sort: (TicketSort, SortOrder), searching: bool, viewer: Viewer) 
 }
 
 /// `?, ?, ?` for an `IN (...)` list of `n` bound values.
-fn bind_markers(n: usize) -> String {
+pub(super) fn bind_markers(n: usize) -> String {
     vec!["?"; n].join(", ")
 }
 
 /// One page of tickets and the total matching.
+/// `known_total` is the exact count when the caller has it from counters.
 pub fn list(
     conn: &Connection,
     filter: &TicketFilter,
     viewer: Viewer,
     sort: (TicketSort, SortOrder),
     page: Pagination,
+    known_total: Option<i64>,
 ) -> Result<(Vec<Ticket>, Count), Error> {
     let built = build(filter, viewer, sort, Some(page));
     let params: Vec<&dyn ToSql> = built.params.iter().map(AsRef::as_ref).collect();
@@ -352,11 +406,15 @@ pub fn list(
         };
         return Ok((items, total));
     }
-    let total = match counted(conn, filter, viewer)? {
+    let count_params: Vec<&dyn ToSql> = built
+        .count_params
+        .as_ref()
+        .map_or_else(|| params.clone(), |p| p.iter().map(AsRef::as_ref).collect());
+    let total = match known_total {
         Some(total) => Count::exact(total),
         None => Count::up_to_cap(
             conn.prepare_cached(&built.count_sql)?
-                .query_row(params.as_slice(), |r| r.get(0))
+                .query_row(count_params.as_slice(), |r| r.get(0))
                 .map_err(search_error)?,
         ),
     };
@@ -366,61 +424,6 @@ pub fn list(
         .collect::<Result<Vec<_>, _>>()
         .map_err(search_error)?;
     Ok((items, total))
-}
-
-/// The exact total from the trigger-kept `ticket_counts` when the filter is
-/// only statuses, priorities and the assignee (an agent's views); `None` otherwise.
-fn counted(conn: &Connection, filter: &TicketFilter, viewer: Viewer) -> Result<Option<i64>, Error> {
-    let only_counted = matches!(viewer, Viewer::Staff)
-        && filter.search.is_none()
-        && filter.requester_id.is_none()
-        && filter.category.is_none()
-        && filter.kind.is_none()
-        && filter.tag.is_none()
-        && filter.channel.is_none()
-        && filter.created_after.is_none()
-        && filter.updated_after.is_none()
-        && !filter.unread
-        && !filter.following;
-    if !only_counted {
-        return Ok(None);
-    }
-    let mut clauses = Vec::new();
-    let mut params: Vec<Box<dyn ToSql>> = Vec::new();
-    if !filter.statuses.is_empty() {
-        clauses.push(format!(
-            "status IN ({})",
-            bind_markers(filter.statuses.len())
-        ));
-        for s in &filter.statuses {
-            params.push(Box::new(*s));
-        }
-    }
-    if !filter.priorities.is_empty() {
-        clauses.push(format!(
-            "priority IN ({})",
-            bind_markers(filter.priorities.len())
-        ));
-        for p in &filter.priorities {
-            params.push(Box::new(*p));
-        }
-    }
-    if let Some(id) = filter.assignee_id {
-        clauses.push("assignee_id = ?".into());
-        params.push(Box::new(id));
-    }
-    if filter.unassigned {
-        clauses.push("assignee_id = 0".into());
-    }
-    let sql = format!(
-        "SELECT COALESCE(SUM(n), 0) FROM ticket_counts{}",
-        crate::db::where_clause(&clauses)
-    );
-    let params: Vec<&dyn ToSql> = params.iter().map(AsRef::as_ref).collect();
-    Ok(Some(
-        conn.prepare_cached(&sql)?
-            .query_row(params.as_slice(), |r| r.get(0))?,
-    ))
 }
 
 /// FTS5 rejects a query at run time; that is the searcher's input, so 422.

@@ -4,6 +4,7 @@ pub mod assign;
 pub mod attention;
 pub mod bulk;
 pub mod conversation;
+pub mod count;
 pub mod list;
 pub mod merge;
 pub mod model;

@@ -88,7 +88,8 @@ pub async fn list(
     let actor = actor.clone();
     let (items, total) = db
         .read(move |conn| {
-            let (mut items, total) = list::list(conn, &filter, viewer, sort, page)?;
+            let known = super::count::from_counters(conn, &filter, viewer)?;
+            let (mut items, total) = list::list(conn, &filter, viewer, sort, page, known)?;
             attention::annotate(conn, &actor, &mut items)?;
             Ok((items, total))
         })
