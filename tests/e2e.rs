@@ -97,6 +97,28 @@ impl Drop for Server {
     }
 }
 
+/// A fresh server on its own data directory and a browser driver.
+struct Stage {
+    _dir: tempfile::TempDir,
+    server: Server,
+    driver: Driver,
+    chromium: PathBuf,
+}
+
+/// The stage for a story, or `None` (skipped loudly) without Chromium.
+fn stage() -> Option<Stage> {
+    let (chromium, chromedriver) = browser_tools()?;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    let driver = Driver::start(&chromedriver);
+    Some(Stage {
+        _dir: dir,
+        server,
+        driver,
+        chromium,
+    })
+}
+
 fn shots() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("target/e2e-screenshots")
 }
@@ -320,12 +342,15 @@ fn portal_and_widget(agent: &Browser, visitor: &Browser, server: &Server, shots:
 
 #[test]
 fn a_team_runs_support_from_the_browser() {
-    let Some((chromium, chromedriver)) = browser_tools() else {
+    let Some(Stage {
+        _dir,
+        server,
+        driver,
+        chromium,
+    }) = stage()
+    else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&dir.path().join("data"));
-    let driver = Driver::start(&chromedriver);
     let shots = shots();
 
     let admin = driver.session(&chromium);
@@ -478,12 +503,15 @@ const CTRL_ENTER: &str = "\u{E009}\u{E007}\u{E000}";
 #[test]
 #[allow(clippy::too_many_lines)] // one day's story: unread, saved reply, merge, bulk, portal, keys, phone, axe
 fn an_agent_works_a_day_from_the_keyboard() {
-    let Some((chromium, chromedriver)) = browser_tools() else {
+    let Some(Stage {
+        _dir,
+        server,
+        driver,
+        chromium,
+    }) = stage()
+    else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&dir.path().join("data"));
-    let driver = Driver::start(&chromedriver);
     let shots = shots();
 
     // The team, set up through the API: an admin, an agent with a signature,

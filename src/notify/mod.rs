@@ -256,6 +256,15 @@ pub fn status_changed(
     {
         return Ok(());
     }
+    status_mail(conn, ticket, serde_json::json!({ "status": to.as_str() }))
+}
+
+/// The requester's mail about their ticket's status (`params` say which).
+fn status_mail(
+    conn: &Connection,
+    ticket: &TicketState,
+    params: serde_json::Value,
+) -> Result<(), Error> {
     if let Some(requester) = wants_mail(conn, ticket.requester_id)? {
         outbox::enqueue(
             conn,
@@ -265,7 +274,7 @@ pub fn status_changed(
                 to_address: &requester.user.email,
                 ticket_id: Some(ticket.id),
                 message_id: None,
-                params: serde_json::json!({ "status": to.as_str() }),
+                params,
                 delay_secs: 0,
             },
         )?;
@@ -276,21 +285,11 @@ pub fn status_changed(
 /// A ticket merged into another requester's: its requester hears that the
 /// team goes on with it (they see nothing of the other conversation).
 pub fn merged_away(conn: &Connection, ticket: &TicketState) -> Result<(), Error> {
-    if let Some(requester) = wants_mail(conn, ticket.requester_id)? {
-        outbox::enqueue(
-            conn,
-            &NewNotification {
-                kind: Kind::TicketStatus,
-                recipient_id: Some(requester.user.id),
-                to_address: &requester.user.email,
-                ticket_id: Some(ticket.id),
-                message_id: None,
-                params: serde_json::json!({ "status": "closed", "merged": true }),
-                delay_secs: 0,
-            },
-        )?;
-    }
-    Ok(())
+    status_mail(
+        conn,
+        ticket,
+        serde_json::json!({ "status": "closed", "merged": true }),
+    )
 }
 
 /// An agent hears when a ticket is assigned to them by someone else.

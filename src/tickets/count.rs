@@ -4,7 +4,7 @@
 
 use rusqlite::{types::ToSql, Connection};
 
-use super::list::{bind_markers, TicketFilter, Viewer};
+use super::list::{push_in, TicketFilter, Viewer};
 use crate::error::Error;
 
 /// The exact total from the trigger-kept `ticket_counts` when the filter is
@@ -30,24 +30,8 @@ pub fn from_counters(
     }
     let mut clauses = Vec::new();
     let mut params: Vec<Box<dyn ToSql>> = Vec::new();
-    if !filter.statuses.is_empty() {
-        clauses.push(format!(
-            "status IN ({})",
-            bind_markers(filter.statuses.len())
-        ));
-        for s in &filter.statuses {
-            params.push(Box::new(*s));
-        }
-    }
-    if !filter.priorities.is_empty() {
-        clauses.push(format!(
-            "priority IN ({})",
-            bind_markers(filter.priorities.len())
-        ));
-        for p in &filter.priorities {
-            params.push(Box::new(*p));
-        }
-    }
+    push_in(&mut clauses, &mut params, "status", &filter.statuses);
+    push_in(&mut clauses, &mut params, "priority", &filter.priorities);
     if let Some(id) = filter.assignee_id {
         clauses.push("assignee_id = ?".into());
         params.push(Box::new(id));

@@ -277,24 +277,8 @@ fn push_filters(
         clauses.push("t.id = ?".into());
         params.push(Box::new(id));
     }
-    if !filter.statuses.is_empty() {
-        clauses.push(format!(
-            "t.status IN ({})",
-            bind_markers(filter.statuses.len())
-        ));
-        for s in &filter.statuses {
-            params.push(Box::new(*s));
-        }
-    }
-    if !filter.priorities.is_empty() {
-        clauses.push(format!(
-            "t.priority IN ({})",
-            bind_markers(filter.priorities.len())
-        ));
-        for p in &filter.priorities {
-            params.push(Box::new(*p));
-        }
-    }
+    push_in(clauses, params, "t.status", &filter.statuses);
+    push_in(clauses, params, "t.priority", &filter.priorities);
     if let Some(id) = filter.assignee_id {
         clauses.push("t.assignee_id = ?".into());
         params.push(Box::new(id));
@@ -365,8 +349,24 @@ fn order_clause(sort: (TicketSort, SortOrder), searching: bool, viewer: Viewer) 
     }
 }
 
+/// `column IN (?, ?)` for `values`, when there are any.
+pub(super) fn push_in<T: ToSql + Copy + 'static>(
+    clauses: &mut Vec<String>,
+    params: &mut Vec<Box<dyn ToSql>>,
+    column: &str,
+    values: &[T],
+) {
+    if values.is_empty() {
+        return;
+    }
+    clauses.push(format!("{column} IN ({})", bind_markers(values.len())));
+    for v in values {
+        params.push(Box::new(*v));
+    }
+}
+
 /// `?, ?, ?` for an `IN (...)` list of `n` bound values.
-pub(super) fn bind_markers(n: usize) -> String {
+fn bind_markers(n: usize) -> String {
     vec!["?"; n].join(", ")
 }
 
