@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::config::Config;
 use crate::db::{format_time, Db};
@@ -178,10 +178,12 @@ pub fn fill(
     })?;
 
     let now = time::OffsetDateTime::now_utc();
-    // One transaction for all of it: the search index is filled once at the
+    // The tickets in one transaction: the search index is filled once at the
     // end instead of row by row (its insert triggers are suspended inside
     // the transaction and restored before it commits, so an interrupted run
-    // leaves the database as it was).
+    // leaves no ticket behind and the triggers in place; the demo users,
+    // written before, stay). It holds the write lock throughout: fill a
+    // database while no server uses it.
     let messages = db.write_now(|tx| {
         // Big batches touch many pages; keep them in memory instead of spilling.
         tx.execute_batch("PRAGMA cache_size = -262144;")?;
@@ -232,11 +234,14 @@ const DEFERRED_TRIGGERS: &[&str] = &["tickets_fts_insert", "messages_fts_insert"
 fn suspend_triggers(tx: &Connection, names: &[&str]) -> Result<Vec<String>, Error> {
     let mut restore = Vec::new();
     for name in names {
-        let sql: String = tx.query_row(
-            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?1",
-            [name],
-            |r| r.get(0),
-        )?;
+        let sql: String = tx
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?1",
+                [name],
+                |r| r.get(0),
+            )
+            .optional()?
+            .ok_or_else(|| Error::Internal(format!("the schema has no trigger {name}")))?;
         tx.execute_batch(&format!("DROP TRIGGER {name}"))?;
         restore.push(sql);
     }

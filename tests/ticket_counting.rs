@@ -174,3 +174,14 @@ async fn pages_over_several_statuses_keep_the_order_of_one_sorted_list() {
         }
     }
 }
+
+#[rocket::async_test]
+async fn a_repeated_status_is_one_filter() {
+    let (app, agent, _) = twelve_thousand().await;
+    let once = page(&app, &agent, "status=open&per_page=50").await;
+    let twice = page(&app, &agent, "status=open,open,open&per_page=50").await;
+    assert_eq!(once, twice);
+    let many = format!("status={}&per_page=10", vec!["open"; 600].join(","));
+    let page_of_many = page(&app, &agent, &many).await;
+    assert_eq!(page_of_many["items"].as_array().unwrap().len(), 10);
+}

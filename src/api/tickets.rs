@@ -81,7 +81,9 @@ pub struct TicketQuery {
     per_page: Option<String>,
 }
 
-fn list_of<T: Copy>(
+/// A comma-separated list of allowed values, each once (a repeated value is
+/// the same filter).
+fn list_of<T: Copy + PartialEq>(
     field: &str,
     raw: Option<&str>,
     parse: fn(&str) -> Option<T>,
@@ -94,7 +96,9 @@ fn list_of<T: Copy>(
     let mut values = Vec::new();
     for part in raw.split(',').map(str::trim) {
         if let Some(v) = parse(part) {
-            values.push(v);
+            if !values.contains(&v) {
+                values.push(v);
+            }
         } else {
             errors.push(FieldError::new(
                 field,

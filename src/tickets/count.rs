@@ -14,17 +14,35 @@ pub fn from_counters(
     filter: &TicketFilter,
     viewer: Viewer,
 ) -> Result<Option<i64>, Error> {
+    // Every field is named: a new filter must decide whether counters serve it.
+    let TicketFilter {
+        statuses: _,
+        priorities: _,
+        assignee_id: _,
+        unassigned: _,
+        requester_id,
+        category,
+        kind,
+        tag,
+        channel,
+        search,
+        created_after,
+        updated_after,
+        unread,
+        following,
+        agent: _,
+    } = filter;
     let only_counted = matches!(viewer, Viewer::Staff)
-        && filter.search.is_none()
-        && filter.requester_id.is_none()
-        && filter.category.is_none()
-        && filter.kind.is_none()
-        && filter.tag.is_none()
-        && filter.channel.is_none()
-        && filter.created_after.is_none()
-        && filter.updated_after.is_none()
-        && !filter.unread
-        && !filter.following;
+        && search.is_none()
+        && requester_id.is_none()
+        && category.is_none()
+        && kind.is_none()
+        && tag.is_none()
+        && channel.is_none()
+        && created_after.is_none()
+        && updated_after.is_none()
+        && !unread
+        && !following;
     if !only_counted {
         return Ok(None);
     }

@@ -96,7 +96,7 @@ export function ticketList(box, { state, picked, href, paged, perPage }) {
     });
     mount(box,
       page.items.length === 0
-        ? h("div", { class: "empty" }, state.q ? "No ticket matches this search." : "Nothing here. New tickets appear as they arrive.")
+        ? h("div", { class: "empty" }, state.page > 1 ? "No more tickets." : state.q ? "No ticket matches this search." : "Nothing here. New tickets appear as they arrive.")
         : [
           h("div", { class: "list-head" }, h("span", { class: "pick" }, all),
             h("span", { class: "muted" }, counted)),
