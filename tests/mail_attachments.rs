@@ -12,7 +12,7 @@ use helpline::users::Role;
 use rocket::http::Method;
 use serde_json::{json, Value};
 
-const SECRET: &str = "inbound-secret-for-tests";
+use common::INBOUND_SECRET as SECRET;
 
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(format!(
@@ -31,15 +31,7 @@ fn file(name: &str) -> Vec<u8> {
 }
 
 async fn app(tweak: impl FnOnce(&mut helpline::Config)) -> TestApp {
-    TestApp::with(
-        |c| {
-            c.inbound_secret = Some(helpline::config::Secret::new(SECRET));
-            c.smtp.from = "Helpline <support@example.com>".into();
-            tweak(c);
-        },
-        Vec::new(),
-    )
-    .await
+    TestApp::receiving_mail(tweak).await
 }
 
 async fn post(app: &TestApp, raw: &[u8]) -> (u16, Value) {

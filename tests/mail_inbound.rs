@@ -12,7 +12,7 @@ use helpline::users::Role;
 use rocket::http::{ContentType, Header, Method};
 use serde_json::Value;
 
-const SECRET: &str = "inbound-secret-for-tests";
+use common::INBOUND_SECRET as SECRET;
 
 fn fixture(name: &str) -> String {
     let path = format!(
@@ -23,14 +23,7 @@ fn fixture(name: &str) -> String {
 }
 
 async fn app() -> TestApp {
-    TestApp::with(
-        |c| {
-            c.inbound_secret = Some(helpline::config::Secret::new(SECRET));
-            c.smtp.from = "Helpline <support@example.com>".into();
-        },
-        Vec::new(),
-    )
-    .await
+    TestApp::receiving_mail(|_| {}).await
 }
 
 async fn post(app: &TestApp, raw: &str) -> (u16, Value) {

@@ -9,17 +9,10 @@ use helpline::users::Role;
 use rocket::http::Method::{Get, Post};
 use serde_json::{json, Value};
 
-const SECRET: &str = "inbound-secret-for-tests";
+use common::INBOUND_SECRET as SECRET;
 
 async fn app() -> TestApp {
-    TestApp::with(
-        |c| {
-            c.inbound_secret = Some(helpline::config::Secret::new(SECRET));
-            c.smtp.from = "Helpline <support@example.com>".into();
-        },
-        Vec::new(),
-    )
-    .await
+    TestApp::receiving_mail(|_| {}).await
 }
 
 /// Posts a raw mail to the inbound webhook; returns the receipt.

@@ -83,6 +83,9 @@ impl SentMail {
     }
 }
 
+/// The inbound webhook's secret in apps made by [`TestApp::receiving_mail`].
+pub const INBOUND_SECRET: &str = "inbound-secret-for-tests";
+
 /// An app under test with Rocket's in-process client. Mail is captured, and
 /// sent only when the test calls [`TestApp::deliver`].
 pub struct TestApp {
@@ -299,6 +302,20 @@ impl TestApp {
             .await;
         assert_eq!(res.status().code, 201, "upload of {name}");
         json(res).await["id"].as_i64().unwrap()
+    }
+
+    /// An app that takes mail on the inbound webhook (bearer [`INBOUND_SECRET`])
+    /// and sends from `support@example.com`, tweaked further by `tweak`.
+    pub async fn receiving_mail(tweak: impl FnOnce(&mut Config)) -> Self {
+        Self::with(
+            |c| {
+                c.inbound_secret = Some(helpline::config::Secret::new(INBOUND_SECRET));
+                c.smtp.from = "Helpline <support@example.com>".into();
+                tweak(c);
+            },
+            Vec::new(),
+        )
+        .await
     }
 
     /// Posts a raw mail to the inbound webhook with `secret`; returns (status, receipt).
