@@ -189,9 +189,9 @@ pub fn fill(
         tx.execute_batch("PRAGMA cache_size = -262144;")?;
         let suspended = suspend_triggers(tx, DEFERRED_TRIGGERS)?;
         let first_ticket: i64 =
-            tx.query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM tickets", [], |r| r.get(0))?;
-        let first_message: i64 =
-            tx.query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM messages", [], |r| r.get(0))?;
+            tx.query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM tickets", [], |r| {
+                r.get(0)
+            })?;
         let mut messages = 0u64;
         let mut done = 0u64;
         progress(0, options.tickets);
@@ -204,13 +204,9 @@ pub fn fill(
             progress(done, options.tickets);
         }
         tx.execute(
-            "INSERT INTO ticket_subject_fts (rowid, subject) SELECT id, subject FROM tickets WHERE id >= ?1",
+            "INSERT INTO ticket_text (rowid, subject, public, internal)
+             SELECT id, subject, public, internal FROM ticket_documents WHERE id >= ?1",
             [first_ticket],
-        )?;
-        tx.execute(
-            "INSERT INTO message_fts (rowid, body, ticket_id, internal)
-             SELECT id, body, ticket_id, internal FROM messages WHERE id >= ?1",
-            [first_message],
         )?;
         for sql in &suspended {
             tx.execute_batch(sql)?;
@@ -227,7 +223,7 @@ pub fn fill(
 
 /// The search index's insert triggers, which the bulk path replaces by one
 /// insert of all new rows at the end.
-const DEFERRED_TRIGGERS: &[&str] = &["tickets_fts_insert", "messages_fts_insert"];
+const DEFERRED_TRIGGERS: &[&str] = &["ticket_text_insert", "ticket_text_message_insert"];
 
 /// Drops the triggers `names` (inside the caller's transaction) and returns
 /// the statements that create them again, exactly as the schema has them.

@@ -54,9 +54,13 @@ async fn deleting_a_ticket_removes_the_files_nothing_else_holds() {
         "same content, one blob"
     );
     assert_eq!(
-        count(&app, "SELECT COUNT(*) FROM attachment_fts").await,
-        3,
-        "text files indexed"
+        count(
+            &app,
+            "SELECT COUNT(*) FROM ticket_text WHERE ticket_text MATCH 'public : bytes'"
+        )
+        .await,
+        2,
+        "text files indexed with their tickets"
     );
 
     let res = app
@@ -74,7 +78,23 @@ async fn deleting_a_ticket_removes_the_files_nothing_else_holds() {
         1,
         "the unshared blob went"
     );
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM attachment_fts").await, 1);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM ticket_text WHERE ticket_text MATCH 'public : bytes'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM ticket_text WHERE rowid NOT IN (SELECT id FROM tickets)"
+        )
+        .await,
+        0,
+        "a deleted ticket leaves nothing in the search index"
+    );
     for id in first {
         let res = app
             .call(

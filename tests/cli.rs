@@ -353,17 +353,17 @@ fn demo_fills_deterministically_and_refuses_a_used_database() {
     assert_eq!(miscounted, 0, "ticket_counts agrees with the tickets");
     let found: i64 = conn
         .query_row(
-            "SELECT COUNT(*) FROM ticket_subject_fts WHERE ticket_subject_fts MATCH 'printer'",
+            "SELECT COUNT(*) FROM ticket_text WHERE ticket_text MATCH 'subject : printer'",
             [],
             |r| r.get(0),
         )
         .unwrap();
     assert!(found > 0, "demo tickets are searchable");
-    // Every message is in the search index (filled once at the end), and the
-    // index's triggers are back for whatever comes next.
+    // Every message is in its ticket's search document (filled once at the
+    // end), and the index's triggers are back for whatever comes next.
     let indexed = |conn: &rusqlite::Connection, word: &str| -> i64 {
         conn.query_row(
-            "SELECT COUNT(*) FROM message_fts WHERE message_fts MATCH ?1",
+            "SELECT COUNT(*) FROM ticket_text WHERE ticket_text MATCH '{public internal} : ' || ?1",
             [word],
             |r| r.get(0),
         )
@@ -371,7 +371,7 @@ fn demo_fills_deterministically_and_refuses_a_used_database() {
     };
     let with_word: i64 = conn
         .query_row(
-            "SELECT COUNT(*) FROM messages WHERE body LIKE '%restarting%'",
+            "SELECT COUNT(DISTINCT ticket_id) FROM messages WHERE body LIKE '%restarting%'",
             [],
             |r| r.get(0),
         )

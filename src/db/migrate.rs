@@ -163,7 +163,7 @@ mod tests {
         assert_eq!(count("SELECT COUNT(*) FROM ticket_tags"), 1, "no cascade");
         assert_eq!(count("SELECT n FROM ticket_counts WHERE status = 1"), 2);
         assert_eq!(
-            count("SELECT rowid FROM ticket_subject_fts WHERE ticket_subject_fts MATCH 'refund'"),
+            count("SELECT rowid FROM ticket_text WHERE ticket_text MATCH 'subject : refund'"),
             2
         );
         // Deleting the newest does not hand its id to the next one.

@@ -1,13 +1,11 @@
 //! Listing tickets: filters, sorts, full-text search and pagination, all as
 //! parameterised SQL built from an allow-list.
 
-use std::fmt::Write as _;
-
 use rusqlite::{types::ToSql, Connection};
 
 use super::model::{Channel, Priority, Ticket, TicketStatus};
-use super::repo::{ticket_from_row, ticket_from_row_at, TICKET_SELECT};
-use super::search::{Combine, SearchQuery, TextSearch};
+use super::repo::{ticket_from_row, TICKET_SELECT};
+use super::search::SearchQuery;
 use crate::error::Error;
 use crate::ids::UserId;
 use crate::paging::{Count, Pagination, SortOrder, COUNT_CAP};
@@ -84,64 +82,30 @@ fn build(
 ) -> Built {
     let mut params: Vec<Box<dyn ToSql>> = Vec::new();
     let mut clauses: Vec<String> = Vec::new();
-    let mut with = String::new();
-    let mut from = "tickets t".to_string();
-
-    if let Some(SearchQuery::Text(search)) = &filter.search {
-        with = search_cte(search, viewer, &mut params);
-        from = "hits h JOIN tickets t ON t.id = h.ticket_id".into();
-    }
-
     push_filters(filter, viewer, &mut clauses, &mut params);
 
     let where_sql = crate::db::where_clause(&clauses);
-    let order_by = order_clause(sort, !with.is_empty(), viewer);
-    let select = TICKET_SELECT.replacen("FROM tickets t", &format!("FROM {from}"), 1);
+    let order_by = order_clause(sort, false, viewer);
     let limit = page.map_or(String::new(), |p| {
         format!(" LIMIT {} OFFSET {}", p.per_page, p.offset())
     });
     // Counting stops one past the cap: a count never walks a whole table.
     let count_sql = format!(
-        "{with}SELECT COUNT(*) FROM (SELECT 1 FROM {from}{} LIMIT {})",
+        "SELECT COUNT(*) FROM (SELECT 1 FROM tickets t{} LIMIT {})",
         where_sql.replacen(TAG_PROBE, TAG_SET, 1),
         COUNT_CAP + 1
     );
-    if with.is_empty() {
-        if let (Some(page), true) = (page, filter.statuses.len() > 1) {
-            let mut page_params = Vec::new();
-            return Built {
-                sql: per_status_page(filter, viewer, &order_by, page, &mut page_params),
-                count_sql,
-                params: page_params,
-                count_params: Some(params),
-            };
-        }
+    if let (Some(page), true) = (page, filter.statuses.len() > 1) {
+        let mut page_params = Vec::new();
         return Built {
-            sql: format!("{select}{where_sql} ORDER BY {order_by}{limit}"),
+            sql: per_status_page(filter, viewer, &order_by, page, &mut page_params),
             count_sql,
-            params,
-            count_params: None,
+            params: page_params,
+            count_params: Some(params),
         };
     }
-    // A text search picks its page (and counts all matches) first, then reads
-    // requester and assignee for the page's rows only.
-    let page_cte = format!(
-        "{}, page AS (SELECT t.id AS id, h.score AS score, COUNT(*) OVER () AS total
-            FROM {from}{where_sql} ORDER BY {order_by}{limit}) ",
-        with.trim_end()
-    );
-    let outer = TICKET_SELECT
-        .replacen("SELECT t.id,", "SELECT t.id, page.total,", 1)
-        .replacen(
-            "FROM tickets t",
-            "FROM page JOIN tickets t ON t.id = page.id",
-            1,
-        );
     Built {
-        sql: format!(
-            "{page_cte}{outer} ORDER BY {}",
-            order_by.replace("h.score", "page.score")
-        ),
+        sql: format!("{TICKET_SELECT}{where_sql} ORDER BY {order_by}{limit}"),
         count_sql,
         params,
         count_params: None,
@@ -187,83 +151,8 @@ fn per_status_page(
     )
 }
 
-/// `WITH matched AS (...), hits AS (...)`: the tickets matching a text search
-/// and their scores, limited to what `viewer` may see.
-fn search_cte(search: &TextSearch, viewer: Viewer, params: &mut Vec<Box<dyn ToSql>>) -> String {
-    let (own_subject, own_message, notes) = match viewer {
-        Viewer::Staff => ("", "", ""),
-        Viewer::Requester(_) => (
-            " AND rowid IN (SELECT id FROM tickets WHERE requester_id = ?)",
-            " AND ticket_id IN (SELECT id FROM tickets WHERE requester_id = ?)",
-            " AND internal = 0",
-        ),
-    };
-    // One value (and the viewer) per branch: subjects, messages, files.
-    let push_branches = |params: &mut Vec<Box<dyn ToSql>>, expr: &str| {
-        for _ in 0..3 {
-            params.push(Box::new(expr.to_string()));
-            if let Viewer::Requester(me) = viewer {
-                params.push(Box::new(me));
-            }
-        }
-    };
-    // Tickets matching one term: by subject, or by a message (or the text
-    // of a message's file) the viewer may see.
-    let docs = |scored: bool| {
-        let (subject_score, message_score, file_score) = if scored {
-            (
-                ", bm25(ticket_subject_fts) * 2.0 AS score",
-                ", bm25(message_fts) AS score",
-                ", bm25(attachment_fts) AS score",
-            )
-        } else {
-            ("", "", "")
-        };
-        format!(
-            "SELECT rowid AS ticket_id{subject_score} FROM ticket_subject_fts WHERE ticket_subject_fts MATCH ?{own_subject}
-             UNION ALL
-             SELECT ticket_id{message_score} FROM message_fts
-             WHERE message_fts MATCH ?{notes}{own_message}
-             UNION ALL
-             SELECT ticket_id{file_score} FROM attachment_fts
-             WHERE attachment_fts MATCH ?{notes}{own_message}"
-        )
-    };
-    if search.terms.len() == 1 {
-        // One term: every scored ticket matches.
-        push_branches(params, &search.terms[0].1);
-        return format!(
-            "WITH hits AS MATERIALIZED (SELECT ticket_id, SUM(score) AS score FROM ({}) GROUP BY ticket_id) ",
-            docs(true)
-        );
-    }
-    // Terms combine over whole tickets, left to right, as set operations.
-    let mut matched = String::new();
-    for (how, term) in &search.terms {
-        if !matched.is_empty() {
-            matched.push_str(match how {
-                Combine::And => " INTERSECT ",
-                Combine::Or => " UNION ",
-                Combine::Not => " EXCEPT ",
-            });
-        }
-        let _ = write!(matched, "SELECT ticket_id FROM ({})", docs(false));
-        push_branches(params, term);
-    }
-    push_branches(params, &search.ranking_expression());
-    // Subject matches weigh double; bm25 is lower for better matches. Both sets
-    // are materialised so that no filter is pushed into the FTS scans (which
-    // would then run once per ticket).
-    format!(
-        "WITH matched AS MATERIALIZED ({matched}),
-         scores AS MATERIALIZED (SELECT ticket_id, SUM(score) AS score FROM ({}) GROUP BY ticket_id),
-         hits AS (SELECT s.ticket_id, s.score FROM scores s WHERE s.ticket_id IN matched) ",
-        docs(true)
-    )
-}
-
 /// The WHERE conditions of `filter` (and of the viewer's own scope), with their values.
-fn push_filters(
+pub(super) fn push_filters(
     filter: &TicketFilter,
     viewer: Viewer,
     clauses: &mut Vec<String>,
@@ -336,7 +225,11 @@ fn updated_column(viewer: Viewer) -> &'static str {
 }
 
 /// The ORDER BY of a list; relevance needs a text search (else most recent first).
-fn order_clause(sort: (TicketSort, SortOrder), searching: bool, viewer: Viewer) -> String {
+pub(super) fn order_clause(
+    sort: (TicketSort, SortOrder),
+    searching: bool,
+    viewer: Viewer,
+) -> String {
     let order = sort.1.sql();
     let updated = updated_column(viewer);
     match sort.0 {
@@ -380,32 +273,14 @@ pub fn list(
     page: Pagination,
     known_total: Option<i64>,
 ) -> Result<(Vec<Ticket>, Count), Error> {
+    if let Some(SearchQuery::Text(search)) = &filter.search {
+        return Err(Error::Internal(format!(
+            "a text search ({search:?}) lists through tickets::found"
+        )));
+    }
     let built = build(filter, viewer, sort, Some(page));
     let params: Vec<&dyn ToSql> = built.params.iter().map(AsRef::as_ref).collect();
     let with_notes = matches!(viewer, Viewer::Staff);
-    if matches!(filter.search, Some(SearchQuery::Text(_))) {
-        // A text search computes its matches once: the page carries the total
-        // (a separate count would search again).
-        let mut total = None;
-        let items = conn
-            .prepare_cached(&built.sql)?
-            .query_map(params.as_slice(), |r| {
-                total.get_or_insert(r.get::<_, i64>(1)?);
-                ticket_from_row_at(r, 1, with_notes)
-            })?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(search_error)?;
-        // (past the last page, the capped count stands in)
-        let total = match total {
-            Some(total) => Count::exact(total),
-            None => Count::up_to_cap(
-                conn.prepare_cached(&built.count_sql)?
-                    .query_row(params.as_slice(), |r| r.get(0))
-                    .map_err(search_error)?,
-            ),
-        };
-        return Ok((items, total));
-    }
     let count_params: Vec<&dyn ToSql> = built
         .count_params
         .as_ref()
@@ -427,7 +302,7 @@ pub fn list(
 }
 
 /// FTS5 rejects a query at run time; that is the searcher's input, so 422.
-fn search_error(e: rusqlite::Error) -> Error {
+pub(super) fn search_error(e: rusqlite::Error) -> Error {
     let text = e.to_string();
     if text.contains("fts5") || text.contains("syntax error") {
         Error::validation(

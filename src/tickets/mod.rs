@@ -5,6 +5,7 @@ pub mod attention;
 pub mod bulk;
 pub mod conversation;
 pub mod count;
+pub mod found;
 pub mod list;
 pub mod merge;
 pub mod model;

@@ -34,15 +34,28 @@ pub struct TextSearch {
 }
 
 impl TextSearch {
-    /// Every wanted term joined by OR: what ranking scores against.
-    pub fn ranking_expression(&self) -> String {
-        let wanted: Vec<&str> = self
-            .terms
-            .iter()
-            .filter(|(how, _)| *how != Combine::Not)
-            .map(|(_, term)| term.as_str())
-            .collect();
-        wanted.join(" OR ")
+    /// The whole search as one FTS5 expression over a ticket's document,
+    /// combined left to right; `public_only` keeps it to the subject and the
+    /// public text (what a customer may see).
+    pub fn fts_expression(&self, public_only: bool) -> String {
+        let mut expr = String::new();
+        for (how, term) in &self.terms {
+            if expr.is_empty() {
+                expr.clone_from(term);
+                continue;
+            }
+            let op = match how {
+                Combine::And => "AND",
+                Combine::Or => "OR",
+                Combine::Not => "NOT",
+            };
+            expr = format!("({expr}) {op} {term}");
+        }
+        if public_only {
+            format!("{{subject public}} : ({expr})")
+        } else {
+            expr
+        }
     }
 }
 
@@ -212,7 +225,14 @@ mod tests {
         let search = TextSearch {
             terms: terms("a1 OR b2 -c3"),
         };
-        assert_eq!(search.ranking_expression(), "\"a1\"* OR \"b2\"*");
+        assert_eq!(
+            search.fts_expression(false),
+            "((\"a1\"*) OR \"b2\"*) NOT \"c3\"*"
+        );
+        assert_eq!(
+            search.fts_expression(true),
+            "{subject public} : (((\"a1\"*) OR \"b2\"*) NOT \"c3\"*)"
+        );
     }
 
     #[test]

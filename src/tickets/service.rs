@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 use super::list::{self, TicketFilter, TicketSort, Viewer};
 use super::model::{Priority, Ticket, TicketStatus, TicketWithMessages};
 use super::repo::{self, Column, TicketState};
+use super::search::SearchQuery;
 use super::{assign, attention, rules};
 use crate::actor::Actor;
 use crate::audit::{self, ActorRef, Target};
@@ -88,8 +89,12 @@ pub async fn list(
     let actor = actor.clone();
     let (items, total) = db
         .read(move |conn| {
-            let known = super::count::from_counters(conn, &filter, viewer)?;
-            let (mut items, total) = list::list(conn, &filter, viewer, sort, page, known)?;
+            let (mut items, total) = if let Some(SearchQuery::Text(search)) = &filter.search {
+                super::found::list(conn, search, &filter, viewer, sort, page)?
+            } else {
+                let known = super::count::from_counters(conn, &filter, viewer)?;
+                list::list(conn, &filter, viewer, sort, page, known)?
+            };
             attention::annotate(conn, &actor, &mut items)?;
             Ok((items, total))
         })
