@@ -3,8 +3,9 @@
 //! MATCH answers the whole query. No page joins and sorts every match:
 //!
 //! - by relevance, without other filters: FTS5 ranks the newest
-//!   `COUNT_CAP` matches (all of them when fewer match) and the page is the
-//!   best of those; the total then says `total_capped`;
+//!   `COUNT_CAP` matches (all of them when fewer match) in the one query
+//!   that also counts them, and the page is the best of those; the total
+//!   then says `total_capped`;
 //! - in a list order: when many tickets match, the order's own index is
 //!   walked and each ticket checked against the matches; when few match,
 //!   they are looked up and sorted;
@@ -79,32 +80,21 @@ pub(super) fn plan(
     });
 
     if sort.0 == TicketSort::Relevance {
-        // bm25 is lower for better matches; ties go to the newer ticket.
-        let (ranked, count_sql) = if filtered {
-            (
-                format!(
-                    "SELECT h.ticket_id AS id, h.score AS score
-                     FROM (SELECT rowid AS ticket_id, rank AS score FROM ticket_text WHERE {condition}) h
-                     JOIN tickets t ON t.id = h.ticket_id
-                     WHERE 1{and_clauses} ORDER BY h.score ASC, t.id DESC {limit}"
-                ),
-                Some(format!(
-                    "SELECT COUNT(*) FROM (SELECT 1 FROM tickets t
-                     WHERE t.id IN (SELECT rowid FROM ticket_text WHERE {condition}){and_clauses}
-                     LIMIT {})",
-                    COUNT_CAP + 1
-                )),
-            )
-        } else {
-            (
-                format!(
-                    "SELECT id, score FROM (SELECT rowid AS id, rank AS score FROM ticket_text
-                        WHERE {condition} ORDER BY rowid DESC LIMIT {COUNT_CAP})
-                     ORDER BY score ASC, id DESC {limit}"
-                ),
-                None,
-            )
-        };
+        // Every match ranked, then filtered (without filters, `list` takes
+        // the newest matches instead). bm25 is lower for better matches;
+        // ties go to the newer ticket.
+        let ranked = format!(
+            "SELECT h.ticket_id AS id, h.score AS score
+             FROM (SELECT rowid AS ticket_id, rank AS score FROM ticket_text WHERE {condition}) h
+             JOIN tickets t ON t.id = h.ticket_id
+             WHERE 1{and_clauses} ORDER BY h.score ASC, t.id DESC {limit}"
+        );
+        let count_sql = Some(format!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM tickets t
+             WHERE t.id IN (SELECT rowid FROM ticket_text WHERE {condition}){and_clauses}
+             LIMIT {})",
+            COUNT_CAP + 1
+        ));
         let sql = format!(
             "{} ORDER BY page.score ASC, t.id DESC",
             TICKET_SELECT.replacen(
@@ -171,6 +161,53 @@ pub(super) fn matches(
     )
 }
 
+/// A relevance page without other filters: the newest matches up to one
+/// past the cap, with their scores, in one query; counted, ranked and cut
+/// to the page here, then the page's tickets read by id.
+fn best_of_newest(
+    conn: &Connection,
+    search: &TextSearch,
+    viewer: Viewer,
+    page: Pagination,
+    with_notes: bool,
+) -> Result<(Vec<Ticket>, Count), Error> {
+    let (condition, params) = matching(search, viewer);
+    let mut hits = conn
+        .prepare_cached(&format!(
+            "SELECT rank, rowid FROM ticket_text WHERE {condition} ORDER BY rowid DESC LIMIT {}",
+            COUNT_CAP + 1
+        ))?
+        .query_map(refs(&params).as_slice(), |r| {
+            Ok((r.get::<_, f64>(0)?, r.get::<_, i64>(1)?))
+        })?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(search_error)?;
+    let total = i64::try_from(hits.len()).unwrap_or(i64::MAX);
+    hits.truncate(usize::try_from(COUNT_CAP).unwrap_or(usize::MAX));
+    // bm25 is lower for better matches; ties go to the newer ticket.
+    hits.sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)));
+    let ids: Vec<i64> = hits
+        .iter()
+        .skip(usize::try_from(page.offset()).unwrap_or(usize::MAX))
+        .take(usize::try_from(page.per_page).unwrap_or(usize::MAX))
+        .map(|h| h.1)
+        .collect();
+    let mut items = Vec::with_capacity(ids.len());
+    if !ids.is_empty() {
+        let sql = format!(
+            "{TICKET_SELECT} WHERE t.id IN ({})",
+            vec!["?"; ids.len()].join(", ")
+        );
+        let id_params: Vec<&dyn ToSql> = ids.iter().map(|id| id as &dyn ToSql).collect();
+        items = conn
+            .prepare_cached(&sql)?
+            .query_map(id_params.as_slice(), |r| ticket_from_row(r, with_notes))?
+            .collect::<Result<Vec<_>, _>>()?;
+        items.sort_by_key(|t: &Ticket| ids.iter().position(|id| *id == t.id.0));
+    }
+    Ok((items, Count::up_to_cap(total)))
+}
+
 /// One page of the tickets matching `search` (and `filter`) and their total.
 pub fn list(
     conn: &Connection,
@@ -180,9 +217,14 @@ pub fn list(
     sort: (TicketSort, SortOrder),
     page: Pagination,
 ) -> Result<(Vec<Ticket>, Count), Error> {
+    let with_notes = matches!(viewer, Viewer::Staff);
+    let mut clauses = Vec::new();
+    push_filters(filter, viewer, &mut clauses, &mut Vec::new());
+    if sort.0 == TicketSort::Relevance && clauses.is_empty() {
+        return best_of_newest(conn, search, viewer, page, with_notes);
+    }
     let matches = matches(conn, search, viewer)?;
     let plan = plan(search, filter, viewer, sort, page, matches);
-    let with_notes = matches!(viewer, Viewer::Staff);
     let items = conn
         .prepare_cached(&plan.sql)?
         .query_map(refs(&plan.params).as_slice(), |r| {
