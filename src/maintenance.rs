@@ -51,7 +51,7 @@ pub async fn run(
             }
         }
         if minutes.is_multiple_of(60) {
-            match db.write(|tx| sessions::prune_expired(tx)).await {
+            match db.write(sessions::prune_expired).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(sessions = n, "deleted expired sessions"),
                 Err(e) => tracing::warn!(error = %e, "could not delete expired sessions"),

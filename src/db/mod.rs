@@ -1,11 +1,14 @@
-//! SQLite access: one writer connection, a pool of readers, and the async boundary.
+//! SQLite access: one writer thread that commits queued writes in groups, a
+//! pool of readers, and the async boundary.
 
 mod backup;
 pub mod migrate;
+mod writer;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use r2d2::ManageConnection as _;
 use r2d2::Pool;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
@@ -20,7 +23,11 @@ type SqlitePool = Pool<SqliteConnectionManager>;
 /// Handle to the database. Cheap to clone.
 #[derive(Clone)]
 pub struct Db {
-    writer: SqlitePool,
+    /// The writer thread's queue (`write`).
+    writer: std::sync::Arc<writer::Writer>,
+    /// A write connection for the calling thread (`write_now`: start-up and
+    /// the command line), opened when first used.
+    direct: SqlitePool,
     readers: SqlitePool,
     path: PathBuf,
     /// Counts commits, so workers (outbox, events) wake when something was written.
@@ -43,9 +50,10 @@ impl Db {
         make_private(path)?;
         migrate::migrate_file(path, config)?;
 
-        let writer = Pool::builder()
+        let writer = writer::Writer::start(manager(path, config, false).connect()?)?;
+        let direct = Pool::builder()
             .max_size(1)
-            .min_idle(Some(1))
+            .min_idle(Some(0))
             .connection_timeout(Duration::from_secs(10))
             .build(manager(path, config, false))?;
         let readers = Pool::builder()
@@ -54,7 +62,8 @@ impl Db {
             .connection_timeout(Duration::from_secs(10))
             .build(manager(path, config, true))?;
         Ok(Self {
-            writer,
+            writer: std::sync::Arc::new(writer),
+            direct,
             readers,
             path: path.to_path_buf(),
             commits: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)),
@@ -97,7 +106,7 @@ impl Db {
         &self,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        let mut conn = self.writer.get()?;
+        let mut conn = self.direct.get()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let value = f(&tx)?;
         tx.commit()?;
@@ -105,22 +114,16 @@ impl Db {
         Ok(value)
     }
 
-    /// Runs `f` inside one `BEGIN IMMEDIATE` transaction on the writer, off the
-    /// async executor. Commits when `f` succeeds, rolls back otherwise.
+    /// Runs `f` on the writer thread inside its own savepoint of a group
+    /// transaction, and answers once the group has committed. When `f`
+    /// fails (or panics) only its own work is rolled back; when the commit
+    /// fails, nothing of the group is kept and every caller hears so.
     pub async fn write<T, F>(&self, f: F) -> Result<T, Error>
     where
         T: Send + 'static,
-        F: FnOnce(&Transaction<'_>) -> Result<T, Error> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
     {
-        let pool = self.writer.clone();
-        let value = run_blocking(move || {
-            let mut conn = pool.get()?;
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let value = f(&tx)?;
-            tx.commit()?;
-            Ok(value)
-        })
-        .await?;
+        let value = self.writer.write(f).await?;
         self.commits.send_modify(|n| *n = n.wrapping_add(1));
         Ok(value)
     }
@@ -141,8 +144,14 @@ impl Db {
                 max: pool.max_size(),
             }
         };
+        let queued = u32::try_from(self.writer.pending()).unwrap_or(u32::MAX);
         [
-            stats("writer", &self.writer),
+            PoolStats {
+                name: "writer",
+                open: 1,
+                idle: u32::from(queued == 0),
+                max: 1,
+            },
             stats("reader", &self.readers),
         ]
     }
@@ -173,6 +182,8 @@ fn manager(path: &Path, config: &DatabaseConfig, read_only: bool) -> SqliteConne
         .with_flags(flags)
         .with_init(move |conn| {
             conn.busy_timeout(Duration::from_millis(busy))?;
+            // Lists, searches and writes use a few dozen distinct statements.
+            conn.set_prepared_statement_cache_capacity(128);
             conn.execute_batch(&format!(
                 "PRAGMA foreign_keys = ON; PRAGMA synchronous = {synchronous};"
             ))?;

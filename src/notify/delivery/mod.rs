@@ -230,7 +230,7 @@ impl Delivery {
 
     /// Delivers until `shutdown`: looks for due rows every second and whenever woken.
     pub async fn run(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) {
-        match self.db.write(|tx| outbox::release_leases(tx)).await {
+        match self.db.write(outbox::release_leases).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(
                 notifications = n,
