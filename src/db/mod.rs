@@ -29,6 +29,10 @@ pub struct Db {
     /// the command line), opened when first used.
     direct: SqlitePool,
     readers: SqlitePool,
+    /// As many reads at once as there are reader connections: a read waits
+    /// here, not on a blocking thread of its own (fewer threads, and fewer
+    /// allocator arenas holding memory).
+    read_turns: std::sync::Arc<tokio::sync::Semaphore>,
     path: PathBuf,
     /// Counts commits, so workers (outbox, events) wake when something was written.
     commits: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
@@ -65,6 +69,9 @@ impl Db {
             writer: std::sync::Arc::new(writer),
             direct,
             readers,
+            read_turns: std::sync::Arc::new(tokio::sync::Semaphore::new(
+                config.read_pool_size as usize,
+            )),
             path: path.to_path_buf(),
             commits: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)),
         })
@@ -86,6 +93,11 @@ impl Db {
         F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
     {
         let pool = self.readers.clone();
+        let _turn = self
+            .read_turns
+            .acquire()
+            .await
+            .map_err(|_| Error::Unavailable("the database is closing".into()))?;
         run_blocking(move || {
             let conn = pool.get()?;
             f(&conn)
