@@ -1,6 +1,7 @@
 //! Housekeeping while the server runs, with no cron: forget idle rate-limit
-//! keys, write portal link uses, keep the event table to its backlog, delete
-//! long-expired sessions, remove uploads nobody attached within a day.
+//! keys, write portal link uses, keep the event table to its backlog, merge
+//! the search index, delete long-expired sessions, remove uploads nobody
+//! attached within a day.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -10,6 +11,9 @@ use crate::auth::rate_limit::RateLimits;
 use crate::db::Db;
 use crate::portal::UseCounter;
 use crate::users::sessions;
+
+/// Steps of search index merging per minute, while there is work.
+const INDEX_STEPS_PER_MINUTE: usize = 10;
 
 /// Housekeeping while the server runs: forgets idle rate-limit keys, keeps
 /// the event table to its backlog, and deletes long-expired sessions. Ends with the server.
@@ -40,6 +44,17 @@ pub async fn run(
             .await
         {
             tracing::warn!(error = %e, "could not prune old events");
+        }
+        // A few short steps a minute (each its own write, so others go between).
+        for _ in 0..INDEX_STEPS_PER_MINUTE {
+            match db.write(crate::tickets::index::tidy).await {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not merge the search index");
+                    break;
+                }
+            }
         }
         if minutes.is_multiple_of(10) {
             match crate::attachments::prune(&db, &upload_dir).await {

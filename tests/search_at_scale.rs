@@ -205,3 +205,55 @@ async fn many_matches_walk_the_orders_index_and_few_are_looked_up() {
         }
     }
 }
+
+#[rocket::async_test]
+async fn upkeep_merges_the_index_that_writes_split() {
+    let app = TestApp::new().await;
+    let (customer_id, customer, _) = app.signed_in("one@customer.example", Role::Customer).await;
+    let db = app.state().db.clone();
+    // One write each: every write leaves a segment (and a tombstone for the
+    // document it rewrites) in the index.
+    for i in 0..120 {
+        db.write(move |tx| {
+            tx.execute(
+                "INSERT INTO tickets (subject, status, priority, channel, requester_id, created_at, updated_at, public_updated_at)
+                 VALUES ('Scanner ' || ?1, 1, 2, 'web', ?2, 't', 't', 't')",
+                rusqlite::params![i, customer_id],
+            )?;
+            tx.execute(
+                "INSERT INTO messages (ticket_id, author_id, body, internal, channel, created_at)
+                 VALUES (last_insert_rowid(), ?1, 'The scanner jams', 0, 'web', 't')",
+                [customer_id],
+            )?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    }
+    let index_rows = || {
+        db.read(|c| {
+            Ok(
+                c.query_row("SELECT COUNT(*) FROM ticket_text_data", [], |r| {
+                    r.get::<_, i64>(0)
+                })?,
+            )
+        })
+    };
+    let split = index_rows().await.unwrap();
+    let mut steps = 0;
+    while db.write(helpline::tickets::index::tidy).await.unwrap() {
+        steps += 1;
+        assert!(steps < 100, "upkeep keeps finding work");
+    }
+    let merged = index_rows().await.unwrap();
+    assert!(
+        steps > 0 && merged < split,
+        "{split} index rows before, {merged} after {steps} steps"
+    );
+    assert!(
+        !db.write(helpline::tickets::index::tidy).await.unwrap(),
+        "nothing left to merge"
+    );
+    let found = page(&app, &Auth::Bearer(customer), "q=scanner+jams").await;
+    assert_eq!(total(&found), (120, false));
+}

@@ -6,6 +6,7 @@ pub mod bulk;
 pub mod conversation;
 pub mod count;
 pub mod found;
+pub mod index;
 pub mod list;
 pub mod merge;
 pub mod model;
