@@ -89,6 +89,10 @@ async fn relevance_puts_the_best_match_first_and_caps_the_total() {
     let toner = page(&app, &agent, "q=toner&per_page=5").await;
     assert_eq!(total(&toner), (30, false));
     assert_eq!(ids(&toner), [11005, 11010, 11030, 11029, 11028], "{toner}");
+    let asked = page(&app, &agent, "q=toner&per_page=5&sort=relevance").await;
+    assert_eq!(ids(&asked), ids(&toner), "sort=relevance is the default order");
+    let plain = page(&app, &agent, "sort=relevance&per_page=2").await;
+    assert_eq!(ids(&plain), [1, 2], "without a search: most recently updated first");
     let second = page(&app, &agent, "q=toner&per_page=5&page=2").await;
     assert_eq!(ids(&second), [11027, 11026, 11025, 11024, 11023]);
     // With a filter: ranked, then filtered, the exact total.

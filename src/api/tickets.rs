@@ -74,8 +74,10 @@ pub struct TicketQuery {
     created_after: Option<String>,
     /// RFC 3339 time.
     updated_after: Option<String>,
-    /// `created_at`, `updated_at`, `priority` or `status`; `-field` descending. Default
-    /// `-updated_at`, or best match first when searching.
+    /// `created_at`, `updated_at`, `priority`, `status` or `relevance`; `-field`
+    /// descending. Default `-updated_at`, or `relevance` (best match first) when
+    /// searching; `relevance` without `q` is `-updated_at`. When more than 10,000
+    /// tickets match, relevance ranks the newest 10,000 of them.
     sort: Option<String>,
     page: Option<String>,
     per_page: Option<String>,

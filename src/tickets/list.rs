@@ -55,6 +55,7 @@ impl TicketSort {
         ("updated_at", Self::UpdatedAt),
         ("priority", Self::Priority),
         ("status", Self::Status),
+        ("relevance", Self::Relevance),
     ];
 }
 
@@ -237,7 +238,8 @@ pub(super) fn order_clause(
         TicketSort::UpdatedAt => format!("{updated} {order}, t.id {order}"),
         TicketSort::Priority => format!("t.priority {order}, {updated} DESC, t.id DESC"),
         TicketSort::Status => format!("t.status {order}, {updated} DESC, t.id DESC"),
-        TicketSort::Relevance if !searching => format!("{updated} {order}, t.id {order}"),
+        // Best first whichever way it is asked; without a search, the newest.
+        TicketSort::Relevance if !searching => format!("{updated} DESC, t.id DESC"),
         TicketSort::Relevance => "h.score ASC, t.id DESC".to_string(),
     }
 }
