@@ -4,10 +4,8 @@
 
 mod common;
 
-use common::{json, Auth, TestApp};
+use common::{item_ids, total_of, Auth, TestApp};
 use helpline::users::Role;
-use rocket::http::Method::Get;
-use serde_json::Value;
 
 /// 12,000 tickets whose first message mentions a printer (written by SQL;
 /// the triggers index them as any ticket). Ticket `i` was last updated at
@@ -57,63 +55,56 @@ async fn printers() -> (TestApp, Auth, Auth) {
     (app, Auth::Bearer(agent), Auth::Bearer(customer))
 }
 
-async fn page(app: &TestApp, auth: &Auth, query: &str) -> Value {
-    let res = app
-        .call(Get, &format!("/api/v1/tickets?{query}"), auth, None)
-        .await;
-    assert_eq!(res.status().code, 200, "{query}");
-    json(res).await
-}
-
-fn ids(page: &Value) -> Vec<i64> {
-    page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["id"].as_i64().unwrap())
-        .collect()
-}
-
-fn total(page: &Value) -> (i64, bool) {
-    (
-        page["total"].as_i64().unwrap(),
-        page["total_capped"].as_bool().unwrap(),
-    )
-}
-
 #[rocket::async_test]
 async fn relevance_puts_the_best_match_first_and_caps_the_total() {
     let (app, agent, customer) = printers().await;
     // Few matches: all ranked; the subject match first, then the ticket
     // that says it most, then equal matches newest first; the exact total.
-    let toner = page(&app, &agent, "q=toner&per_page=5").await;
-    assert_eq!(total(&toner), (30, false));
-    assert_eq!(ids(&toner), [11005, 11010, 11030, 11029, 11028], "{toner}");
-    let asked = page(&app, &agent, "q=toner&per_page=5&sort=relevance").await;
-    assert_eq!(ids(&asked), ids(&toner), "sort=relevance is the default order");
-    let plain = page(&app, &agent, "sort=relevance&per_page=2").await;
-    assert_eq!(ids(&plain), [1, 2], "without a search: most recently updated first");
-    let second = page(&app, &agent, "q=toner&per_page=5&page=2").await;
-    assert_eq!(ids(&second), [11027, 11026, 11025, 11024, 11023]);
+    let toner = app.tickets(&agent, "q=toner&per_page=5").await;
+    assert_eq!(total_of(&toner), (30, false));
+    assert_eq!(
+        item_ids(&toner),
+        [11005, 11010, 11030, 11029, 11028],
+        "{toner}"
+    );
+    let asked = app
+        .tickets(&agent, "q=toner&per_page=5&sort=relevance")
+        .await;
+    assert_eq!(
+        item_ids(&asked),
+        item_ids(&toner),
+        "sort=relevance is the default order"
+    );
+    let plain = app.tickets(&agent, "sort=relevance&per_page=2").await;
+    assert_eq!(
+        item_ids(&plain),
+        [1, 2],
+        "without a search: most recently updated first"
+    );
+    let second = app.tickets(&agent, "q=toner&per_page=5&page=2").await;
+    assert_eq!(item_ids(&second), [11027, 11026, 11025, 11024, 11023]);
     // With a filter: ranked, then filtered, the exact total.
-    let pending = page(&app, &agent, "q=toner&status=pending").await;
-    assert_eq!((ids(&pending), total(&pending)), (vec![11001], (1, false)));
+    let pending = app.tickets(&agent, "q=toner&status=pending").await;
+    assert_eq!(
+        (item_ids(&pending), total_of(&pending)),
+        (vec![11001], (1, false))
+    );
     // A word in every ticket: the total stops at 10,000 and says so; the
     // equally good matches come newest first.
-    let all = page(&app, &agent, "q=printer&per_page=3").await;
-    assert_eq!(total(&all), (10_000, true));
-    assert_eq!(ids(&all).len(), 3);
-    let both = page(&app, &agent, "q=printer+toner&per_page=3").await;
-    assert_eq!(ids(&both), [11005, 11010, 11030]);
+    let all = app.tickets(&agent, "q=printer&per_page=3").await;
+    assert_eq!(total_of(&all), (10_000, true));
+    assert_eq!(item_ids(&all).len(), 3);
+    let both = app.tickets(&agent, "q=printer+toner&per_page=3").await;
+    assert_eq!(item_ids(&both), [11005, 11010, 11030]);
     // The customer ranks the same way over their own tickets, notes unseen.
-    let theirs = page(&app, &customer, "q=toner&per_page=2").await;
-    assert_eq!(ids(&theirs), [11005, 11010]);
+    let theirs = app.tickets(&customer, "q=toner&per_page=2").await;
+    assert_eq!(item_ids(&theirs), [11005, 11010]);
     assert_eq!(
-        total(&page(&app, &customer, "q=cartridge").await),
+        total_of(&app.tickets(&customer, "q=cartridge").await),
         (0, false)
     );
     assert_eq!(
-        ids(&page(&app, &agent, "q=cartridge").await),
+        item_ids(&app.tickets(&agent, "q=cartridge").await),
         [11001],
         "agents find the note"
     );
@@ -123,45 +114,56 @@ async fn relevance_puts_the_best_match_first_and_caps_the_total() {
 async fn list_orders_hold_for_many_and_few_matches() {
     let (app, agent, customer) = printers().await;
     // Every ticket matches: the order's index is walked, page after page.
-    let newest = page(&app, &agent, "q=printer&sort=-updated_at&per_page=4").await;
-    assert_eq!(ids(&newest), [1, 2, 3, 4]);
-    assert_eq!(total(&newest), (10_000, true));
-    let further = page(
-        &app,
-        &agent,
-        "q=printer&sort=-updated_at&per_page=4&page=200",
-    )
-    .await;
-    assert_eq!(ids(&further), [797, 798, 799, 800]);
-    let oldest = page(&app, &agent, "q=printer&sort=created_at&per_page=3").await;
-    assert_eq!(ids(&oldest), [1, 2, 3]);
-    let latest = page(&app, &agent, "q=printer&sort=-created_at&per_page=3").await;
-    assert_eq!(ids(&latest), [12000, 11999, 11998]);
+    let newest = app
+        .tickets(&agent, "q=printer&sort=-updated_at&per_page=4")
+        .await;
+    assert_eq!(item_ids(&newest), [1, 2, 3, 4]);
+    assert_eq!(total_of(&newest), (10_000, true));
+    let further = app
+        .tickets(&agent, "q=printer&sort=-updated_at&per_page=4&page=200")
+        .await;
+    assert_eq!(item_ids(&further), [797, 798, 799, 800]);
+    let oldest = app
+        .tickets(&agent, "q=printer&sort=created_at&per_page=3")
+        .await;
+    assert_eq!(item_ids(&oldest), [1, 2, 3]);
+    let latest = app
+        .tickets(&agent, "q=printer&sort=-created_at&per_page=3")
+        .await;
+    assert_eq!(item_ids(&latest), [12000, 11999, 11998]);
     // With a filter over many matches: still exact where the set is small.
-    let pending = page(&app, &agent, "q=printer&status=pending&sort=-updated_at").await;
-    assert_eq!((ids(&pending), total(&pending)), (vec![11001], (1, false)));
+    let pending = app
+        .tickets(&agent, "q=printer&status=pending&sort=-updated_at")
+        .await;
+    assert_eq!(
+        (item_ids(&pending), total_of(&pending)),
+        (vec![11001], (1, false))
+    );
     // Few matches: looked up and sorted.
-    let toner = page(&app, &agent, "q=toner&sort=-updated_at&per_page=3").await;
-    assert_eq!(ids(&toner), [11001, 11002, 11003]);
-    assert_eq!(total(&toner), (30, false));
-    let toner = page(&app, &agent, "q=toner&sort=updated_at&per_page=3").await;
-    assert_eq!(ids(&toner), [11030, 11029, 11028]);
+    let toner = app
+        .tickets(&agent, "q=toner&sort=-updated_at&per_page=3")
+        .await;
+    assert_eq!(item_ids(&toner), [11001, 11002, 11003]);
+    assert_eq!(total_of(&toner), (30, false));
+    let toner = app
+        .tickets(&agent, "q=toner&sort=updated_at&per_page=3")
+        .await;
+    assert_eq!(item_ids(&toner), [11030, 11029, 11028]);
     // A customer's view sorts by what they can see change.
-    let theirs = page(&app, &customer, "q=toner&sort=-updated_at&per_page=2").await;
-    assert_eq!(ids(&theirs), [11001, 11002]);
+    let theirs = app
+        .tickets(&customer, "q=toner&sort=-updated_at&per_page=2")
+        .await;
+    assert_eq!(item_ids(&theirs), [11001, 11002]);
     // Exclusions and alternatives keep their meaning at scale.
     assert_eq!(
-        total(&page(&app, &agent, "q=printer+-toner").await),
+        total_of(&app.tickets(&agent, "q=printer+-toner").await),
         (10_000, true)
     );
-    let either = page(
-        &app,
-        &agent,
-        "q=toner+OR+cartridge&sort=created_at&per_page=2",
-    )
-    .await;
+    let either = app
+        .tickets(&agent, "q=toner+OR+cartridge&sort=created_at&per_page=2")
+        .await;
     assert_eq!(
-        (ids(&either), total(&either)),
+        (item_ids(&either), total_of(&either)),
         (vec![11001, 11002], (30, false))
     );
 }
@@ -258,6 +260,6 @@ async fn upkeep_merges_the_index_that_writes_split() {
         !db.write(helpline::tickets::index::tidy).await.unwrap(),
         "nothing left to merge"
     );
-    let found = page(&app, &Auth::Bearer(customer), "q=scanner+jams").await;
-    assert_eq!(total(&found), (120, false));
+    let found = app.tickets(&Auth::Bearer(customer), "q=scanner+jams").await;
+    assert_eq!(total_of(&found), (120, false));
 }

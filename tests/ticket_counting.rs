@@ -4,10 +4,9 @@
 
 mod common;
 
-use common::{json, Auth, TestApp};
+use common::{item_ids, json, total_of, Auth, TestApp};
 use helpline::users::Role;
 use rocket::http::Method::Get;
-use serde_json::Value;
 
 /// 12,000 tickets of one customer, written in one statement (the triggers
 /// keep counters and search as for any ticket); five of them by phone.
@@ -35,21 +34,6 @@ async fn twelve_thousand() -> (TestApp, Auth, Auth) {
     (app, Auth::Bearer(agent), Auth::Bearer(customer))
 }
 
-async fn page(app: &TestApp, auth: &Auth, query: &str) -> Value {
-    let res = app
-        .call(Get, &format!("/api/v1/tickets?{query}"), auth, None)
-        .await;
-    assert_eq!(res.status().code, 200, "{query}");
-    json(res).await
-}
-
-fn count(page: &Value) -> (i64, bool) {
-    (
-        page["total"].as_i64().unwrap(),
-        page["total_capped"].as_bool().unwrap(),
-    )
-}
-
 #[rocket::async_test]
 async fn totals_are_exact_from_counters_or_few_matches_and_capped_above_ten_thousand() {
     let (app, agent, customer) = twelve_thousand().await;
@@ -61,42 +45,46 @@ async fn totals_are_exact_from_counters_or_few_matches_and_capped_above_ten_thou
         "unassigned=true",
     ] {
         assert_eq!(
-            count(&page(&app, &agent, query).await),
+            total_of(&app.tickets(&agent, query).await),
             (12_000, false),
             "{query}"
         );
     }
     assert_eq!(
-        count(&page(&app, &agent, "status=closed").await),
+        total_of(&app.tickets(&agent, "status=closed").await),
         (0, false)
     );
     // Few matches: exact.
     assert_eq!(
-        count(&page(&app, &agent, "channel=phone").await),
+        total_of(&app.tickets(&agent, "channel=phone").await),
         (5, false)
     );
     assert_eq!(
-        count(&page(&app, &agent, "channel=phone&status=open").await),
+        total_of(&app.tickets(&agent, "channel=phone&status=open").await),
         (5, false)
     );
     // Many matches without a counter: counting stops at 10,000.
     for query in ["category=billing", "channel=web", "status=open&channel=web"] {
         assert_eq!(
-            count(&page(&app, &agent, query).await),
+            total_of(&app.tickets(&agent, query).await),
             (10_000, true),
             "{query}"
         );
     }
     assert_eq!(
-        count(&page(&app, &customer, "").await),
+        total_of(&app.tickets(&customer, "").await),
         (10_000, true),
         "a customer's own list"
     );
     // The pages themselves go on past the cap.
-    let far = page(&app, &agent, "category=billing&per_page=100&page=119").await;
+    let far = app
+        .tickets(&agent, "category=billing&per_page=100&page=119")
+        .await;
     assert_eq!(far["items"].as_array().unwrap().len(), 100);
-    assert_eq!(count(&far), (10_000, true));
-    let last = page(&app, &agent, "category=billing&per_page=100&page=120").await;
+    assert_eq!(total_of(&far), (10_000, true));
+    let last = app
+        .tickets(&agent, "category=billing&per_page=100&page=120")
+        .await;
     assert_eq!(last["items"].as_array().unwrap().len(), 100);
     // Every list carries the flag.
     let users = json(app.call(Get, "/api/v1/users", &agent, None).await).await;
@@ -142,17 +130,13 @@ async fn pages_over_several_statuses_keep_the_order_of_one_sorted_list() {
     ];
     for (query, condition, order) in cases {
         for (number, per_page) in [(1, 25), (7, 25), (40, 100)] {
-            let got: Vec<i64> = page(
-                &app,
-                &agent,
-                &format!("{query}&page={number}&per_page={per_page}"),
-            )
-            .await["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|t| t["id"].as_i64().unwrap())
-                .collect();
+            let got = item_ids(
+                &app.tickets(
+                    &agent,
+                    &format!("{query}&page={number}&per_page={per_page}"),
+                )
+                .await,
+            );
             let offset = (number - 1) * per_page;
             let sql = format!(
                 "SELECT id FROM tickets WHERE {condition} ORDER BY {order} LIMIT {per_page} OFFSET {offset}"
@@ -178,10 +162,12 @@ async fn pages_over_several_statuses_keep_the_order_of_one_sorted_list() {
 #[rocket::async_test]
 async fn a_repeated_status_is_one_filter() {
     let (app, agent, _) = twelve_thousand().await;
-    let once = page(&app, &agent, "status=open&per_page=50").await;
-    let twice = page(&app, &agent, "status=open,open,open&per_page=50").await;
+    let once = app.tickets(&agent, "status=open&per_page=50").await;
+    let twice = app
+        .tickets(&agent, "status=open,open,open&per_page=50")
+        .await;
     assert_eq!(once, twice);
     let many = format!("status={}&per_page=10", vec!["open"; 600].join(","));
-    let page_of_many = page(&app, &agent, &many).await;
+    let page_of_many = app.tickets(&agent, &many).await;
     assert_eq!(page_of_many["items"].as_array().unwrap().len(), 10);
 }

@@ -34,9 +34,10 @@ pub struct TicketStats {
     /// Start of the window for the medians (RFC 3339).
     pub since: String,
     /// Median seconds from creation to the first public agent reply, over
-    /// tickets created in the window; `null` without data.
+    /// tickets created in the window (within 2.5 %); `null` without data.
     pub median_first_response_secs: Option<f64>,
-    /// Median seconds from creation to resolution, over tickets resolved in the window.
+    /// Median seconds from creation to resolution, over tickets resolved in
+    /// the window (within 2.5 %).
     pub median_resolution_secs: Option<f64>,
 }
 

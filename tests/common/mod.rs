@@ -333,6 +333,20 @@ impl TestApp {
     }
 
     /// Sends a request with optional auth and JSON body.
+    /// `GET /api/v1/tickets?{query}` as `auth`; the page (the answer must be 200).
+    pub async fn tickets(&self, auth: &Auth, query: &str) -> serde_json::Value {
+        let res = self
+            .call(
+                rocket::http::Method::Get,
+                &format!("/api/v1/tickets?{query}"),
+                auth,
+                None,
+            )
+            .await;
+        assert_eq!(res.status().code, 200, "{query}");
+        json(res).await
+    }
+
     pub async fn call(
         &self,
         method: rocket::http::Method,
@@ -358,3 +372,21 @@ impl TestApp {
 
 /// The password every test user gets.
 pub const PASSWORD: &str = "correct horse battery";
+
+/// The ids of a list page's items, in order.
+pub fn item_ids(page: &serde_json::Value) -> Vec<i64> {
+    page["items"]
+        .as_array()
+        .expect("a list page")
+        .iter()
+        .map(|t| t["id"].as_i64().expect("an id"))
+        .collect()
+}
+
+/// A list page's `(total, total_capped)`.
+pub fn total_of(page: &serde_json::Value) -> (i64, bool) {
+    (
+        page["total"].as_i64().expect("a total"),
+        page["total_capped"].as_bool().expect("total_capped"),
+    )
+}
