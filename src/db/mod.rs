@@ -29,9 +29,10 @@ pub struct Db {
     /// the command line), opened when first used.
     direct: SqlitePool,
     readers: SqlitePool,
-    /// As many reads at once as there are reader connections: a read waits
-    /// here, not on a blocking thread of its own (fewer threads, and fewer
-    /// allocator arenas holding memory).
+    /// Twice as many reads at once as there are reader connections (one
+    /// running, one ready on each): a read waits here, not on a blocking
+    /// thread of its own (fewer threads, and fewer allocator arenas holding
+    /// memory).
     read_turns: std::sync::Arc<tokio::sync::Semaphore>,
     path: PathBuf,
     /// Counts commits, so workers (outbox, events) wake when something was written.
@@ -70,7 +71,7 @@ impl Db {
             direct,
             readers,
             read_turns: std::sync::Arc::new(tokio::sync::Semaphore::new(
-                config.read_pool_size as usize,
+                2 * config.read_pool_size as usize,
             )),
             path: path.to_path_buf(),
             commits: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)),
