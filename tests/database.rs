@@ -43,6 +43,39 @@ fn database_is_created_migrated_and_restart_is_a_no_op() {
 }
 
 #[test]
+fn references_are_checked_until_a_check_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = test_config(&dir);
+    let path = config.database_path();
+    drop(App::builder().config(config.clone()).build().unwrap());
+    let conn = Connection::open(&path).unwrap();
+    let checked: u32 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(checked, migrate::latest_version(), "the check passed once");
+    // As a migration that left a dangling reference and was refused would
+    // leave it: applied, but not checked.
+    conn.execute_batch(
+        "PRAGMA foreign_keys = OFF;
+         INSERT INTO messages (ticket_id, author_id, body, internal, channel, created_at)
+         VALUES (999, NULL, 'orphan', 0, 'web', 't');
+         PRAGMA user_version = 0;",
+    )
+    .unwrap();
+    drop(conn);
+    for start in ["first", "second"] {
+        let err = match App::builder().config(config.clone()).build() {
+            Ok(_) => panic!("{start} start: broken references must be refused"),
+            Err(e) => e.to_string(),
+        };
+        assert!(
+            err.contains("reference rows that do not exist"),
+            "{start}: {err}"
+        );
+    }
+}
+
+#[test]
 fn a_database_from_a_newer_version_is_refused_untouched() {
     let dir = tempfile::tempdir().unwrap();
     let config = test_config(&dir);

@@ -77,7 +77,8 @@ pub struct TicketQuery {
     /// `created_at`, `updated_at`, `priority`, `status` or `relevance`; `-field`
     /// descending. Default `-updated_at`, or `relevance` (best match first) when
     /// searching; `relevance` without `q` is `-updated_at`. When more than 10,000
-    /// tickets match, relevance ranks the newest 10,000 of them.
+    /// tickets match, relevance ranks the newest 10,000 of them. For customers,
+    /// relevance is their most recently changed tickets first.
     sort: Option<String>,
     page: Option<String>,
     per_page: Option<String>,

@@ -107,23 +107,24 @@ pub fn migrate_connection(conn: &mut Connection) -> Result<(), Error> {
 
 /// Runs migrations the way SQLite asks schema changes to be made: with
 /// foreign keys off (rebuilding a table must not cascade into its children),
-/// then every reference checked before they are on again. With nothing to
-/// apply, nothing is checked (a check reads every row: seconds at a million
-/// tickets, on every start).
+/// then every reference checked before they are on again. The check reads
+/// every row (seconds at a million tickets), so it runs until it has passed
+/// once for the schema version: `PRAGMA user_version` records the version
+/// that passed, and a start with nothing new to check skips it.
 fn run_with_foreign_keys_off(
     conn: &mut Connection,
     migrate: impl FnOnce(&mut Connection) -> Result<(), Error>,
 ) -> Result<(), Error> {
     conn.execute_batch("PRAGMA foreign_keys = OFF;")?;
-    let before = current_version(conn).ok();
     let result = migrate(conn);
-    let changed = before != current_version(conn).ok();
-    let broken: i64 = if changed {
+    let version = current_version(conn)?;
+    let checked: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let broken: i64 = if checked == version {
+        0
+    } else {
         conn.query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| {
             r.get(0)
         })?
-    } else {
-        0
     };
     conn.execute_batch("PRAGMA foreign_keys = ON;")?;
     result?;
@@ -132,6 +133,7 @@ fn run_with_foreign_keys_off(
             "{broken} rows reference rows that do not exist after migrating"
         )));
     }
+    conn.pragma_update(None, "user_version", version)?;
     Ok(())
 }
 

@@ -94,12 +94,16 @@ impl Db {
         F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
     {
         let pool = self.readers.clone();
-        let _turn = self
+        // The turn goes with the read: a caller that stops waiting does not
+        // free it while the read still runs.
+        let turn = self
             .read_turns
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .map_err(|_| Error::Unavailable("the database is closing".into()))?;
         run_blocking(move || {
+            let _turn = turn;
             let conn = pool.get()?;
             f(&conn)
         })

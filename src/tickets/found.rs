@@ -9,7 +9,8 @@
 //! - in a list order: when many tickets match, the order's own index is
 //!   walked and each ticket checked against the matches; when few match,
 //!   they are looked up and sorted;
-//! - by relevance with other filters: every match is ranked, then filtered.
+//! - by relevance with other filters: every match is ranked, then filtered;
+//! - for customers, relevance is their most recently changed tickets first.
 
 use rusqlite::{types::ToSql, Connection};
 
@@ -217,6 +218,7 @@ pub fn list(
     sort: (TicketSort, SortOrder),
     page: Pagination,
 ) -> Result<(Vec<Ticket>, Count), Error> {
+    let sort = customer_order(viewer, sort);
     let with_notes = matches!(viewer, Viewer::Staff);
     let mut clauses = Vec::new();
     push_filters(filter, viewer, &mut clauses, &mut Vec::new());
@@ -239,6 +241,17 @@ pub fn list(
     Ok((items, Count::up_to_cap(total)))
 }
 
+/// Customers get their matches most recently changed first, not by
+/// relevance: bm25 weighs a match by the length of the whole ticket's text,
+/// internal notes included, so the order would let the length of the team's
+/// notes show through.
+fn customer_order(viewer: Viewer, sort: (TicketSort, SortOrder)) -> (TicketSort, SortOrder) {
+    match (viewer, sort.0) {
+        (Viewer::Requester(_), TicketSort::Relevance) => (TicketSort::UpdatedAt, SortOrder::Desc),
+        _ => sort,
+    }
+}
+
 /// The query plan of a search page, one line per step (for tests and tuning).
 pub fn explain(
     conn: &Connection,
@@ -247,6 +260,7 @@ pub fn explain(
     viewer: Viewer,
     sort: (TicketSort, SortOrder),
 ) -> Result<Vec<String>, Error> {
+    let sort = customer_order(viewer, sort);
     let matches = matches(conn, search, viewer)?;
     let page = Pagination {
         page: 1,
