@@ -72,13 +72,21 @@ pub(super) fn plan(
     let mut clauses = Vec::new();
     push_filters(filter, viewer, &mut clauses, &mut params);
     let limit = format!("LIMIT {} OFFSET {}", page.per_page, page.offset());
-    let order_by = order_clause(sort, true, viewer);
+    let order_by = order_clause(sort, viewer);
     let filtered = !clauses.is_empty();
     let and_clauses: String = clauses.iter().fold(String::new(), |mut all, c| {
         all.push_str(" AND ");
         all.push_str(c);
         all
     });
+
+    // The capped count of the matches that pass the filters.
+    let count_sql = format!(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM tickets t
+         WHERE t.id IN (SELECT rowid FROM ticket_text WHERE {condition}){and_clauses}
+         LIMIT {})",
+        COUNT_CAP + 1
+    );
 
     if sort.0 == TicketSort::Relevance {
         // Every match ranked, then filtered (without filters, `list` takes
@@ -90,12 +98,6 @@ pub(super) fn plan(
              JOIN tickets t ON t.id = h.ticket_id
              WHERE 1{and_clauses} ORDER BY h.score ASC, t.id DESC {limit}"
         );
-        let count_sql = Some(format!(
-            "SELECT COUNT(*) FROM (SELECT 1 FROM tickets t
-             WHERE t.id IN (SELECT rowid FROM ticket_text WHERE {condition}){and_clauses}
-             LIMIT {})",
-            COUNT_CAP + 1
-        ));
         let sql = format!(
             "{} ORDER BY page.score ASC, t.id DESC",
             TICKET_SELECT.replacen(
@@ -107,7 +109,7 @@ pub(super) fn plan(
         return Plan {
             sql,
             params,
-            count_sql,
+            count_sql: Some(count_sql),
         };
     }
     // `+` keeps the matches from driving the query: the order's index does,
@@ -130,18 +132,10 @@ pub(super) fn plan(
             1
         )
     );
-    let count_sql = filtered.then(|| {
-        format!(
-            "SELECT COUNT(*) FROM (SELECT 1 FROM tickets t
-             WHERE t.id IN (SELECT rowid FROM ticket_text WHERE {condition}){and_clauses}
-             LIMIT {})",
-            COUNT_CAP + 1
-        )
-    });
     Plan {
         sql,
         params,
-        count_sql,
+        count_sql: filtered.then_some(count_sql),
     }
 }
 

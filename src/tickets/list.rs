@@ -86,7 +86,7 @@ fn build(
     push_filters(filter, viewer, &mut clauses, &mut params);
 
     let where_sql = crate::db::where_clause(&clauses);
-    let order_by = order_clause(sort, false, viewer);
+    let order_by = order_clause(sort, viewer);
     let limit = page.map_or(String::new(), |p| {
         format!(" LIMIT {} OFFSET {}", p.per_page, p.offset())
     });
@@ -225,12 +225,9 @@ fn updated_column(viewer: Viewer) -> &'static str {
     }
 }
 
-/// The ORDER BY of a list; relevance needs a text search (else most recent first).
-pub(super) fn order_clause(
-    sort: (TicketSort, SortOrder),
-    searching: bool,
-    viewer: Viewer,
-) -> String {
+/// The ORDER BY of a list. Relevance orders only a text search (ranked in
+/// `found`); here it is the default, most recently updated first.
+pub(super) fn order_clause(sort: (TicketSort, SortOrder), viewer: Viewer) -> String {
     let order = sort.1.sql();
     let updated = updated_column(viewer);
     match sort.0 {
@@ -238,9 +235,7 @@ pub(super) fn order_clause(
         TicketSort::UpdatedAt => format!("{updated} {order}, t.id {order}"),
         TicketSort::Priority => format!("t.priority {order}, {updated} DESC, t.id DESC"),
         TicketSort::Status => format!("t.status {order}, {updated} DESC, t.id DESC"),
-        // Best first whichever way it is asked; without a search, the newest.
-        TicketSort::Relevance if !searching => format!("{updated} DESC, t.id DESC"),
-        TicketSort::Relevance => "h.score ASC, t.id DESC".to_string(),
+        TicketSort::Relevance => format!("{updated} DESC, t.id DESC"),
     }
 }
 
