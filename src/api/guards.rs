@@ -97,7 +97,7 @@ async fn authenticate(req: &Request<'_>) -> Result<Actor, AuthFailure> {
         let presented = presented.trim().to_string();
         let found = state
             .db
-            .read(move |conn| api_keys::find_live(conn, &presented))
+            .read_here(move |conn| api_keys::find_live(conn, &presented))
             .await
             .map_err(|e| AuthFailure::from_error(&e))?;
         // Only failed lookups count against the client: integrations are not
@@ -142,7 +142,7 @@ pub async fn session_from_token(
     let sid = session_id.clone();
     let user = state
         .db
-        .read(move |conn| sessions::active_user(conn, user_id, &sid))
+        .read_here(move |conn| sessions::active_user(conn, user_id, &sid))
         .await?;
     Ok(user.map(|user| {
         let role = user.user.role;

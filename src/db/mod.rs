@@ -20,6 +20,10 @@ use crate::error::Error;
 
 type SqlitePool = Pool<SqliteConnectionManager>;
 
+/// Connections for `read_here`: one per executor thread on a small machine,
+/// and a spare.
+const NEARBY_CONNECTIONS: u32 = 4;
+
 /// Handle to the database. Cheap to clone.
 #[derive(Clone)]
 pub struct Db {
@@ -29,6 +33,9 @@ pub struct Db {
     /// the command line), opened when first used.
     direct: SqlitePool,
     readers: SqlitePool,
+    /// A few reader connections for primary-key reads of hot rows (the
+    /// session check) done on the request's own thread (`read_here`).
+    nearby: SqlitePool,
     /// Twice as many reads at once as there are reader connections (one
     /// running, one ready on each): a read waits here, not on a blocking
     /// thread of its own (fewer threads, and fewer allocator arenas holding
@@ -66,10 +73,16 @@ impl Db {
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(10))
             .build(manager(path, config, true))?;
+        let nearby = Pool::builder()
+            .max_size(NEARBY_CONNECTIONS)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(10))
+            .build(manager(path, config, true))?;
         Ok(Self {
             writer: std::sync::Arc::new(writer),
             direct,
             readers,
+            nearby,
             read_turns: std::sync::Arc::new(tokio::sync::Semaphore::new(
                 2 * config.read_pool_size as usize,
             )),
@@ -108,6 +121,22 @@ impl Db {
             f(&conn)
         })
         .await
+    }
+
+    /// Runs `f` on the calling (async) thread when a nearby connection is
+    /// free, else as `read` does. Only for a read of a few hot rows by
+    /// primary key (microseconds, where handing the read to a blocking thread
+    /// and back costs more than the read): a WAL reader never waits for the
+    /// writer, so this does not hold up the executor.
+    pub async fn read_here<T, F>(&self, f: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
+    {
+        match self.nearby.try_get() {
+            Some(conn) => f(&conn),
+            None => self.read(f).await,
+        }
     }
 
     /// Runs `f` on a reader connection on the calling thread (start-up and
