@@ -384,8 +384,7 @@ fn one_ticket(
         i64::try_from(notes).unwrap_or(i64::MAX),
     ])?;
     let id = TicketId(tx.last_insert_rowid());
-    let mut tag_rows =
-        tx.prepare_cached("INSERT INTO ticket_tags (tag, ticket_id) VALUES (?1, ?2)")?;
+    let mut tag_rows = tx.prepare_cached(crate::tickets::repo::TAG_ROW_INSERT)?;
     for tag in &tags {
         tag_rows.execute(params![tag, id])?;
     }

@@ -128,14 +128,86 @@ async fn pages_over_several_statuses_keep_the_order_of_one_sorted_list() {
             "updated_at DESC, id DESC",
         ),
     ];
+    assert_pages_match(&app, &agent, &cases).await;
+}
+
+/// Tags added before the tickets change (their rows' sort keys must follow
+/// the tickets), one added through the API after: every page of a tag, alone
+/// and with other filters and orders, is the page of one sorted SQL query.
+#[rocket::async_test]
+async fn a_tag_keeps_the_order_of_its_tickets_as_they_change() {
+    let (app, agent, _) = twelve_thousand().await;
+    app.state()
+        .db
+        .write(|tx| {
+            tx.execute_batch(
+                "INSERT INTO ticket_tags (tag, ticket_id, status, priority, created_at, updated_at)
+                 SELECT 'vip', id, status, priority, created_at, updated_at FROM tickets WHERE id % 5 = 1;
+                 UPDATE tickets SET status = 1 + (id * 7) % 3, priority = 1 + (id * 5) % 4,
+                        updated_at = printf('2026-02-01T00:%02d:%02dZ', (id * 37) % 60, (id * 11) % 60)",
+            )?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let tagged = app
+        .call(
+            rocket::http::Method::Patch,
+            "/api/v1/tickets/7",
+            &agent,
+            Some(serde_json::json!({"tags": ["vip"], "priority": "urgent"})),
+        )
+        .await;
+    assert_eq!(tagged.status(), rocket::http::Status::Ok);
+    let vip = "id IN (SELECT ticket_id FROM ticket_tags WHERE tag = 'vip')";
+    let cases = [
+        ("tag=vip", vip.to_string(), "updated_at DESC, id DESC"),
+        (
+            "tag=vip&sort=created_at",
+            vip.to_string(),
+            "created_at ASC, id ASC",
+        ),
+        (
+            "tag=vip&sort=-priority",
+            vip.to_string(),
+            "priority DESC, updated_at DESC, id DESC",
+        ),
+        (
+            "tag=vip&status=pending&sort=status",
+            format!("{vip} AND status = 3"),
+            "status ASC, updated_at DESC, id DESC",
+        ),
+        (
+            "tag=vip&status=open,pending",
+            format!("{vip} AND status IN (1, 3)"),
+            "updated_at DESC, id DESC",
+        ),
+        (
+            "tag=vip&priority=urgent&channel=web",
+            format!("{vip} AND priority = 4 AND channel = 'web'"),
+            "updated_at DESC, id DESC",
+        ),
+    ];
+    assert_pages_match(&app, &agent, &cases).await;
+    let first = item_ids(
+        &app.tickets(&agent, "tag=vip&priority=urgent&sort=-updated_at")
+            .await,
+    );
+    assert!(
+        first.contains(&7),
+        "the ticket tagged through the API: {first:?}"
+    );
+}
+
+/// Pages 1, 7 and 40 of each `(query, condition, order)` are those of
+/// `SELECT id FROM tickets WHERE condition ORDER BY order`.
+async fn assert_pages_match<C: AsRef<str>>(app: &TestApp, agent: &Auth, cases: &[(&str, C, &str)]) {
     for (query, condition, order) in cases {
+        let condition = condition.as_ref();
         for (number, per_page) in [(1, 25), (7, 25), (40, 100)] {
             let got = item_ids(
-                &app.tickets(
-                    &agent,
-                    &format!("{query}&page={number}&per_page={per_page}"),
-                )
-                .await,
+                &app.tickets(agent, &format!("{query}&page={number}&per_page={per_page}"))
+                    .await,
             );
             let offset = (number - 1) * per_page;
             let sql = format!(

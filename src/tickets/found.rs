@@ -14,7 +14,9 @@
 
 use rusqlite::{types::ToSql, Connection};
 
-use super::list::{order_clause, push_filters, search_error, TicketFilter, TicketSort, Viewer};
+use super::list::{
+    order_clause, push_filters, search_error, Source, TicketFilter, TicketSort, Viewer,
+};
 use super::model::Ticket;
 use super::repo::{ticket_from_row, TICKET_SELECT};
 use super::search::TextSearch;
@@ -70,7 +72,7 @@ pub(super) fn plan(
 ) -> Plan {
     let (condition, mut params) = matching(search, viewer);
     let mut clauses = Vec::new();
-    push_filters(filter, viewer, &mut clauses, &mut params);
+    push_filters(filter, viewer, Source::Tickets, &mut clauses, &mut params);
     let limit = format!("LIMIT {} OFFSET {}", page.per_page, page.offset());
     let order_by = order_clause(sort, viewer);
     let filtered = !clauses.is_empty();
@@ -215,7 +217,13 @@ pub fn list(
     let sort = customer_order(viewer, sort);
     let with_notes = matches!(viewer, Viewer::Staff);
     let mut clauses = Vec::new();
-    push_filters(filter, viewer, &mut clauses, &mut Vec::new());
+    push_filters(
+        filter,
+        viewer,
+        Source::Tickets,
+        &mut clauses,
+        &mut Vec::new(),
+    );
     if sort.0 == TicketSort::Relevance && clauses.is_empty() {
         return best_of_newest(conn, search, viewer, page, with_notes);
     }

@@ -59,12 +59,39 @@ impl TicketSort {
     ];
 }
 
-/// The tag filter for a page: a probe per ticket lets the page stop early in
-/// the sort order's index.
+/// The tag filter where a page walks the tickets' own indexes (a customer's
+/// few tickets, a text search): a probe per ticket.
 const TAG_PROBE: &str =
     "EXISTS (SELECT 1 FROM ticket_tags g WHERE g.tag = ? AND g.ticket_id = t.id)";
-/// The same filter for counting: starts from the tag's own index.
-const TAG_SET: &str = "t.id IN (SELECT ticket_id FROM ticket_tags WHERE tag = ?)";
+
+/// Where a list reads its rows in order: the tickets' indexes, or (staff
+/// filtering by a tag) the tag's rows, which carry the tickets' sort keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Source {
+    Tickets,
+    Tagged,
+}
+
+impl Source {
+    fn of(filter: &TicketFilter, viewer: Viewer) -> Self {
+        match (&filter.tag, viewer) {
+            (Some(_), Viewer::Staff) => Self::Tagged,
+            _ => Self::Tickets,
+        }
+    }
+
+    /// The rows to read, and the column naming a row's ticket.
+    fn from(self, ticket_columns: bool) -> (&'static str, &'static str) {
+        match (self, ticket_columns) {
+            (Self::Tickets, _) => ("tickets t", "t.id"),
+            (Self::Tagged, true) => (
+                "ticket_tags g JOIN tickets t ON t.id = g.ticket_id",
+                "g.ticket_id",
+            ),
+            (Self::Tagged, false) => ("ticket_tags g", "g.ticket_id"),
+        }
+    }
+}
 
 /// A query and its parameters, in binding order.
 struct Built {
@@ -79,34 +106,50 @@ fn build(
     filter: &TicketFilter,
     viewer: Viewer,
     sort: (TicketSort, SortOrder),
-    page: Option<Pagination>,
+    page: Pagination,
 ) -> Built {
+    let source = Source::of(filter, viewer);
     let mut params: Vec<Box<dyn ToSql>> = Vec::new();
     let mut clauses: Vec<String> = Vec::new();
-    push_filters(filter, viewer, &mut clauses, &mut params);
+    push_filters(filter, viewer, source, &mut clauses, &mut params);
+    // With a tag, conditions on the tag's own keys start with `g.`; any other
+    // needs the ticket's row.
+    let ticket_columns = clauses.iter().any(|c| !c.starts_with("g."));
+    let (from, id) = source.from(ticket_columns);
 
     let where_sql = crate::db::where_clause(&clauses);
-    let order_by = order_clause(sort, viewer);
-    let limit = page.map_or(String::new(), |p| {
-        format!(" LIMIT {} OFFSET {}", p.per_page, p.offset())
-    });
     // Counting stops one past the cap: a count never walks a whole table.
     let count_sql = format!(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM tickets t{} LIMIT {})",
-        where_sql.replacen(TAG_PROBE, TAG_SET, 1),
+        "SELECT COUNT(*) FROM (SELECT 1 FROM {from}{where_sql} LIMIT {})",
         COUNT_CAP + 1
     );
-    if let (Some(page), true) = (page, filter.statuses.len() > 1) {
+    if filter.statuses.len() > 1 {
         let mut page_params = Vec::new();
         return Built {
-            sql: per_status_page(filter, viewer, &order_by, page, &mut page_params),
+            sql: per_status_page(filter, viewer, sort, page, &mut page_params),
             count_sql,
             params: page_params,
             count_params: Some(params),
         };
     }
+    // The page's ids come from the order's index alone; only the page's own
+    // rows are read in full (page 200 skips 3,980 index entries, not rows).
+    let ids = format!(
+        "SELECT {id} AS id FROM {from}{where_sql} ORDER BY {} LIMIT {} OFFSET {}",
+        order_clause_of(sort, viewer, source),
+        page.per_page,
+        page.offset()
+    );
     Built {
-        sql: format!("{TICKET_SELECT}{where_sql} ORDER BY {order_by}{limit}"),
+        sql: format!(
+            "{} ORDER BY {}",
+            TICKET_SELECT.replacen(
+                "FROM tickets t",
+                &format!("FROM ({ids}) page JOIN tickets t ON t.id = page.id"),
+                1
+            ),
+            order_clause(sort, viewer)
+        ),
         count_sql,
         params,
         count_params: None,
@@ -119,11 +162,12 @@ fn build(
 fn per_status_page(
     filter: &TicketFilter,
     viewer: Viewer,
-    order_by: &str,
+    sort: (TicketSort, SortOrder),
     page: Pagination,
     params: &mut Vec<Box<dyn ToSql>>,
 ) -> String {
     let reach = page.offset() + u64::from(page.per_page);
+    let source = Source::of(filter, viewer);
     let runs: Vec<String> = filter
         .statuses
         .iter()
@@ -133,10 +177,12 @@ fn per_status_page(
                 ..filter.clone()
             };
             let mut clauses = Vec::new();
-            push_filters(&one, viewer, &mut clauses, params);
+            push_filters(&one, viewer, source, &mut clauses, params);
+            let (from, id) = source.from(clauses.iter().any(|c| !c.starts_with("g.")));
             format!(
-                "SELECT * FROM (SELECT t.id FROM tickets t{} ORDER BY {order_by} LIMIT {reach})",
-                crate::db::where_clause(&clauses)
+                "SELECT * FROM (SELECT {id} AS id FROM {from}{} ORDER BY {} LIMIT {reach})",
+                crate::db::where_clause(&clauses),
+                order_clause_of(sort, viewer, source)
             )
         })
         .collect();
@@ -145,8 +191,9 @@ fn per_status_page(
         runs.join(" UNION ALL ")
     );
     format!(
-        "{} ORDER BY {order_by} LIMIT {} OFFSET {}",
+        "{} ORDER BY {} LIMIT {} OFFSET {}",
         TICKET_SELECT.replacen("FROM tickets t", &from, 1),
+        order_clause(sort, viewer),
         page.per_page,
         page.offset()
     )
@@ -156,6 +203,7 @@ fn per_status_page(
 pub(super) fn push_filters(
     filter: &TicketFilter,
     viewer: Viewer,
+    source: Source,
     clauses: &mut Vec<String>,
     params: &mut Vec<Box<dyn ToSql>>,
 ) {
@@ -167,8 +215,12 @@ pub(super) fn push_filters(
         clauses.push("t.id = ?".into());
         params.push(Box::new(id));
     }
-    push_in(clauses, params, "t.status", &filter.statuses);
-    push_in(clauses, params, "t.priority", &filter.priorities);
+    let (status, priority) = match source {
+        Source::Tickets => ("t.status", "t.priority"),
+        Source::Tagged => ("g.status", "g.priority"),
+    };
+    push_in(clauses, params, status, &filter.statuses);
+    push_in(clauses, params, priority, &filter.priorities);
     if let Some(id) = filter.assignee_id {
         clauses.push("t.assignee_id = ?".into());
         params.push(Box::new(id));
@@ -189,7 +241,13 @@ pub(super) fn push_filters(
         params.push(Box::new(kind.clone()));
     }
     if let Some(tag) = &filter.tag {
-        clauses.push(TAG_PROBE.into());
+        clauses.push(
+            match source {
+                Source::Tickets => TAG_PROBE,
+                Source::Tagged => "g.tag = ?",
+            }
+            .into(),
+        );
         params.push(Box::new(tag.clone()));
     }
     if let Some(channel) = filter.channel {
@@ -228,14 +286,35 @@ fn updated_column(viewer: Viewer) -> &'static str {
 /// The ORDER BY of a list. Relevance orders only a text search (ranked in
 /// `found`); here it is the default, most recently updated first.
 pub(super) fn order_clause(sort: (TicketSort, SortOrder), viewer: Viewer) -> String {
+    order_clause_of(sort, viewer, Source::Tickets)
+}
+
+/// The ORDER BY in the sort keys of `source` (a tag's rows carry the staff
+/// keys of their tickets).
+fn order_clause_of(sort: (TicketSort, SortOrder), viewer: Viewer, source: Source) -> String {
     let order = sort.1.sql();
-    let updated = updated_column(viewer);
+    let [created, updated, priority, status, id] = match source {
+        Source::Tickets => [
+            "t.created_at",
+            updated_column(viewer),
+            "t.priority",
+            "t.status",
+            "t.id",
+        ],
+        Source::Tagged => [
+            "g.created_at",
+            "g.updated_at",
+            "g.priority",
+            "g.status",
+            "g.ticket_id",
+        ],
+    };
     match sort.0 {
-        TicketSort::CreatedAt => format!("t.created_at {order}, t.id {order}"),
-        TicketSort::UpdatedAt => format!("{updated} {order}, t.id {order}"),
-        TicketSort::Priority => format!("t.priority {order}, {updated} DESC, t.id DESC"),
-        TicketSort::Status => format!("t.status {order}, {updated} DESC, t.id DESC"),
-        TicketSort::Relevance => format!("{updated} DESC, t.id DESC"),
+        TicketSort::CreatedAt => format!("{created} {order}, {id} {order}"),
+        TicketSort::UpdatedAt => format!("{updated} {order}, {id} {order}"),
+        TicketSort::Priority => format!("{priority} {order}, {updated} DESC, {id} DESC"),
+        TicketSort::Status => format!("{status} {order}, {updated} DESC, {id} DESC"),
+        TicketSort::Relevance => format!("{updated} DESC, {id} DESC"),
     }
 }
 
@@ -275,7 +354,7 @@ pub fn list(
             "a text search ({search:?}) lists through tickets::found"
         )));
     }
-    let built = build(filter, viewer, sort, Some(page));
+    let built = build(filter, viewer, sort, page);
     let params: Vec<&dyn ToSql> = built.params.iter().map(AsRef::as_ref).collect();
     let with_notes = matches!(viewer, Viewer::Staff);
     let count_params: Vec<&dyn ToSql> = built
@@ -322,10 +401,10 @@ pub fn explain(
         filter,
         viewer,
         sort,
-        Some(Pagination {
+        Pagination {
             page: 1,
             per_page: 25,
-        }),
+        },
     );
     let params: Vec<&dyn ToSql> = built.params.iter().map(AsRef::as_ref).collect();
     let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {}", built.sql))?;

@@ -161,11 +161,16 @@ pub fn insert(conn: &Connection, t: &NewTicket<'_>) -> Result<TicketId, Error> {
     Ok(id)
 }
 
+/// A tag row of ticket `?2` with the ticket's sort keys (kept equal to the
+/// ticket's afterwards by a trigger).
+pub const TAG_ROW_INSERT: &str =
+    "INSERT INTO ticket_tags (tag, ticket_id, status, priority, created_at, updated_at)
+     SELECT ?1, id, status, priority, created_at, updated_at FROM tickets WHERE id = ?2";
+
 fn write_tag_rows(conn: &Connection, id: TicketId, tags: &[String]) -> Result<(), Error> {
     conn.prepare_cached("DELETE FROM ticket_tags WHERE ticket_id = ?1")?
         .execute([id])?;
-    let mut stmt =
-        conn.prepare_cached("INSERT INTO ticket_tags (tag, ticket_id) VALUES (?1, ?2)")?;
+    let mut stmt = conn.prepare_cached(TAG_ROW_INSERT)?;
     for tag in tags {
         stmt.execute(params![tag, id])?;
     }
