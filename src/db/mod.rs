@@ -235,6 +235,11 @@ fn manager(path: &Path, config: &DatabaseConfig, read_only: bool) -> SqliteConne
             ))?;
             if read_only {
                 conn.execute_batch("PRAGMA query_only = ON;")?;
+            } else {
+                // A statement whose triggers write other rows keeps a
+                // statement journal (to undo itself alone); on disk that is a
+                // temporary file written page by page for every such insert.
+                conn.execute_batch("PRAGMA temp_store = MEMORY;")?;
             }
             Ok(())
         })
