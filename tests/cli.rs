@@ -283,6 +283,88 @@ fn user_create_and_reset_password_from_the_command_line() {
     assert!(err.contains("no user"), "{err}");
 }
 
+/// The rows triggers derive (counters, the requester's latest message, what
+/// agents have seen, duration rollups) agree with the tickets and messages.
+fn assert_derived_rows_agree(conn: &rusqlite::Connection) {
+    let miscounted: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM (SELECT status, priority, COALESCE(assignee_id, 0) AS a, COUNT(*) AS n FROM tickets GROUP BY 1, 2, 3) t
+             FULL JOIN (SELECT * FROM ticket_counts WHERE n != 0) c
+               ON c.status = t.status AND c.priority = t.priority AND c.assignee_id = t.a
+             WHERE c.n IS NOT t.n",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(miscounted, 0, "ticket_counts agrees with the tickets");
+    // What the message and duration triggers keep, the bulk path wrote too.
+    let disagree = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(
+        disagree(
+            "SELECT COUNT(*) FROM tickets t WHERE requester_message_id != COALESCE((
+                SELECT MAX(m.id) FROM messages m
+                WHERE m.ticket_id = t.id AND m.author_id = t.requester_id AND m.internal = 0), 0)"
+        ),
+        0,
+        "the requester's latest message"
+    );
+    assert_eq!(
+        disagree(
+            "WITH answered AS (
+                SELECT m.author_id AS user_id, m.ticket_id, MAX(m.id) AS last_id, MAX(m.created_at) AS at
+                FROM messages m JOIN users u ON u.id = m.author_id
+                WHERE u.role <> 'customer' GROUP BY 1, 2),
+             expected AS (
+                SELECT a.user_id, a.ticket_id, a.at, COALESCE((
+                    SELECT MAX(r.id) FROM messages r JOIN tickets t ON t.id = r.ticket_id
+                    WHERE r.ticket_id = a.ticket_id AND r.author_id = t.requester_id
+                      AND r.internal = 0 AND r.id <= a.last_id), 0) AS message_id
+                FROM answered a)
+             SELECT COUNT(*) FROM expected e FULL JOIN ticket_seen s
+               ON s.user_id = e.user_id AND s.ticket_id = e.ticket_id
+             WHERE s.message_id IS NOT e.message_id OR s.seen_at IS NOT e.at"
+        ),
+        0,
+        "what each agent has seen"
+    );
+    assert_eq!(
+        disagree(
+            "WITH expected AS (
+                SELECT 1 AS kind, d.created_day AS day, d.first_response_bucket AS bucket, COUNT(*) AS n
+                FROM ticket_durations d JOIN tickets t ON t.id = d.id
+                WHERE t.first_response_at IS NOT NULL GROUP BY 1, 2, 3
+                UNION ALL
+                SELECT 2, d.resolved_day, d.resolution_bucket, COUNT(*)
+                FROM ticket_durations d JOIN tickets t ON t.id = d.id
+                WHERE t.resolved_at IS NOT NULL GROUP BY 1, 2, 3)
+             SELECT COUNT(*) FROM expected e FULL JOIN (SELECT * FROM duration_days WHERE n != 0) k
+               ON k.kind = e.kind AND k.day = e.day AND k.bucket = e.bucket
+             WHERE k.n IS NOT e.n"
+        ),
+        0,
+        "the duration rollups"
+    );
+}
+
+/// Every index and trigger of a fresh database is in the one at `dir`, as
+/// the schema has them.
+fn assert_same_schema_as_fresh(dir: &Path) {
+    let fresh = tempfile::tempdir().unwrap();
+    let (ok, _, err) = run(helpline(fresh.path()).args(["migrate"]));
+    assert!(ok, "{err}");
+    let schema = |path: &Path| -> Vec<String> {
+        let conn = rusqlite::Connection::open(path.join("data/helpline.db")).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT type || ' ' || name || ' ' || COALESCE(sql, '') FROM sqlite_master ORDER BY 1")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    assert_eq!(schema(dir), schema(fresh.path()));
+}
+
 #[test]
 fn demo_fills_deterministically_and_refuses_a_used_database() {
     let counts = |dir: &Path| -> (i64, i64, String) {
@@ -340,17 +422,8 @@ fn demo_fills_deterministically_and_refuses_a_used_database() {
         )
         .unwrap();
     assert_eq!(broken, 0);
-    let miscounted: i64 = conn
-        .query_row(
-            "SELECT COUNT(*) FROM (SELECT status, priority, COALESCE(assignee_id, 0) AS a, COUNT(*) AS n FROM tickets GROUP BY 1, 2, 3) t
-             FULL JOIN (SELECT * FROM ticket_counts WHERE n != 0) c
-               ON c.status = t.status AND c.priority = t.priority AND c.assignee_id = t.a
-             WHERE c.n IS NOT t.n",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(miscounted, 0, "ticket_counts agrees with the tickets");
+    assert_derived_rows_agree(&conn);
+    assert_same_schema_as_fresh(one.path());
     let found: i64 = conn
         .query_row(
             "SELECT COUNT(*) FROM ticket_text WHERE ticket_text MATCH 'subject : printer'",

@@ -1,11 +1,13 @@
 //! Demo data: realistic users, tickets and conversations from a fixed seed,
 //! written in large transactions so a newcomer (or a benchmark) has data at once.
 
+mod bulk;
+
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 
 use crate::config::Config;
 use crate::db::{format_time, Db};
@@ -187,33 +189,25 @@ pub fn fill(
     let messages = db.write_now(|tx| {
         // Big batches touch many pages; keep them in memory instead of spilling.
         tx.execute_batch("PRAGMA cache_size = -262144;")?;
-        let suspended = suspend_triggers(tx, DEFERRED_TRIGGERS)?;
-        let first_ticket: i64 =
-            tx.query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM tickets", [], |r| {
-                r.get(0)
-            })?;
-        let mut messages = 0u64;
+        let aside = bulk::set_aside(tx)?;
+        let first_message = bulk::next_message_id(tx)?;
+        let mut next_message = first_message;
+        let people = People {
+            agents: &agents,
+            customers: &customer_ids,
+        };
         let mut done = 0u64;
         progress(0, options.tickets);
         while done < options.tickets {
             let batch = BATCH.min(options.tickets - done);
             for _ in 0..batch {
-                messages += one_ticket(tx, &mut rng, now, &agents, &customer_ids)?;
+                next_message = one_ticket(tx, &mut rng, now, &people, next_message)?;
             }
             done += batch;
             progress(done, options.tickets);
         }
-        tx.execute(
-            "INSERT INTO ticket_text (rowid, subject, public, internal)
-             SELECT id, subject, public, internal FROM ticket_documents WHERE id >= ?1",
-            [first_ticket],
-        )?;
-        // One segment for the whole index: searches walk no pieces.
-        tx.execute_batch("INSERT INTO ticket_text (ticket_text) VALUES ('optimize')")?;
-        for sql in &suspended {
-            tx.execute_batch(sql)?;
-        }
-        Ok(messages)
+        bulk::finish(tx, aside)?;
+        Ok(u64::try_from(next_message - first_message).unwrap_or(0))
     })?;
     Ok(DemoReport {
         users: 1 + AGENTS as u64 + customers,
@@ -221,29 +215,6 @@ pub fn fill(
         messages,
         elapsed: started.elapsed(),
     })
-}
-
-/// The search index's insert triggers, which the bulk path replaces by one
-/// insert of all new rows at the end.
-const DEFERRED_TRIGGERS: &[&str] = &["ticket_text_insert", "ticket_text_message_insert"];
-
-/// Drops the triggers `names` (inside the caller's transaction) and returns
-/// the statements that create them again, exactly as the schema has them.
-fn suspend_triggers(tx: &Connection, names: &[&str]) -> Result<Vec<String>, Error> {
-    let mut restore = Vec::new();
-    for name in names {
-        let sql: String = tx
-            .query_row(
-                "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?1",
-                [name],
-                |r| r.get(0),
-            )
-            .optional()?
-            .ok_or_else(|| Error::Internal(format!("the schema has no trigger {name}")))?;
-        tx.execute_batch(&format!("DROP TRIGGER {name}"))?;
-        restore.push(sql);
-    }
-    Ok(restore)
 }
 
 /// One generated message.
@@ -305,16 +276,50 @@ fn conversation(
     drafts
 }
 
-/// Writes one ticket with its final state in one insert, then its messages.
+/// For a conversation whose messages get ids from `first_message` on: the
+/// requester's latest public message, and what the agent had seen by their
+/// last message (the requester's latest before it) and when; what the
+/// message triggers keep one message at a time.
+fn attention(
+    first_message: i64,
+    drafts: &[Draft],
+    requester: UserId,
+    agent: UserId,
+) -> (i64, Option<(i64, String)>) {
+    let ids = (first_message..).zip(drafts);
+    let latest_of_requester = |before: i64| {
+        ids.clone()
+            .filter(|(id, d)| d.author == requester && !d.internal && *id < before)
+            .map(|(id, _)| id)
+            .max()
+            .unwrap_or(0)
+    };
+    let seen = ids
+        .clone()
+        .filter(|(_, d)| d.author == agent)
+        .last()
+        .map(|(id, d)| (latest_of_requester(id), format_time(d.at)));
+    (latest_of_requester(i64::MAX), seen)
+}
+
+/// Who the demo's tickets are between.
+struct People<'a> {
+    agents: &'a [UserId],
+    customers: &'a [UserId],
+}
+
+/// Writes one ticket with its final state in one insert, then its messages
+/// (ids from `first_message` on), then what its agent has seen; returns the
+/// next message id.
 fn one_ticket(
     tx: &Connection,
     rng: &mut StdRng,
     now: time::OffsetDateTime,
-    agents: &[UserId],
-    customers: &[UserId],
-) -> Result<u64, Error> {
-    let requester = customers[rng.gen_range(0..customers.len())];
-    let agent = agents[rng.gen_range(0..agents.len())];
+    people: &People<'_>,
+    first_message: i64,
+) -> Result<i64, Error> {
+    let requester = people.customers[rng.gen_range(0..people.customers.len())];
+    let agent = people.agents[rng.gen_range(0..people.agents.len())];
     let product = pick(rng, PRODUCTS);
     let subject = format!("The {product} {}", pick(rng, PROBLEMS));
     let created = now - time::Duration::seconds(rng.gen_range(600..365 * 86_400));
@@ -359,11 +364,12 @@ fn one_ticket(
     let closed = (status == TicketStatus::Closed).then(|| last.clone());
     let notes = drafts.iter().filter(|d| d.internal).count();
     let public = drafts.len() - notes;
+    let (requester_message, seen) = attention(first_message, &drafts, requester, agent);
     tx.prepare_cached(
         "INSERT INTO tickets (subject, status, priority, category, type, channel, tags, requester_id, assignee_id,
              created_at, updated_at, first_response_at, resolved_at, closed_at, public_count, note_count,
-             public_updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?11)",
+             public_updated_at, requester_message_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?11, ?17)",
     )?
     .execute(params![
         subject,
@@ -382,6 +388,7 @@ fn one_ticket(
         closed,
         i64::try_from(public).unwrap_or(i64::MAX),
         i64::try_from(notes).unwrap_or(i64::MAX),
+        requester_message,
     ])?;
     let id = TicketId(tx.last_insert_rowid());
     let mut tag_rows = tx.prepare_cached(crate::tickets::repo::TAG_ROW_INSERT)?;
@@ -389,10 +396,12 @@ fn one_ticket(
         tag_rows.execute(params![tag, id])?;
     }
     let mut insert = tx.prepare_cached(
-        "INSERT INTO messages (ticket_id, author_id, body, internal, channel, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO messages (id, ticket_id, author_id, body, internal, channel, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
-    for draft in &drafts {
+    for (message, draft) in (first_message..).zip(&drafts) {
         insert.execute(params![
+            message,
             id,
             draft.author,
             draft.body,
@@ -401,5 +410,11 @@ fn one_ticket(
             format_time(draft.at)
         ])?;
     }
-    Ok(drafts.len() as u64)
+    if let Some((message, at)) = seen {
+        tx.prepare_cached(
+            "INSERT INTO ticket_seen (user_id, ticket_id, message_id, seen_at) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![agent, id, message, at])?;
+    }
+    Ok(first_message + i64::try_from(drafts.len()).unwrap_or(i64::MAX))
 }
