@@ -25,6 +25,7 @@ pub mod paging;
 pub mod portal;
 pub mod replies;
 pub mod settings;
+pub mod sla;
 pub mod state;
 pub mod tickets;
 pub mod users;

@@ -305,6 +305,7 @@ const LAYERS: &[&[&str]] = &[
         "events",
         "audit",
         "settings",
+        "sla",
         "maintenance",
         "demo",
         "metrics",

@@ -1,0 +1,4 @@
+//! Service levels: business-time targets for the first response and the
+//! resolution of each ticket, by priority.
+
+pub mod calendar;
