@@ -267,6 +267,18 @@ const ROWS: &[Row] = &[
     },
     Row {
         method: Get,
+        path: |_| "/api/v1/sla".into(),
+        body: no_body,
+        expect: [401, 403, 200, 200, 401, 403, 200, 200],
+    },
+    Row {
+        method: Put,
+        path: |_| "/api/v1/sla".into(),
+        body: |_, _| Some(json!({ "timezone": "Europe/Berlin" })),
+        expect: [401, 403, 403, 200, 401, 403, 403, 200],
+    },
+    Row {
+        method: Get,
         path: |_| "/api/v1/admin/audit".into(),
         body: no_body,
         expect: [401, 403, 403, 200, 401, 403, 403, 200],

@@ -22,6 +22,7 @@ mod portal_events;
 mod saved_replies;
 mod service;
 mod settings;
+mod sla;
 mod ticket_attention;
 mod ticket_bulk;
 mod ticket_messages;
@@ -132,6 +133,11 @@ const RESOURCES: &[Resource] = &[
         base: "/api/v1/settings",
         routes: settings::routes,
         doc: settings::Doc::openapi,
+    },
+    Resource {
+        base: "/api/v1/sla",
+        routes: sla::routes,
+        doc: sla::Doc::openapi,
     },
     Resource {
         base: "/api/v1/admin",

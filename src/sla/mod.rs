@@ -2,3 +2,6 @@
 //! resolution of each ticket, by priority.
 
 pub mod calendar;
+pub mod policy;
+
+pub use policy::SlaPolicy;
