@@ -126,3 +126,261 @@ async fn a_wrong_policy_is_refused_field_by_field_and_nothing_changes() {
     let after = json(app.call(Get, "/api/v1/sla", &admin, None).await).await;
     assert_eq!(before, after);
 }
+
+/// Round-the-clock business hours in UTC, so due times are plain offsets
+/// from the ticket's opening: urgent 15 min / 2 h, high 90 min / 8 h, low
+/// 8 h / 40 h.
+async fn round_the_clock(app: &TestApp, admin: &Auth) {
+    let day = json!([["00:00", "24:00"]]);
+    let saved = app
+        .call(
+            Put,
+            "/api/v1/sla",
+            admin,
+            Some(json!({
+                "enabled": true,
+                "timezone": "UTC",
+                "business_hours": {"mon": day, "tue": day, "wed": day, "thu": day, "fri": day, "sat": day, "sun": day},
+                "targets": {
+                    "urgent": {"first_response_minutes": 15, "resolution_minutes": 120},
+                    "high": {"first_response_minutes": 90, "resolution_minutes": 480},
+                    "medium": {"first_response_minutes": 240, "resolution_minutes": 1440},
+                    "low": {"first_response_minutes": 480, "resolution_minutes": 2400}
+                }
+            })),
+        )
+        .await;
+    assert_eq!(saved.status().code, 200);
+}
+
+fn secs(time: &serde_json::Value) -> i64 {
+    time::OffsetDateTime::parse(
+        time.as_str()
+            .unwrap_or_else(|| panic!("not a time: {time}")),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap()
+    .unix_timestamp()
+}
+
+/// Sets a stored time of ticket `id` `ago` seconds back (what waiting would do).
+async fn backdate(app: &TestApp, id: i64, column: &'static str, ago: i64) {
+    app.state()
+        .db
+        .write(move |tx| {
+            tx.execute(
+                &format!(
+                    "UPDATE tickets SET {column} = strftime('%Y-%m-%dT%H:%M:%fZ', {column}, '-{ago} seconds') WHERE id = ?1"
+                ),
+                [id],
+            )?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+}
+
+#[rocket::async_test]
+async fn a_ticket_carries_its_due_times_and_the_resolution_clock_stands_while_pending() {
+    use rocket::http::Method::{Patch, Post};
+    let app = TestApp::new().await;
+    let (_, admin, _) = app.signed_in("admin@example.com", Role::Admin).await;
+    let (_, agent, _) = app.signed_in("agent@example.com", Role::Agent).await;
+    let (_, customer, _) = app.signed_in("c@customer.example", Role::Customer).await;
+    let (admin, agent, customer) = (
+        Auth::Bearer(admin),
+        Auth::Bearer(agent),
+        Auth::Bearer(customer),
+    );
+
+    // With the policy off a ticket has no service levels.
+    let off = json(
+        app.call(
+            Post,
+            "/api/v1/tickets",
+            &customer,
+            Some(json!({"subject": "Before", "body": "x"})),
+        )
+        .await,
+    )
+    .await;
+    let off = json(
+        app.call(Get, &format!("/api/v1/tickets/{}", off["id"]), &agent, None)
+            .await,
+    )
+    .await;
+    assert_eq!(off["sla"], serde_json::Value::Null);
+
+    round_the_clock(&app, &admin).await;
+    let created = json(
+        app.call(
+            Post,
+            "/api/v1/tickets",
+            &customer,
+            Some(json!({"subject": "The printer is on fire", "body": "Smoke everywhere"})),
+        )
+        .await,
+    )
+    .await;
+    let id = created["id"].as_i64().unwrap();
+    let path = format!("/api/v1/tickets/{id}");
+    let set = |body: serde_json::Value| app.call(Patch, &path, &agent, Some(body));
+    assert_eq!(set(json!({"priority": "urgent"})).await.status().code, 200);
+    let ticket = json(app.call(Get, &path, &agent, None).await).await;
+    let opened = secs(&ticket["created_at"]);
+    let sla = &ticket["sla"];
+    assert_eq!(
+        secs(&sla["first_response_due_at"]) - opened,
+        15 * 60,
+        "{sla}"
+    );
+    assert_eq!(secs(&sla["resolution_due_at"]) - opened, 120 * 60, "{sla}");
+    assert_eq!(sla["first_response_breached"], false);
+    assert_eq!(sla["resolution_breached"], false);
+    assert_eq!(sla["paused"], false);
+    // The customer sees no service levels.
+    let own = json(app.call(Get, &path, &customer, None).await).await;
+    assert_eq!(own["sla"], serde_json::Value::Null);
+
+    // Pending for an hour: the resolution due time moves an hour later.
+    assert_eq!(set(json!({"status": "pending"})).await.status().code, 200);
+    let paused = json(app.call(Get, &path, &agent, None).await).await;
+    assert_eq!(paused["sla"]["paused"], true);
+    backdate(&app, id, "sla_paused_at", 3600).await;
+    assert_eq!(set(json!({"status": "open"})).await.status().code, 200);
+    let resumed = json(app.call(Get, &path, &agent, None).await).await;
+    let moved = secs(&resumed["sla"]["resolution_due_at"]) - opened - 120 * 60;
+    assert!((3600..3610).contains(&moved), "moved by {moved} s");
+    assert_eq!(resumed["sla"]["paused"], false);
+    assert_eq!(
+        resumed["sla"]["first_response_due_at"], sla["first_response_due_at"],
+        "the first-response clock does not stand"
+    );
+
+    // A lower priority gives longer targets (the pause still counts).
+    assert_eq!(set(json!({"priority": "low"})).await.status().code, 200);
+    let low = json(app.call(Get, &path, &agent, None).await).await;
+    assert_eq!(
+        secs(&low["sla"]["first_response_due_at"]) - opened,
+        8 * 3600
+    );
+    let moved = secs(&low["sla"]["resolution_due_at"]) - opened - 40 * 3600;
+    assert!((3600..3610).contains(&moved), "moved by {moved} s");
+}
+
+/// A ticket from `customer` that `agent` gives `priority`; its id.
+async fn open_ticket(
+    app: &TestApp,
+    customer: &Auth,
+    agent: &Auth,
+    subject: &str,
+    priority: &str,
+) -> i64 {
+    use rocket::http::Method::{Patch, Post};
+    let t = json(
+        app.call(
+            Post,
+            "/api/v1/tickets",
+            customer,
+            Some(json!({"subject": subject, "body": "help"})),
+        )
+        .await,
+    )
+    .await;
+    let id = t["id"].as_i64().unwrap();
+    let changed = app
+        .call(
+            Patch,
+            &format!("/api/v1/tickets/{id}"),
+            agent,
+            Some(json!({"priority": priority})),
+        )
+        .await;
+    assert_eq!(changed.status().code, 200);
+    id
+}
+
+#[rocket::async_test]
+async fn agents_list_what_breached_and_what_falls_due_first() {
+    use rocket::http::Method::{Patch, Post};
+    let app = TestApp::new().await;
+    let (_, admin, _) = app.signed_in("admin@example.com", Role::Admin).await;
+    let (_, agent, _) = app.signed_in("agent@example.com", Role::Agent).await;
+    let (_, customer, _) = app.signed_in("c@customer.example", Role::Customer).await;
+    let (admin, agent, customer) = (
+        Auth::Bearer(admin),
+        Auth::Bearer(agent),
+        Auth::Bearer(customer),
+    );
+    round_the_clock(&app, &admin).await;
+    let low = open_ticket(&app, &customer, &agent, "low one", "low").await;
+    let urgent = open_ticket(&app, &customer, &agent, "urgent one", "urgent").await;
+    let high = open_ticket(&app, &customer, &agent, "high one", "high").await;
+    // Earliest target first; a ticket without one (resolved) last.
+    let resolved = open_ticket(&app, &customer, &agent, "done", "medium").await;
+    let done = app
+        .call(
+            Patch,
+            &format!("/api/v1/tickets/{resolved}"),
+            &agent,
+            Some(json!({"status": "resolved"})),
+        )
+        .await;
+    assert_eq!(done.status().code, 200);
+    assert_eq!(
+        common::item_ids(&app.tickets(&agent, "sort=due_at").await)[..4],
+        [urgent, high, low, resolved]
+    );
+    assert!(app.tickets(&agent, "sla=breached").await["items"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    // The urgent one's first response falls due within the hour; then it is late.
+    assert_eq!(
+        common::item_ids(&app.tickets(&agent, "sla=due_soon").await),
+        [urgent]
+    );
+    backdate(&app, urgent, "sla_due_at", 3600).await;
+    assert_eq!(
+        common::item_ids(&app.tickets(&agent, "sla=breached").await),
+        [urgent]
+    );
+    // An answer meets the first-response target: opened an hour earlier, it
+    // comes late and shows as breached (the clock is recomputed from the opening).
+    backdate(&app, urgent, "created_at", 3600).await;
+    let answered = app
+        .call(
+            Post,
+            &format!("/api/v1/tickets/{urgent}/messages"),
+            &agent,
+            Some(json!({"body": "On it"})),
+        )
+        .await;
+    assert_eq!(answered.status().code, 201);
+    let ticket = json(
+        app.call(Get, &format!("/api/v1/tickets/{urgent}"), &agent, None)
+            .await,
+    )
+    .await;
+    assert_eq!(ticket["sla"]["first_response_breached"], true, "{ticket}");
+    assert_eq!(ticket["sla"]["resolution_breached"], false, "{ticket}");
+    // Customers neither filter nor sort by service levels.
+    problem(
+        app.call(Get, "/api/v1/tickets?sla=breached", &customer, None)
+            .await,
+        422,
+    )
+    .await;
+    problem(
+        app.call(Get, "/api/v1/tickets?sort=due_at", &customer, None)
+            .await,
+        422,
+    )
+    .await;
+    problem(
+        app.call(Get, "/api/v1/tickets?sla=late", &agent, None)
+            .await,
+        422,
+    )
+    .await;
+}

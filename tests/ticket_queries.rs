@@ -504,3 +504,78 @@ async fn stats_count_and_measure() {
     )
     .await;
 }
+
+#[rocket::async_test]
+async fn service_level_lists_read_the_due_indexes() {
+    use helpline::tickets::list::SlaFilter;
+    let app = TestApp::new().await;
+    let plans = app
+        .state()
+        .db
+        .read(|c| {
+            let mut out = Vec::new();
+            for (name, filter, sort) in [
+                (
+                    "breached, newest first",
+                    TicketFilter {
+                        sla: Some(SlaFilter::Breached),
+                        ..TicketFilter::default()
+                    },
+                    TicketSort::UpdatedAt,
+                ),
+                (
+                    "due soon",
+                    TicketFilter {
+                        sla: Some(SlaFilter::DueSoon),
+                        ..TicketFilter::default()
+                    },
+                    TicketSort::DueAt,
+                ),
+                (
+                    "open by due",
+                    TicketFilter {
+                        statuses: vec![TicketStatus::Open],
+                        ..TicketFilter::default()
+                    },
+                    TicketSort::DueAt,
+                ),
+                (
+                    "an agent's by due",
+                    TicketFilter {
+                        assignee_id: Some(UserId(3)),
+                        ..TicketFilter::default()
+                    },
+                    TicketSort::DueAt,
+                ),
+            ] {
+                let plan = explain(
+                    c,
+                    &filter,
+                    Viewer::Staff,
+                    (sort, helpline::http::query::SortOrder::Asc),
+                )?;
+                out.push((name, plan));
+            }
+            Ok(out)
+        })
+        .await
+        .unwrap();
+    for (name, plan) in plans {
+        assert!(
+            plan.iter()
+                .any(|s| s.starts_with("SEARCH t USING") && s.contains("sla_due")),
+            "{name}: {plan:?}"
+        );
+        if name != "breached, newest first" {
+            // In due order straight from the index.
+            let picking: Vec<&String> = plan
+                .iter()
+                .take_while(|s| s.as_str() != "SCAN page")
+                .collect();
+            assert!(
+                !picking.iter().any(|s| s.contains("TEMP B-TREE")),
+                "{name}: {plan:?}"
+            );
+        }
+    }
+}

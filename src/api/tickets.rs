@@ -17,7 +17,8 @@ use crate::http::query::{
 };
 use crate::ids::{AttachmentId, TicketId, UserId};
 use crate::state::AppState;
-use crate::tickets::list::{TicketFilter, TicketSort};
+use crate::tickets::list::{SlaFilter, TicketFilter, TicketSort};
+use crate::tickets::model::TicketSla;
 use crate::tickets::opening::{self, CreateRequest};
 use crate::tickets::service::{self, Changes};
 use crate::tickets::stats::{self, TicketStats};
@@ -41,7 +42,7 @@ pub fn routes() -> Vec<Route> {
 #[derive(OpenApi)]
 #[openapi(
     paths(list, create, stats_route, get_one, update, assign, resolve, close, reopen, remove),
-    components(schemas(Ticket, TicketWithMessages, Page<Ticket>, TicketStats, CreateTicket, UpdateTicket, AssignTicket, TicketStatus, Priority, Channel, Problem))
+    components(schemas(Ticket, TicketSla, TicketWithMessages, Page<Ticket>, TicketStats, CreateTicket, UpdateTicket, AssignTicket, TicketStatus, Priority, Channel, Problem))
 )]
 pub struct Doc;
 
@@ -61,6 +62,9 @@ pub struct TicketQuery {
     unread: Option<String>,
     /// `true`: only tickets the caller (an agent) follows.
     following: Option<String>,
+    /// `breached`: an open service-level target is past due; `due_soon`: one
+    /// falls due within the next hour (agents).
+    sla: Option<String>,
     category: Option<String>,
     #[field(name = "type")]
     #[serde(rename = "type")]
@@ -74,7 +78,8 @@ pub struct TicketQuery {
     created_after: Option<String>,
     /// RFC 3339 time.
     updated_after: Option<String>,
-    /// `created_at`, `updated_at`, `priority`, `status` or `relevance`; `-field`
+    /// `created_at`, `updated_at`, `priority`, `status`, `due_at` (the
+    /// earliest open service-level target; agents) or `relevance`; `-field`
     /// descending. Default `-updated_at`, or `relevance` (best match first) when
     /// searching; `relevance` without `q` is `-updated_at`. When more than 10,000
     /// tickets match, relevance ranks the newest 10,000 of them. For customers,
@@ -151,6 +156,12 @@ fn parse_query(
     );
     filter.assignee_id = user_id("assignee_id", q.assignee_id.as_deref(), &mut inner);
     filter.requester_id = user_id("requester_id", q.requester_id.as_deref(), &mut inner);
+    if let Some(sla) = q.sla.as_deref().filter(|s| !s.trim().is_empty()) {
+        match SlaFilter::parse(sla.trim()) {
+            Some(f) => filter.sla = Some(f),
+            None => inner.push(FieldError::new("sla", "must be breached or due_soon")),
+        }
+    }
     if let Some(channel) = q.channel.as_deref() {
         match Channel::parse(channel) {
             Some(c) => filter.channel = Some(c),

@@ -5,3 +5,4 @@ pub mod calendar;
 pub mod policy;
 
 pub use policy::SlaPolicy;
+pub mod clock;

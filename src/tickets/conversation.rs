@@ -61,7 +61,9 @@ pub fn reply_in(
     crate::attachments::access::attach(conn, id, files)?;
     crate::notify::message_added(conn, ticket, id, writer.author_id, internal, writer.channel)?;
     let by_requester = !writer.is_staff && writer.author_id == Some(ticket.requester_id);
-    if writer.is_staff && !internal && writer.author_id != Some(ticket.requester_id) {
+    let first_answer =
+        writer.is_staff && !internal && writer.author_id != Some(ticket.requester_id);
+    if first_answer {
         repo::set_first_response(conn, ticket.id, &now)?;
     }
     let next = rules::status_after_reply(ticket.status, by_requester, internal);
@@ -72,6 +74,11 @@ pub fn reply_in(
         repo::set_status(conn, ticket.id, next, &now)?;
         details["status"] = json!({ "from": ticket.status.as_str(), "to": next.as_str() });
         crate::events::record_ticket(conn, &[crate::events::kind::TICKET_UPDATED], ticket.id)?;
+    }
+    // A first public answer meets the first-response target; a status change
+    // stops or starts the resolution clock.
+    if next != ticket.status || (first_answer && ticket.first_response_at.is_none()) {
+        crate::sla::clock::refresh(conn, ticket.id)?;
     }
     audit::record(
         conn,

@@ -31,6 +31,7 @@ pub fn from_counters(
         unread,
         following,
         agent: _,
+        sla,
     } = filter;
     let only_counted = matches!(viewer, Viewer::Staff)
         && search.is_none()
@@ -42,7 +43,8 @@ pub fn from_counters(
         && created_after.is_none()
         && updated_after.is_none()
         && !unread
-        && !following;
+        && !following
+        && sla.is_none();
     if !only_counted {
         return Ok(None);
     }

@@ -30,6 +30,27 @@ pub struct TicketFilter {
     pub following: bool,
     /// The agent `unread` and `following` are about (set from the caller).
     pub agent: Option<UserId>,
+    /// Only tickets whose earliest open service-level target is past due or
+    /// due soon (agents).
+    pub sla: Option<SlaFilter>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlaFilter {
+    /// An open target past its due time.
+    Breached,
+    /// An open target due within the next hour.
+    DueSoon,
+}
+
+impl SlaFilter {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "breached" => Some(Self::Breached),
+            "due_soon" => Some(Self::DueSoon),
+            _ => None,
+        }
+    }
 }
 
 /// Who is looking: customers only ever touch their own tickets and no notes.
@@ -47,6 +68,8 @@ pub enum TicketSort {
     Status,
     /// Best search match first; only with a text search.
     Relevance,
+    /// The earliest open service-level target first (tickets without one last).
+    DueAt,
 }
 
 impl TicketSort {
@@ -56,6 +79,7 @@ impl TicketSort {
         ("priority", Self::Priority),
         ("status", Self::Status),
         ("relevance", Self::Relevance),
+        ("due_at", Self::DueAt),
     ];
 }
 
@@ -73,16 +97,23 @@ pub(super) enum Source {
 }
 
 impl Source {
-    fn of(filter: &TicketFilter, viewer: Viewer) -> Self {
+    /// A tag's rows carry no service-level keys: those lists probe the tag.
+    fn of(filter: &TicketFilter, viewer: Viewer, sort: TicketSort) -> Self {
         match (&filter.tag, viewer) {
-            (Some(_), Viewer::Staff) => Self::Tagged,
+            (Some(_), Viewer::Staff) if filter.sla.is_none() && sort != TicketSort::DueAt => {
+                Self::Tagged
+            }
             _ => Self::Tickets,
         }
     }
 
-    /// The rows to read, and the column naming a row's ticket.
-    fn from(self, ticket_columns: bool) -> (&'static str, &'static str) {
+    /// The rows to read, and the column naming a row's ticket. A service-level
+    /// filter reads its range of the due index: the breached or due-soon
+    /// tickets are few next to all, and walking another order's index to
+    /// find them would read every ticket.
+    fn from(self, ticket_columns: bool, sla: bool) -> (&'static str, &'static str) {
         match (self, ticket_columns) {
+            (Self::Tickets, _) if sla => ("tickets t INDEXED BY tickets_sla_due", "t.id"),
             (Self::Tickets, _) => ("tickets t", "t.id"),
             (Self::Tagged, true) => (
                 "ticket_tags g JOIN tickets t ON t.id = g.ticket_id",
@@ -108,14 +139,14 @@ fn build(
     sort: (TicketSort, SortOrder),
     page: Pagination,
 ) -> Built {
-    let source = Source::of(filter, viewer);
+    let source = Source::of(filter, viewer, sort.0);
     let mut params: Vec<Box<dyn ToSql>> = Vec::new();
     let mut clauses: Vec<String> = Vec::new();
     push_filters(filter, viewer, source, &mut clauses, &mut params);
     // With a tag, conditions on the tag's own keys start with `g.`; any other
     // needs the ticket's row.
     let ticket_columns = clauses.iter().any(|c| !c.starts_with("g."));
-    let (from, id) = source.from(ticket_columns);
+    let (from, id) = source.from(ticket_columns, filter.sla.is_some());
 
     let where_sql = crate::db::where_clause(&clauses);
     // Counting stops one past the cap: a count never walks a whole table.
@@ -167,7 +198,7 @@ fn per_status_page(
     params: &mut Vec<Box<dyn ToSql>>,
 ) -> String {
     let reach = page.offset() + u64::from(page.per_page);
-    let source = Source::of(filter, viewer);
+    let source = Source::of(filter, viewer, sort.0);
     let runs: Vec<String> = filter
         .statuses
         .iter()
@@ -178,7 +209,10 @@ fn per_status_page(
             };
             let mut clauses = Vec::new();
             push_filters(&one, viewer, source, &mut clauses, params);
-            let (from, id) = source.from(clauses.iter().any(|c| !c.starts_with("g.")));
+            let (from, id) = source.from(
+                clauses.iter().any(|c| !c.starts_with("g.")),
+                filter.sla.is_some(),
+            );
             format!(
                 "SELECT * FROM (SELECT {id} AS id FROM {from}{} ORDER BY {} LIMIT {reach})",
                 crate::db::where_clause(&clauses),
@@ -272,6 +306,19 @@ pub(super) fn push_filters(
         clauses.push(super::attention::FOLLOWING_FILTER.into());
         params.push(Box::new(agent));
     }
+    if let Some(sla) = filter.sla {
+        let now = time::OffsetDateTime::now_utc();
+        params.push(Box::new(crate::db::format_time(now)));
+        match sla {
+            SlaFilter::Breached => clauses.push("t.sla_due_at <= ?".into()),
+            SlaFilter::DueSoon => {
+                clauses.push("t.sla_due_at > ? AND t.sla_due_at <= ?".into());
+                params.push(Box::new(crate::db::format_time(
+                    now + time::Duration::hours(1),
+                )));
+            }
+        }
+    }
 }
 
 /// The time a viewer sorts and filters by: customers by the last change they
@@ -315,6 +362,8 @@ fn order_clause_of(sort: (TicketSort, SortOrder), viewer: Viewer, source: Source
         TicketSort::Priority => format!("{priority} {order}, {updated} DESC, {id} DESC"),
         TicketSort::Status => format!("{status} {order}, {updated} DESC, {id} DESC"),
         TicketSort::Relevance => format!("{updated} DESC, {id} DESC"),
+        // Only the tickets' own rows carry it (see `Source::of`).
+        TicketSort::DueAt => format!("t.sla_due_at {order}, t.id {order}"),
     }
 }
 

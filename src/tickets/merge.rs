@@ -100,6 +100,7 @@ pub async fn merge(
             .execute(params![source, into])?;
         }
         repo::set_status(tx, source, TicketStatus::Closed, &now)?;
+        crate::sla::clock::refresh(tx, source)?;
         if !same_requester {
             crate::notify::merged_away(tx, &from)?;
         }

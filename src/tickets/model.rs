@@ -206,6 +206,51 @@ pub struct Ticket {
     /// The requester's latest public message (what `unread` compares with).
     #[serde(skip)]
     pub requester_message_id: i64,
+    /// Service-level due times, for agents when a policy is on (`null` otherwise).
+    pub sla: Option<TicketSla>,
+}
+
+/// A ticket's service-level targets and whether they were missed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct TicketSla {
+    pub first_response_due_at: String,
+    pub resolution_due_at: String,
+    /// The first public team reply came (or, without one, the ticket was
+    /// resolved, or it is now) after its due time.
+    pub first_response_breached: bool,
+    /// The resolution clock passed its due time (by now, or before it
+    /// stopped).
+    pub resolution_breached: bool,
+    /// The resolution clock stands while the ticket is pending.
+    pub paused: bool,
+}
+
+impl TicketSla {
+    /// From the stored clock; `None` without one. Times are stored in one
+    /// format, so they compare as text.
+    pub fn of(
+        status: TicketStatus,
+        first_response_at: Option<&str>,
+        resolved_at: Option<&str>,
+        first_response_due_at: Option<String>,
+        resolution_due_at: Option<String>,
+        paused_at: Option<String>,
+    ) -> Option<Self> {
+        let (first_due, resolution_due) = (first_response_due_at?, resolution_due_at?);
+        let now = crate::db::now();
+        let finished = matches!(status, TicketStatus::Resolved | TicketStatus::Closed);
+        let answered_by = first_response_at
+            .or(if finished { resolved_at } else { None })
+            .unwrap_or(&now);
+        let stood_at = paused_at.as_deref().unwrap_or(&now);
+        Some(Self {
+            first_response_breached: answered_by > first_due.as_str(),
+            resolution_breached: stood_at > resolution_due.as_str(),
+            paused: status == TicketStatus::Pending,
+            first_response_due_at: first_due,
+            resolution_due_at: resolution_due,
+        })
+    }
 }
 
 /// A ticket with its conversation.

@@ -104,6 +104,7 @@ pub fn create_in(
             now: &now,
         },
     )?;
+    crate::sla::clock::refresh(conn, id)?;
     let first_message = repo::insert_message(
         conn,
         &NewMessage {

@@ -3,7 +3,8 @@
 use rusqlite::{params, types::ToSql, Connection, OptionalExtension, Row};
 
 use super::model::{
-    Assignee, AttachmentRef, Author, Channel, Message, Priority, Requester, Ticket, TicketStatus,
+    Assignee, AttachmentRef, Author, Channel, Message, Priority, Requester, Ticket, TicketSla,
+    TicketStatus,
 };
 use crate::error::Error;
 use crate::ids::{AttachmentId, MessageId, TicketId, UserId};
@@ -14,7 +15,7 @@ pub(super) const TICKET_SELECT: &str =
         t.created_at, t.updated_at, t.first_response_at, t.resolved_at, t.closed_at,
         t.public_count, t.note_count, t.public_updated_at, t.merged_into,
         (SELECT mt.id FROM tickets mt WHERE mt.id = t.merged_into AND mt.requester_id = t.requester_id),
-        t.requester_message_id
+        t.requester_message_id, t.first_response_due_at, t.resolution_due_at, t.sla_paused_at
     FROM tickets t
     JOIN users r ON r.id = t.requester_id
     LEFT JOIN users a ON a.id = t.assignee_id";
@@ -41,10 +42,26 @@ pub(super) fn ticket_from_row_at(
     };
     let public: i64 = row.get(at(18))?;
     let notes: i64 = row.get(at(19))?;
+    let status = row.get(at(2))?;
+    let first_response_at: Option<String> = row.get(at(15))?;
+    let resolved_at: Option<String> = row.get(at(16))?;
+    // Service levels are the team's business: agents only.
+    let sla = if with_notes {
+        TicketSla::of(
+            status,
+            first_response_at.as_deref(),
+            resolved_at.as_deref(),
+            row.get(at(24))?,
+            row.get(at(25))?,
+            row.get(at(26))?,
+        )
+    } else {
+        None
+    };
     Ok(Ticket {
         id: row.get(at(0))?,
         subject: row.get(at(1))?,
-        status: row.get(at(2))?,
+        status,
         priority: row.get(at(3))?,
         category: row.get(at(4))?,
         kind: row.get(at(5))?,
@@ -59,8 +76,8 @@ pub(super) fn ticket_from_row_at(
         created_at: row.get(at(13))?,
         // Customers see the time of the last change they can see.
         updated_at: row.get(at(if with_notes { 14 } else { 20 }))?,
-        first_response_at: row.get(at(15))?,
-        resolved_at: row.get(at(16))?,
+        first_response_at,
+        resolved_at,
         closed_at: row.get(at(17))?,
         message_count: if with_notes { public + notes } else { public },
         // Customers see where a ticket went only when it stayed theirs.
@@ -68,6 +85,7 @@ pub(super) fn ticket_from_row_at(
         unread: None,
         following: None,
         requester_message_id: row.get(at(23))?,
+        sla,
     })
 }
 

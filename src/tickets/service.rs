@@ -86,6 +86,14 @@ pub async fn list(
             })?);
         }
     }
+    if !actor.role.is_staff() {
+        if filter.sla.is_some() {
+            return Err(Error::validation("sla", "service levels are for agents"));
+        }
+        if sort.0 == TicketSort::DueAt {
+            return Err(Error::validation("sort", "due_at is for agents"));
+        }
+    }
     let actor = actor.clone();
     let (items, total) = db
         .read(move |conn| {
@@ -182,6 +190,9 @@ pub fn apply_in(
         return Ok(());
     }
     repo::touch(conn, id, &now)?;
+    if details.contains_key("status") || details.contains_key("priority") {
+        crate::sla::clock::refresh(conn, id)?;
+    }
     let action = match (details.len(), details.keys().next().map(String::as_str)) {
         (1, Some("status")) => "ticket.status_changed",
         (1, Some("assignee_id")) => "ticket.assigned",
