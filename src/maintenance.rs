@@ -1,7 +1,7 @@
 //! Housekeeping while the server runs, with no cron: forget idle rate-limit
 //! keys, write portal link uses, keep the event table to its backlog, merge
-//! the search index, delete long-expired sessions, remove uploads nobody
-//! attached within a day.
+//! the search index, tell service-level warnings and breaches, delete
+//! long-expired sessions, remove uploads nobody attached within a day.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -44,6 +44,15 @@ pub async fn run(
             .await
         {
             tracing::warn!(error = %e, "could not prune old events");
+        }
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        match db
+            .write(move |tx| crate::sla::notices::sweep(tx, now))
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(notices = n, "told service-level warnings and breaches"),
+            Err(e) => tracing::warn!(error = %e, "could not tell service-level notices"),
         }
         // A few short steps a minute (each its own write, so others go between).
         for _ in 0..INDEX_STEPS_PER_MINUTE {

@@ -384,3 +384,139 @@ async fn agents_list_what_breached_and_what_falls_due_first() {
     )
     .await;
 }
+
+/// The notices of ticket `id` told so far: (event kind, mail subject) pairs
+/// in order, read from the events and the outbox.
+async fn told(app: &TestApp, id: i64) -> (Vec<String>, usize) {
+    app.state()
+        .db
+        .read(move |c| {
+            let events = c
+                .prepare("SELECT kind FROM events WHERE ticket_id = ?1 AND kind LIKE 'ticket.sla_%' ORDER BY id")?
+                .query_map([id], |r| r.get(0))?
+                .collect::<Result<Vec<String>, _>>()?;
+            let mails: i64 = c.query_row(
+                "SELECT COUNT(*) FROM outbox WHERE ticket_id = ?1 AND kind = 'sla_alert'",
+                [id],
+                |r| r.get(0),
+            )?;
+            Ok((events, usize::try_from(mails).unwrap()))
+        })
+        .await
+        .unwrap()
+}
+
+async fn sweep_at(app: &TestApp, at: i64) -> usize {
+    app.state()
+        .db
+        .write(move |tx| helpline::sla::notices::sweep(tx, at))
+        .await
+        .unwrap()
+}
+
+#[rocket::async_test]
+async fn warnings_and_breaches_go_out_once_each_also_across_a_restart() {
+    use rocket::http::Method::{Patch, Post};
+    let app = TestApp::new().await;
+    let (_, admin, _) = app.signed_in("admin@example.com", Role::Admin).await;
+    let (agent_id, agent, _) = app.signed_in("agent@example.com", Role::Agent).await;
+    let (_, customer, _) = app.signed_in("c@customer.example", Role::Customer).await;
+    let (admin, agent, customer) = (
+        Auth::Bearer(admin),
+        Auth::Bearer(agent),
+        Auth::Bearer(customer),
+    );
+    round_the_clock(&app, &admin).await;
+    let id = open_ticket(&app, &customer, &agent, "Server down", "urgent").await;
+    let assigned = app
+        .call(
+            Patch,
+            &format!("/api/v1/tickets/{id}"),
+            &agent,
+            Some(json!({"assignee_id": agent_id})),
+        )
+        .await
+        .status()
+        .code;
+    assert_eq!(assigned, 200);
+    let ticket = json(
+        app.call(Get, &format!("/api/v1/tickets/{id}"), &agent, None)
+            .await,
+    )
+    .await;
+    let opened = secs(&ticket["created_at"]);
+    app.deliver().await;
+
+    // Urgent: first response in 15 min (warning at 80 %: 12 min), resolution in 2 h (96 min).
+    assert_eq!(sweep_at(&app, opened + 11 * 60).await, 0);
+    assert_eq!(sweep_at(&app, opened + 12 * 60 + 1).await, 1);
+    assert_eq!(sweep_at(&app, opened + 12 * 60 + 2).await, 0, "told once");
+    let mails = app.deliver().await;
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].to, "agent@example.com");
+    assert!(
+        mails[0]
+            .subject
+            .contains("Due soon: first response for Server down"),
+        "{}",
+        mails[0].subject
+    );
+    assert_eq!(sweep_at(&app, opened + 15 * 60 + 1).await, 1);
+    let mails = app.deliver().await;
+    assert!(
+        mails[0].subject.contains("Overdue: first response"),
+        "{}",
+        mails[0].subject
+    );
+    assert_eq!(
+        told(&app, id).await,
+        (
+            vec![
+                "ticket.sla_warning".to_string(),
+                "ticket.sla_breached".to_string()
+            ],
+            2
+        )
+    );
+
+    // After a restart nothing is told twice; the resolution's turn comes.
+    let app = app.restart().await;
+    assert_eq!(sweep_at(&app, opened + 15 * 60 + 2).await, 0);
+    // The server was down past the resolution's warning and breach: only
+    // the breach is told.
+    assert_eq!(sweep_at(&app, opened + 3 * 3600).await, 1);
+    let (events, mails) = told(&app, id).await;
+    assert_eq!(
+        events.last().map(String::as_str),
+        Some("ticket.sla_breached")
+    );
+    assert_eq!((events.len(), mails), (3, 3));
+    assert_eq!(
+        sweep_at(&app, opened + 30 * 3600).await,
+        0,
+        "nothing left to tell"
+    );
+
+    // A ticket answered in time and pending hears of nothing.
+    let calm = open_ticket(&app, &customer, &agent, "Question", "urgent").await;
+    let answered = app
+        .call(
+            Post,
+            &format!("/api/v1/tickets/{calm}/messages"),
+            &agent,
+            Some(json!({"body": "Here you go"})),
+        )
+        .await;
+    assert_eq!(answered.status().code, 201);
+    let pending = app
+        .call(
+            Patch,
+            &format!("/api/v1/tickets/{calm}"),
+            &agent,
+            Some(json!({"status": "pending"})),
+        )
+        .await;
+    assert_eq!(pending.status().code, 200);
+    assert_eq!(sweep_at(&app, opened + 40 * 3600).await, 0);
+    assert_eq!(told(&app, calm).await, (Vec::new(), 0));
+}

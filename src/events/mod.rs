@@ -33,6 +33,10 @@ pub mod kind {
     /// A user's sessions or role changed (internal: live connections check
     /// again; never sent to a client).
     pub const SESSION_CHANGED: &str = "session.changed";
+    /// A service-level target of the ticket is near (agents only).
+    pub const TICKET_SLA_WARNING: &str = "ticket.sla_warning";
+    /// A service-level target of the ticket was missed (agents only).
+    pub const TICKET_SLA_BREACHED: &str = "ticket.sla_breached";
 }
 
 /// One event as clients get it.
@@ -105,6 +109,16 @@ pub fn record_ticket(conn: &Connection, kinds: &[&str], id: TicketId) -> Result<
         insert(conn, kind, Some(id), &data, Some(&public))?;
     }
     Ok(())
+}
+
+/// Records an event about `ticket` for agents only, with `data` as given.
+pub fn record_for_agents(
+    conn: &Connection,
+    kind: &str,
+    ticket: TicketId,
+    data: &serde_json::Value,
+) -> Result<(), Error> {
+    insert(conn, kind, Some(ticket), &data.to_string(), None)
 }
 
 /// Records `message.created`; an internal note is for agents only.

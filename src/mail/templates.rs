@@ -22,6 +22,7 @@ pub const NAMES: &[&str] = &[
     "password_reset",
     "invite",
     "verify_email",
+    "sla_alert",
     "test",
 ];
 
@@ -92,6 +93,8 @@ const BUILT_IN: &[(&str, &str)] = &[
     ),
     ("invite.txt", include_str!("templates/invite.txt")),
     ("invite.html", include_str!("templates/invite.html")),
+    ("sla_alert.txt", include_str!("templates/sla_alert.txt")),
+    ("sla_alert.html", include_str!("templates/sla_alert.html")),
     ("test.txt", include_str!("templates/test.txt")),
     ("test.html", include_str!("templates/test.html")),
 ];
@@ -179,6 +182,7 @@ mod tests {
             "portal_url": "https://help.example.com/portal/abc",
             "ticket_url": "https://help.example.com/tickets/42",
             "link": "https://help.example.com/reset-password#token=x",
+            "sla": { "stage": "breach", "target": "first_response", "target_label": "first response", "due_at": "2026-03-09T12:00:00.000Z" },
         })
     }
 

@@ -36,6 +36,9 @@ pub enum Kind {
     Invite,
     /// To a self-registered customer: the link that confirms the address.
     VerifyEmail,
+    /// To the assignee (or `support_email`): a service-level target is near
+    /// or missed.
+    SlaAlert,
 }
 
 impl Kind {
@@ -51,6 +54,7 @@ impl Kind {
             Self::PasswordReset => "password_reset",
             Self::VerifyEmail => "verify_email",
             Self::Invite => "invite",
+            Self::SlaAlert => "sla_alert",
         }
     }
 
@@ -66,6 +70,7 @@ impl Kind {
             Self::PasswordReset,
             Self::Invite,
             Self::VerifyEmail,
+            Self::SlaAlert,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -306,6 +311,42 @@ pub fn assigned(
         to_user(conn, Kind::TicketAssigned, &agent, Some(ticket), None)?;
     }
     Ok(())
+}
+
+/// A service-level warning or breach: to the assignee, or to the
+/// `support_email` address when nobody is assigned. `params` say which
+/// target, which stage and when it is due.
+pub fn sla_alert(
+    conn: &Connection,
+    ticket: TicketId,
+    assignee: Option<UserId>,
+    params: serde_json::Value,
+) -> Result<(), Error> {
+    let (recipient, address) = match assignee {
+        Some(id) => match wants_mail(conn, id)? {
+            Some(agent) => (Some(agent.user.id), agent.user.email),
+            None => return Ok(()),
+        },
+        None => match settings::load(conn)?
+            .support_email
+            .filter(|a| !a.trim().is_empty())
+        {
+            Some(address) => (None, address),
+            None => return Ok(()),
+        },
+    };
+    outbox::enqueue(
+        conn,
+        &NewNotification {
+            kind: Kind::SlaAlert,
+            recipient_id: recipient,
+            to_address: &address,
+            ticket_id: Some(ticket),
+            message_id: None,
+            params: serde_json::json!({ "sla": params }),
+            delay_secs: 0,
+        },
+    )
 }
 
 /// A password reset link, made when the mail is sent (never stored).

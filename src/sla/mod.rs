@@ -6,3 +6,4 @@ pub mod policy;
 
 pub use policy::SlaPolicy;
 pub mod clock;
+pub mod notices;

@@ -114,7 +114,22 @@ impl TestApp {
         routes: Vec<rocket::Route>,
         capture: bool,
     ) -> Self {
-        let dir = tempfile::tempdir().unwrap();
+        Self::build_in(tempfile::tempdir().unwrap(), tweak, routes, capture).await
+    }
+
+    /// The same data directory served by a new app, as after a restart.
+    pub async fn restart(self) -> Self {
+        let Self { client, dir, .. } = self;
+        drop(client);
+        Self::build_in(dir, |_| {}, Vec::new(), true).await
+    }
+
+    async fn build_in(
+        dir: TempDir,
+        tweak: impl FnOnce(&mut Config),
+        routes: Vec<rocket::Route>,
+        capture: bool,
+    ) -> Self {
         let mut config = test_config(&dir);
         tweak(&mut config);
         let mailer = std::sync::Arc::new(CapturingMailer::default());

@@ -73,6 +73,9 @@ impl Delivery {
             ),
             None => (None, (None, Vec::new())),
         };
+        if let Some(sla) = row.params.get("sla") {
+            context["sla"] = sla.clone();
+        }
         if let Some(status) = row.params.get("status").and_then(Value::as_str) {
             context["status"] = json!(status);
             context["status_label"] = json!(status.replace('_', " "));
