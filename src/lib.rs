@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod notify;
 pub mod paging;
 pub mod portal;
+pub mod ratings;
 pub mod replies;
 pub mod settings;
 pub mod sla;

@@ -51,6 +51,9 @@ pub struct Settings {
     pub types: Vec<String>,
     /// Default lifetime of portal links, in days (1 to 30).
     pub portal_token_days: u32,
+    /// Whether the mail that tells a requester their ticket is resolved
+    /// asks them to rate the help (good / okay / bad).
+    pub csat_enabled: bool,
 }
 
 impl Default for Settings {
@@ -79,6 +82,7 @@ impl Default for Settings {
                 "task".into(),
             ],
             portal_token_days: 7,
+            csat_enabled: true,
         }
     }
 }

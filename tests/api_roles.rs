@@ -266,6 +266,12 @@ const ROWS: &[Row] = &[
         expect: [200; 8],
     },
     Row {
+        method: Post,
+        path: |_| "/api/v1/ratings/not-a-rating-link".into(),
+        body: |_, _| Some(json!({ "score": "good" })),
+        expect: [404; 8],
+    },
+    Row {
         method: Get,
         path: |_| "/api/v1/sla".into(),
         body: no_body,

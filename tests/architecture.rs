@@ -298,6 +298,7 @@ const LAYERS: &[&[&str]] = &[
         "users",
         "attachments",
         "replies",
+        "ratings",
         "tickets",
         "portal",
         "notify",

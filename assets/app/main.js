@@ -7,6 +7,7 @@ import * as auth from "./views/auth.js";
 import * as inbox from "./views/inbox.js";
 import * as customer from "./views/customer.js";
 import * as portal from "./views/portal.js";
+import * as rate from "./views/rate.js";
 import * as admin from "./views/admin.js";
 import * as profile from "./views/profile.js";
 
@@ -24,6 +25,7 @@ const PUBLIC = [
   [/^\/accept-invite$/, auth.acceptInvite],
   [/^\/setup$/, auth.setup],
   [/^\/portal\/([^/]+)$/, portal.view],
+  [/^\/rate$/, rate.view],
 ];
 
 const STAFF = [

@@ -19,6 +19,7 @@ mod openapi;
 mod params;
 mod portal;
 mod portal_events;
+mod ratings;
 mod saved_replies;
 mod service;
 mod settings;
@@ -133,6 +134,11 @@ const RESOURCES: &[Resource] = &[
         base: "/api/v1/settings",
         routes: settings::routes,
         doc: settings::Doc::openapi,
+    },
+    Resource {
+        base: "/api/v1/ratings",
+        routes: ratings::routes,
+        doc: ratings::Doc::openapi,
     },
     Resource {
         base: "/api/v1/sla",

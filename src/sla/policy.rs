@@ -39,6 +39,7 @@ pub struct SlaPolicy {
     pub targets: Targets,
     /// How far into a target (percent) its warning goes out.
     #[serde(default = "eighty")]
+    #[schema(minimum = 1, maximum = 99)]
     pub warning_percent: u8,
 }
 
@@ -131,7 +132,9 @@ impl Targets {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Target {
+    #[schema(minimum = 1, maximum = 527_040)]
     pub first_response_minutes: u32,
+    #[schema(minimum = 1, maximum = 527_040)]
     pub resolution_minutes: u32,
 }
 

@@ -208,6 +208,44 @@ pub struct Ticket {
     pub requester_message_id: i64,
     /// Service-level due times, for agents when a policy is on (`null` otherwise).
     pub sla: Option<TicketSla>,
+    /// How the requester rated the help (`null` before a rating; absent for
+    /// customers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Rating>)]
+    pub rating: Option<Option<Rating>>,
+}
+
+/// How a requester rated the help on their ticket (CSAT).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Score {
+    Good,
+    Okay,
+    Bad,
+}
+
+impl Score {
+    pub const ALL: [Self; 3] = [Self::Good, Self::Okay, Self::Bad];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Good => "good",
+            Self::Okay => "okay",
+            Self::Bad => "bad",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// A rating as agents see it on the ticket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Rating {
+    pub score: Score,
+    pub comment: Option<String>,
+    pub created_at: String,
 }
 
 /// A ticket's service-level targets and whether they were missed.

@@ -3,8 +3,8 @@
 use rusqlite::{params, types::ToSql, Connection, OptionalExtension, Row};
 
 use super::model::{
-    Assignee, AttachmentRef, Author, Channel, Message, Priority, Requester, Ticket, TicketSla,
-    TicketStatus,
+    Assignee, AttachmentRef, Author, Channel, Message, Priority, Rating, Requester, Score, Ticket,
+    TicketSla, TicketStatus,
 };
 use crate::error::Error;
 use crate::ids::{AttachmentId, MessageId, TicketId, UserId};
@@ -15,10 +15,12 @@ pub(super) const TICKET_SELECT: &str =
         t.created_at, t.updated_at, t.first_response_at, t.resolved_at, t.closed_at,
         t.public_count, t.note_count, t.public_updated_at, t.merged_into,
         (SELECT mt.id FROM tickets mt WHERE mt.id = t.merged_into AND mt.requester_id = t.requester_id),
-        t.requester_message_id, t.first_response_due_at, t.resolution_due_at, t.sla_paused_at
+        t.requester_message_id, t.first_response_due_at, t.resolution_due_at, t.sla_paused_at,
+        rt.score, rt.comment, rt.created_at
     FROM tickets t
     JOIN users r ON r.id = t.requester_id
-    LEFT JOIN users a ON a.id = t.assignee_id";
+    LEFT JOIN users a ON a.id = t.assignee_id
+    LEFT JOIN ratings rt ON rt.ticket_id = t.id";
 
 /// Reads a ticket row; `with_notes` decides whether notes count as messages.
 pub(super) fn ticket_from_row(row: &Row<'_>, with_notes: bool) -> rusqlite::Result<Ticket> {
@@ -86,6 +88,25 @@ pub(super) fn ticket_from_row_at(
         following: None,
         requester_message_id: row.get(at(23))?,
         sla,
+        // How the requester rated the help: agents only.
+        rating: if with_notes {
+            Some(rating_at(row, at(27))?)
+        } else {
+            None
+        },
+    })
+}
+
+/// The rating in the three columns from `first` on, if there is one.
+fn rating_at(row: &Row<'_>, first: usize) -> rusqlite::Result<Option<Rating>> {
+    let score: Option<String> = row.get(first)?;
+    Ok(match score.as_deref().and_then(Score::parse) {
+        Some(score) => Some(Rating {
+            score,
+            comment: row.get(first + 1)?,
+            created_at: row.get(first + 2)?,
+        }),
+        None => None,
     })
 }
 

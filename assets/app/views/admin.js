@@ -113,7 +113,8 @@ async function settings(body) {
       check("require_email_verification", "Customers confirm their address before signing in"),
       check("support_bubble_enabled", "Offer the support bubble on websites"),
       check("intake_requires_api_key", "Support form needs an API key"),
-      check("metrics_public", "/metrics open to anyone (otherwise admins and this machine)")),
+      check("metrics_public", "/metrics open to anyone (otherwise admins and this machine)"),
+      check("csat_enabled", "Ask requesters to rate the help when a ticket is resolved")),
     h("div", { class: "links" }, h("button", { class: "primary", type: "submit" }, "Save settings")),
     message);
   form.addEventListener("submit", async (e) => {
@@ -129,7 +130,7 @@ async function settings(body) {
       types: (v.types || "").split(",").map((x) => x.trim()).filter(Boolean),
       portal_token_days: Number(v.portal_token_days),
     };
-    for (const name of ["allow_registration", "require_email_verification", "support_bubble_enabled", "intake_requires_api_key", "metrics_public"]) {
+    for (const name of ["allow_registration", "require_email_verification", "support_bubble_enabled", "intake_requires_api_key", "metrics_public", "csat_enabled"]) {
       out[name] = form.elements[name].checked;
     }
     clearProblem(message, form);

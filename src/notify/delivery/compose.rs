@@ -77,6 +77,17 @@ impl Delivery {
             context["sla"] = sla.clone();
         }
         if let Some(status) = row.params.get("status").and_then(Value::as_str) {
+            // The requester rates the help from the mail that says it is done.
+            if kind == Kind::TicketStatus
+                && status == "resolved"
+                && settings.csat_enabled
+                && row.params.get("merged").and_then(Value::as_bool) != Some(true)
+            {
+                if let (Some(id), true) = (ticket_id, recipient.is_some()) {
+                    context["rating_links"] =
+                        crate::ratings::links(&self.keys, id, &self.public_url)?;
+                }
+            }
             context["status"] = json!(status);
             context["status_label"] = json!(status.replace('_', " "));
         }
