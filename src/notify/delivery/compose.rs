@@ -73,24 +73,14 @@ impl Delivery {
             ),
             None => (None, (None, Vec::new())),
         };
-        if let Some(sla) = row.params.get("sla") {
-            context["sla"] = sla.clone();
-        }
-        if let Some(status) = row.params.get("status").and_then(Value::as_str) {
-            // The requester rates the help from the mail that says it is done.
-            if kind == Kind::TicketStatus
-                && status == "resolved"
-                && settings.csat_enabled
-                && row.params.get("merged").and_then(Value::as_bool) != Some(true)
-            {
-                if let (Some(id), true) = (ticket_id, recipient.is_some()) {
-                    context["rating_links"] =
-                        crate::ratings::links(&self.keys, id, &self.public_url)?;
-                }
-            }
-            context["status"] = json!(status);
-            context["status_label"] = json!(status.replace('_', " "));
-        }
+        self.params_context(
+            kind,
+            row,
+            ticket_id,
+            recipient.is_some(),
+            &settings,
+            &mut context,
+        )?;
         if matches!(kind, Kind::PasswordReset | Kind::Invite | Kind::VerifyEmail) {
             let user = recipient
                 .as_ref()
@@ -156,6 +146,38 @@ impl Delivery {
             subject,
             portal_token,
         })
+    }
+
+    /// What the row's parameters add: a status, a service-level notice, and
+    /// for a requester told their ticket is resolved, the rating links.
+    fn params_context(
+        &self,
+        kind: Kind,
+        row: &Claimed,
+        ticket_id: Option<TicketId>,
+        to_a_user: bool,
+        settings: &settings::Settings,
+        context: &mut Value,
+    ) -> Result<(), Error> {
+        if let Some(sla) = row.params.get("sla") {
+            context["sla"] = sla.clone();
+        }
+        if let Some(status) = row.params.get("status").and_then(Value::as_str) {
+            // The requester rates the help from the mail that says it is done.
+            if kind == Kind::TicketStatus
+                && status == "resolved"
+                && settings.csat_enabled
+                && row.params.get("merged").and_then(Value::as_bool) != Some(true)
+            {
+                if let (Some(id), true) = (ticket_id, to_a_user) {
+                    context["rating_links"] =
+                        crate::ratings::links(&self.keys, id, &self.public_url)?;
+                }
+            }
+            context["status"] = json!(status);
+            context["status_label"] = json!(status.replace('_', " "));
+        }
+        Ok(())
     }
 
     /// Adds the ticket, its requester and message (with its files) to
