@@ -25,6 +25,7 @@ pub mod paging;
 pub mod portal;
 pub mod ratings;
 pub mod replies;
+pub mod reports;
 pub mod settings;
 pub mod sla;
 pub mod state;

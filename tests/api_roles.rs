@@ -273,6 +273,12 @@ const ROWS: &[Row] = &[
     },
     Row {
         method: Get,
+        path: |_| "/api/v1/reports".into(),
+        body: no_body,
+        expect: [401, 403, 200, 200, 401, 403, 200, 200],
+    },
+    Row {
+        method: Get,
         path: |_| "/api/v1/sla".into(),
         body: no_body,
         expect: [401, 403, 200, 200, 401, 403, 200, 200],

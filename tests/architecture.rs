@@ -299,6 +299,7 @@ const LAYERS: &[&[&str]] = &[
         "attachments",
         "replies",
         "ratings",
+        "reports",
         "tickets",
         "portal",
         "notify",

@@ -344,6 +344,33 @@ fn assert_derived_rows_agree(conn: &rusqlite::Connection) {
         0,
         "the duration rollups"
     );
+    assert_eq!(
+        disagree(
+            "WITH expected AS (
+                SELECT day, agent_id, SUM(created) AS c, SUM(resolved) AS r, SUM(fr_met) AS fm,
+                       SUM(fr_missed) AS fx, SUM(res_met) AS rm, SUM(res_missed) AS rx
+                FROM ticket_report_parts GROUP BY 1, 2)
+             SELECT COUNT(*) FROM expected e FULL JOIN report_days k ON k.day = e.day AND k.agent_id = e.agent_id
+             WHERE k.created IS NOT e.c OR k.resolved IS NOT e.r OR k.first_response_met IS NOT e.fm
+                OR k.first_response_missed IS NOT e.fx OR k.resolution_met IS NOT e.rm
+                OR k.resolution_missed IS NOT e.rx"
+        ),
+        0,
+        "the report rollups"
+    );
+    assert_eq!(
+        disagree(
+            "WITH expected AS (
+                SELECT COALESCE(t.assignee_id, 0) AS agent_id, d.created_day AS day, d.first_response_bucket AS bucket, COUNT(*) AS n
+                FROM ticket_durations d JOIN tickets t ON t.id = d.id
+                WHERE t.first_response_at IS NOT NULL GROUP BY 1, 2, 3)
+             SELECT COUNT(*) FROM expected e FULL JOIN (SELECT * FROM agent_response_days WHERE n != 0) k
+               ON k.agent_id = e.agent_id AND k.day = e.day AND k.bucket = e.bucket
+             WHERE k.n IS NOT e.n"
+        ),
+        0,
+        "the agents' response rollups"
+    );
 }
 
 /// Every index and trigger of a fresh database is in the one at `dir`, as

@@ -20,6 +20,7 @@ mod params;
 mod portal;
 mod portal_events;
 mod ratings;
+mod reports;
 mod saved_replies;
 mod service;
 mod settings;
@@ -134,6 +135,11 @@ const RESOURCES: &[Resource] = &[
         base: "/api/v1/settings",
         routes: settings::routes,
         doc: settings::Doc::openapi,
+    },
+    Resource {
+        base: "/api/v1/reports",
+        routes: reports::routes,
+        doc: reports::Doc::openapi,
     },
     Resource {
         base: "/api/v1/ratings",

@@ -11,13 +11,14 @@ use rusqlite::{Connection, OptionalExtension};
 use crate::error::Error;
 
 /// Triggers replaced by one statement each at the end (the derived rows are
-/// the same: counters, duration rollups, the search index) or by values the
+/// the same: counters, duration and report rollups, the search index) or by values the
 /// demo writes itself (`requester_message_id`, `ticket_seen`).
 const DEFERRED_TRIGGERS: &[&str] = &[
     "ticket_text_insert",
     "ticket_text_message_insert",
     "tickets_count_insert",
     "duration_days_insert",
+    "report_days_insert",
     "messages_requester_latest",
     "messages_seen_by_writer",
 ];
@@ -120,6 +121,27 @@ pub(super) fn finish(tx: &Connection, aside: SetAside) -> Result<(), Error> {
             [first],
         )?;
     }
+    tx.execute(
+        "INSERT INTO report_days (day, agent_id, created, resolved, first_response_met,
+                                  first_response_missed, resolution_met, resolution_missed)
+         SELECT day, agent_id, SUM(created), SUM(resolved), SUM(fr_met), SUM(fr_missed), SUM(res_met), SUM(res_missed)
+         FROM ticket_report_parts WHERE id >= ?1 GROUP BY day, agent_id
+         ON CONFLICT (day, agent_id) DO UPDATE SET
+             created = created + excluded.created, resolved = resolved + excluded.resolved,
+             first_response_met = first_response_met + excluded.first_response_met,
+             first_response_missed = first_response_missed + excluded.first_response_missed,
+             resolution_met = resolution_met + excluded.resolution_met,
+             resolution_missed = resolution_missed + excluded.resolution_missed",
+        [first],
+    )?;
+    tx.execute(
+        "INSERT INTO agent_response_days (agent_id, day, bucket, n)
+         SELECT COALESCE(t.assignee_id, 0), d.created_day, d.first_response_bucket, COUNT(*)
+         FROM ticket_durations d JOIN tickets t ON t.id = d.id
+         WHERE t.id >= ?1 AND t.first_response_at IS NOT NULL GROUP BY 1, 2, 3
+         ON CONFLICT (agent_id, day, bucket) DO UPDATE SET n = n + excluded.n",
+        [first],
+    )?;
     tx.execute(
         "INSERT INTO ticket_text (rowid, subject, public, internal)
          SELECT id, subject, public, internal FROM ticket_documents WHERE id >= ?1",
