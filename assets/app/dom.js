@@ -182,3 +182,29 @@ export function showProblem(target, error, form) {
   target.setAttribute("role", "alert");
   if (first && typeof first.focus === "function") first.focus();
 }
+
+/** "2h 5m", "3d 4h", "12m" for a number of seconds. */
+export function span(secs) {
+  const s = Math.max(0, Math.round(Math.abs(secs)));
+  const d = Math.floor(s / 86400), hr = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
+  if (d) return `${d}d ${hr}h`;
+  if (hr) return `${hr}h ${m}m`;
+  return m ? `${m}m` : `${s}s`;
+}
+
+/** The ticket's service-level state as a badge: overdue, time left on the
+ * earliest open target, paused; nothing without service levels or once met. */
+export function slaBadge(ticket) {
+  const sla = ticket.sla;
+  if (!sla || ticket.status === "resolved" || ticket.status === "closed") return null;
+  const open = [];
+  if (!ticket.first_response_at) open.push(["first response", sla.first_response_due_at]);
+  if (!sla.paused) open.push(["resolution", sla.resolution_due_at]);
+  if (!open.length) return sla.paused ? h("span", { class: "badge sla-paused", title: "Resolution clock paused while pending" }, "SLA paused") : null;
+  open.sort((a, b) => (a[1] < b[1] ? -1 : 1));
+  const [what, due] = open[0];
+  const left = (Date.parse(due) - Date.now()) / 1000;
+  const title = `${what} due ${new Date(due).toLocaleString()}`;
+  if (left <= 0) return h("span", { class: "badge sla-overdue", title, dataset: { sla: "overdue" } }, `overdue ${span(left)}`);
+  return h("span", { class: `badge ${left <= 3600 ? "sla-soon" : "sla-due"}`, title, dataset: { sla: "due" } }, `${span(left)} left`);
+}

@@ -8,6 +8,7 @@ import * as inbox from "./views/inbox.js";
 import * as customer from "./views/customer.js";
 import * as portal from "./views/portal.js";
 import * as rate from "./views/rate.js";
+import * as reports from "./views/reports.js";
 import * as admin from "./views/admin.js";
 import * as profile from "./views/profile.js";
 
@@ -32,6 +33,7 @@ const STAFF = [
   [/^\/inbox$/, inbox.view],
   [/^\/tickets\/(\d+)$/, inbox.view],
   [/^\/admin(?:\/([a-z-]+))?$/, admin.view],
+  [/^\/reports$/, reports.view],
   [/^\/profile$/, profile.view],
 ];
 
@@ -86,7 +88,7 @@ function topbar() {
   const link = (href, text) =>
     h("a", { href, "aria-current": here === href || here.startsWith(`${href}/`) ? "page" : null }, text);
   const links = session.staff
-    ? [link("/inbox", "Inbox"), user.role === "admin" ? link("/admin", "Admin") : null]
+    ? [link("/inbox", "Inbox"), link("/reports", "Reports"), user.role === "admin" ? link("/admin", "Admin") : null]
     : [link("/my", "My tickets"), link("/my/new", "New ticket")];
   links.push(link("/profile", "Profile"));
   return h("header", { class: "topbar" },

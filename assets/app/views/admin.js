@@ -1,4 +1,5 @@
-// Admin: users, settings, saved replies, API keys, email log, mailboxes, audit log.
+// Admin: users, settings, service levels, saved replies, API keys, email log,
+// mailboxes, audit log.
 
 import { h, mount, when, field, values, toast, showProblem, clearProblem } from "../dom.js";
 import { api } from "../api.js";
@@ -8,6 +9,7 @@ import { savedReplies } from "./saved-replies.js";
 const SECTIONS = [
   ["users", "Users"],
   ["settings", "Settings"],
+  ["sla", "Service levels"],
   ["saved-replies", "Saved replies"],
   ["api-keys", "API keys"],
   ["email-log", "Email log"],
@@ -23,7 +25,7 @@ export function view([section]) {
       h("nav", { class: "links", "aria-label": "Admin" }, SECTIONS.map(([key, label]) =>
         h("a", { href: `/admin/${key}`, "aria-current": key === current ? "page" : null }, label))),
       body));
-    const render = { users, settings, "saved-replies": sharedReplies, "api-keys": apiKeys, "email-log": emailLog, mailboxes, audit }[current];
+    const render = { users, settings, sla, "saved-replies": sharedReplies, "api-keys": apiKeys, "email-log": emailLog, mailboxes, audit }[current];
     if (!render) { mount(body, h("h1", {}, "Admin"), h("p", {}, "Unknown section.")); return undefined; }
     // A section may answer a cleanup function (stops its timers when leaving).
     try { return await render(body); } catch (e) {
@@ -269,4 +271,49 @@ async function audit(body) {
       h("td", {}, actorName(e)),
       h("td", {}, e.target_type ? `${e.target_type} ${e.target_id ?? ""}` : ""),
       h("td", {}, h("code", {}, JSON.stringify(e.details)))))));
+}
+
+const DAYS = [["mon", "Monday"], ["tue", "Tuesday"], ["wed", "Wednesday"], ["thu", "Thursday"], ["fri", "Friday"], ["sat", "Saturday"], ["sun", "Sunday"]];
+const PRIORITIES = ["urgent", "high", "medium", "low"];
+
+/** The service-level policy: hours per day as "09:00-12:00, 13:00-17:00",
+ * holidays one per line, targets in minutes of business time. */
+async function sla(body) {
+  const p = await api("GET", "/api/v1/sla");
+  const message = h("div", { "aria-live": "polite" });
+  const text = (name, label, value, type = "text") => field(label, h("input", { name, type, value: value ?? "" }));
+  const hours = (day) => (p.business_hours[day] || []).map(([a, b]) => `${a}-${b}`).join(", ");
+  const form = h("form", { id: "sla-form" },
+    h("div", { class: "links" }, h("label", {}, h("input", { type: "checkbox", name: "enabled", checked: p.enabled }), " Service levels on")),
+    ...text("timezone", "Time zone (e.g. Europe/Berlin)", p.timezone),
+    ...DAYS.flatMap(([key, label]) => text(`hours_${key}`, `${label} (e.g. 09:00-17:00; empty: closed)`, hours(key))),
+    ...field("Holidays (one date per line, YYYY-MM-DD)", h("textarea", { name: "holidays" }, p.holidays.join("\n"))),
+    ...PRIORITIES.flatMap((prio) => [
+      ...text(`fr_${prio}`, `${prio}: first response within (business minutes)`, p.targets[prio].first_response_minutes, "number"),
+      ...text(`res_${prio}`, `${prio}: resolution within (business minutes)`, p.targets[prio].resolution_minutes, "number"),
+    ]),
+    ...text("warning_percent", "Warn when this much of a target has passed (%)", p.warning_percent, "number"),
+    h("div", { class: "links" }, h("button", { class: "primary", type: "submit" }, "Save service levels")),
+    message);
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const v = values(form, true);
+    const intervals = (raw) => (raw || "").split(",").map((x) => x.trim()).filter(Boolean).map((x) => x.split("-").map((t) => t.trim()));
+    const out = {
+      enabled: form.elements.enabled.checked,
+      timezone: v.timezone,
+      business_hours: Object.fromEntries(DAYS.map(([key]) => [key, intervals(v[`hours_${key}`])])),
+      holidays: (v.holidays || "").split("\n").map((x) => x.trim()).filter(Boolean),
+      targets: Object.fromEntries(PRIORITIES.map((prio) => [prio, {
+        first_response_minutes: Number(v[`fr_${prio}`]), resolution_minutes: Number(v[`res_${prio}`]),
+      }])),
+      warning_percent: Number(v.warning_percent),
+    };
+    clearProblem(message, form);
+    try {
+      await api("PUT", "/api/v1/sla", out);
+      toast("Service levels saved");
+    } catch (err) { showProblem(message, err, form); }
+  });
+  mount(body, h("h1", {}, "Service levels"), form);
 }

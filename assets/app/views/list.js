@@ -1,7 +1,7 @@
 // The inbox's ticket list: unread markers, a checkbox per row (shift-click
 // for a range, one to select the whole page) and the pager.
 
-import { h, mount, when, badge } from "../dom.js";
+import { h, mount, when, badge, slaBadge } from "../dom.js";
 
 /** The selected tickets' ids; `onchange()` after every change. */
 export function selection(onchange) {
@@ -61,7 +61,7 @@ export function ticketList(box, { state, picked, href, paged, perPage }) {
         h("span", { class: "subject" },
           unread ? h("span", { class: "dot", role: "img", "aria-label": "unread" }) : null,
           `#${t.id} ${t.subject}`),
-        h("span", { class: "meta" }, badge("status", t.status), badge("priority", t.priority),
+        h("span", { class: "meta" }, badge("status", t.status), badge("priority", t.priority), slaBadge(t),
           h("span", {}, t.requester.name), t.assignee ? h("span", {}, `→ ${t.assignee.name}`) : h("span", {}, "unassigned"),
           t.following ? h("span", { class: "following", title: "You follow this ticket" }, "following") : null,
           when(t.updated_at))));

@@ -1,7 +1,7 @@
 // The open ticket's sidebar: state, quick actions (resolve, close, assign to
 // me, follow, merge), the fields, the requester, portal link and audit trail.
 
-import { h, mount, when, badge, field, toast } from "../dom.js";
+import { h, mount, when, badge, field, toast, slaBadge } from "../dom.js";
 import { api, session } from "../api.js";
 import { site } from "../main.js";
 import { STATUSES, PRIORITIES, choices } from "./filters.js";
@@ -27,6 +27,11 @@ export function renderSidebar(sidebar, ticket, act) {
   mount(sidebar,
     h("h2", {}, `#${id}`),
     h("div", { class: "meta" }, badge("status", ticket.status), " ", badge("priority", ticket.priority), " ", h("span", { class: "muted" }, `via ${ticket.channel}`)),
+    ticket.sla ? h("div", { class: "meta", id: "side-sla" }, slaBadge(ticket), " ",
+      h("span", { class: "muted" }, `first response by ${new Date(ticket.sla.first_response_due_at).toLocaleString()}${ticket.sla.first_response_breached ? " (missed)" : ""}; `,
+        `resolution by ${new Date(ticket.sla.resolution_due_at).toLocaleString()}${ticket.sla.resolution_breached ? " (missed)" : ""}${ticket.sla.paused ? ", paused" : ""}`)) : null,
+    ticket.rating ? h("div", { class: "meta", id: "side-rating" }, `Rated ${ticket.rating.score}`,
+      ticket.rating.comment ? h("q", {}, ` ${ticket.rating.comment}`) : null) : null,
     h("div", { class: "links side-actions" },
       ticket.status === "resolved" || closed
         ? h("button", { type: "button", id: "reopen", onclick: () => post("reopen") }, "Reopen")
