@@ -371,6 +371,22 @@ fn assert_derived_rows_agree(conn: &rusqlite::Connection) {
         0,
         "the agents' response rollups"
     );
+    for (months, days, key) in [
+        ("duration_months", "duration_days", "kind"),
+        ("agent_response_months", "agent_response_days", "agent_id"),
+    ] {
+        assert_eq!(
+            disagree(&format!(
+                "WITH expected AS (SELECT {key} AS k, substr(day, 1, 7) AS month, bucket, SUM(n) AS n
+                                   FROM {days} GROUP BY 1, 2, 3)
+                 SELECT COUNT(*) FROM expected e FULL JOIN (SELECT * FROM {months} WHERE n != 0) m
+                   ON m.{key} = e.k AND m.month = e.month AND m.bucket = e.bucket
+                 WHERE m.n IS NOT e.n AND NOT (m.n IS NULL AND e.n = 0)"
+            )),
+            0,
+            "{months}"
+        );
+    }
 }
 
 /// Every index and trigger of a fresh database is in the one at `dir`, as

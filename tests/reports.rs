@@ -168,6 +168,32 @@ async fn a_report_of_three_days_matches_the_hand_computed_figures() {
     );
     close_to(&b["first_response_median_secs"], 3_600.0);
     assert_eq!(b["csat_score_pct"], Value::Null);
+    // A whole month reads the monthly rollups; the figures are the same.
+    let month = json(
+        app.call(
+            Get,
+            "/api/v1/reports?from=2026-03-01&to=2026-03-31",
+            &agent,
+            None,
+        )
+        .await,
+    )
+    .await;
+    for key in ["first_response", "resolution"] {
+        assert_eq!(month[key], r[key], "{key}");
+    }
+    let edges = json(
+        app.call(
+            Get,
+            "/api/v1/reports?from=2026-02-27&to=2026-04-02",
+            &agent,
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(edges["first_response"], r["first_response"]);
+    assert_eq!(edges["by_agent"], r["by_agent"]);
 }
 
 #[rocket::async_test]
