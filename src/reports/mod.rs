@@ -451,7 +451,10 @@ pub fn csv(report: &Report) -> String {
 mod tests {
     use super::Span;
 
-    fn span(from: &str, to: &str) -> (Option<(String, String)>, Vec<(String, String)>) {
+    /// Whole months, then the days around them.
+    type Split = (Option<(String, String)>, Vec<(String, String)>);
+
+    fn span(from: &str, to: &str) -> Split {
         let s = Span::of(from, to).unwrap();
         (s.months, s.days)
     }
