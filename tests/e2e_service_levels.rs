@@ -50,13 +50,20 @@ fn a_lead_sees_what_is_due_and_the_month_and_a_customer_rates_the_help() {
     agent.wait_text("#ticket-list [data-sla=due]", "left");
     let db = rusqlite::Connection::open(server.data.join("helpline.db")).unwrap();
     db.execute(
-        "UPDATE tickets SET first_response_due_at = '2026-01-01T09:00:00.000Z' WHERE id = ?1",
+        "UPDATE tickets SET first_response_due_at = '2026-01-01T09:00:00.000Z',
+                            sla_due_at = '2026-01-01T09:00:00.000Z' WHERE id = ?1",
         [late],
     )
     .unwrap();
     agent.goto(&server.url(&format!("/tickets/{late}")));
     agent.wait_text("#side-sla [data-sla=overdue]", "overdue");
     agent.wait_text("#ticket-list [data-sla=overdue]", "overdue");
+    // The overdue filter keeps only that one.
+    agent.goto(&server.url("/inbox?sla=breached"));
+    agent.wait_text("#ticket-list a", "Invoice is wrong");
+    agent.wait_for("only the overdue ticket", || {
+        (agent.find_all("#ticket-list li").len() == 1).then_some(())
+    });
     agent.screenshot(&shots, "30-sla-badges");
 
     // The admin's form changes the policy.
@@ -172,6 +179,7 @@ fn reports_at_a_glance(lead: &Browser, server: &Server, shots: &Path) {
     lead.goto(&server.url("/reports"));
     lead.wait_text("#tile-created", "2");
     lead.wait_text("#tile-csat", "100%");
+    lead.wait_text("#tile-backlog", "1");
     lead.find("svg#report-chart polyline.created");
     lead.wait_text("#report-agents", "Alex Agent");
     lead.find("#report-csv");

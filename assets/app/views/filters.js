@@ -22,7 +22,7 @@ export const PRIORITIES = ["low", "medium", "high", "urgent"];
 const CHANNELS = ["web", "email", "chat", "phone", "api", "portal"];
 const OPEN = "open,in_progress,pending";
 /** Filters kept in the address, besides the view, search, sort and page. */
-export const FILTERS = ["status", "priority", "assignee_id", "tag", "category", "type", "channel"];
+export const FILTERS = ["status", "priority", "assignee_id", "tag", "category", "type", "channel", "sla"];
 
 export function viewQuery(view) {
   switch (view) {
@@ -112,7 +112,7 @@ export function viewsPane(nav, { state, agents, changed, newTicket }) {
   const tag = h("input", { name: "tag", placeholder: "Tag", value: state.filters.tag || "", "aria-label": "Tag", id: "filter-tag" });
   tag.addEventListener("change", () => setFilter("tag", tag.value.trim()));
   const sort = h("select", { name: "sort", "aria-label": "Sort", id: "filter-sort" },
-    [["-updated_at", "Recently updated"], ["-created_at", "Newest"], ["created_at", "Oldest"], ["-priority", "Priority"], ["status", "Status"]]
+    [["-updated_at", "Recently updated"], ["-created_at", "Newest"], ["created_at", "Oldest"], ["-priority", "Priority"], ["status", "Status"], ["due_at", "Due first"]]
       .map(([value, text]) => h("option", { value, selected: state.sort === value }, text)));
   sort.addEventListener("change", () => { state.sort = sort.value; changed("filters"); });
 
@@ -123,6 +123,7 @@ export function viewsPane(nav, { state, agents, changed, newTicket }) {
     select("channel", "Channel", CHANNELS.map((c) => [c, c])),
     select("category", "Category", choices(site.settings.categories, state.filters.category)),
     select("type", "Type", choices(site.settings.types, state.filters.type)),
+    select("sla", "Service level", [["breached", "overdue"], ["due_soon", "due within the hour"]]),
     tag, sort);
   const toggle = h("button", {
     type: "button", class: "filters-toggle", id: "filters-toggle", "aria-expanded": "false", "aria-controls": "inbox-filters",

@@ -60,10 +60,14 @@ export function view() {
 
     async function load() {
       clearProblem(message, form);
-      let report;
+      let report, stats;
       try {
-        report = await api("GET", `/api/v1/reports?from=${from.value}&to=${to.value}`);
+        [report, stats] = await Promise.all([
+          api("GET", `/api/v1/reports?from=${from.value}&to=${to.value}`),
+          api("GET", "/api/v1/tickets/stats"),
+        ]);
       } catch (e) { showProblem(message, e, form); return; }
+      const backlog = ["open", "in_progress", "pending"].reduce((n, s) => n + (stats.by_status[s] || 0), 0);
       const tile = (label, value, id) => h("div", { class: "tile", id }, h("strong", {}, value), label);
       const download = h("button", { type: "button", id: "report-csv" }, "Download CSV");
       download.addEventListener("click", () => {
@@ -76,6 +80,7 @@ export function view() {
         h("div", { class: "report-tiles" },
           tile("created", String(report.created), "tile-created"),
           tile("resolved", String(report.resolved), "tile-resolved"),
+          tile("backlog: open, in progress or pending now", String(backlog), "tile-backlog"),
           tile(`first response (median; 90 %: ${duration(report.first_response.p90_secs)})`, duration(report.first_response.median_secs), "tile-first-response"),
           tile(`resolution (median; 90 %: ${duration(report.resolution.p90_secs)})`, duration(report.resolution.median_secs), "tile-resolution"),
           tile(`first responses in time (resolutions: ${pct(report.sla.resolution_met_pct)})`, pct(report.sla.first_response_met_pct), "tile-sla"),
