@@ -83,49 +83,8 @@ fn a_lead_sees_what_is_due_and_the_month_and_a_customer_rates_the_help() {
         (p["warning_percent"] == 75).then_some(())
     });
 
-    // Resolved with a reply: the customer rates from the mail's link.
-    let (status, _) = call(
-        &server,
-        "PATCH",
-        &format!("/api/v1/tickets/{calm}"),
-        Some(&alex),
-        &json!({"assignee_id": alex_id}),
-    );
-    assert_eq!(status, 200);
-    let (status, _) = call(
-        &server,
-        "POST",
-        &format!("/api/v1/tickets/{calm}/messages"),
-        Some(&alex),
-        &json!({"body": "Under Settings, Export."}),
-    );
-    assert_eq!(status, 201);
-    let (status, _) = call(
-        &server,
-        "POST",
-        &format!("/api/v1/tickets/{calm}/resolve"),
-        Some(&alex),
-        &json!(null),
-    );
-    assert_eq!(status, 200);
-    let link = server.link_in_mail("/rate?score=good#token=");
     let customer = driver.session(&chromium);
-    customer.goto(&server.url(&link));
-    customer.wait_text("#rating-status", "Thank you");
-    customer.fill("#rating-comment", "Quick and clear, thanks!");
-    submit(&customer, "#rating-form");
-    customer.wait_text("#rating-status", "We have your comment too");
-    assert_accessible(&customer, "rating page");
-    let (_, ticket) = call(
-        &server,
-        "GET",
-        &format!("/api/v1/tickets/{calm}"),
-        Some(&alex),
-        &json!(null),
-    );
-    assert_eq!(ticket["rating"]["score"], "good", "{ticket}");
-    assert_eq!(ticket["rating"]["comment"], "Quick and clear, thanks!");
-
+    customer_rates(&customer, &server, &alex, alex_id, calm);
     reports_at_a_glance(&lead, &server, &shots);
     for (name, browser) in [("agent", &agent), ("lead", &lead), ("customer", &customer)] {
         assert_no_console_errors(name, browser);
@@ -188,4 +147,50 @@ fn reports_at_a_glance(lead: &Browser, server: &Server, shots: &Path) {
     lead.resize(390, 844);
     lead.find("svg#report-chart");
     lead.screenshot(shots, "32-reports-phone");
+}
+
+/// The agent answers and resolves `ticket`; the customer rates the help from
+/// the link in the mail, adds a comment, and the agent sees both.
+fn customer_rates(customer: &Browser, server: &Server, alex: &str, alex_id: i64, calm: i64) {
+    // Resolved with a reply: the customer rates from the mail's link.
+    let (status, _) = call(
+        server,
+        "PATCH",
+        &format!("/api/v1/tickets/{calm}"),
+        Some(alex),
+        &json!({"assignee_id": alex_id}),
+    );
+    assert_eq!(status, 200);
+    let (status, _) = call(
+        server,
+        "POST",
+        &format!("/api/v1/tickets/{calm}/messages"),
+        Some(alex),
+        &json!({"body": "Under Settings, Export."}),
+    );
+    assert_eq!(status, 201);
+    let (status, _) = call(
+        server,
+        "POST",
+        &format!("/api/v1/tickets/{calm}/resolve"),
+        Some(alex),
+        &json!(null),
+    );
+    assert_eq!(status, 200);
+    let link = server.link_in_mail("/rate?score=good#token=");
+    customer.goto(&server.url(&link));
+    customer.wait_text("#rating-status", "Thank you");
+    customer.fill("#rating-comment", "Quick and clear, thanks!");
+    submit(customer, "#rating-form");
+    customer.wait_text("#rating-status", "We have your comment too");
+    assert_accessible(customer, "rating page");
+    let (_, ticket) = call(
+        server,
+        "GET",
+        &format!("/api/v1/tickets/{calm}"),
+        Some(alex),
+        &json!(null),
+    );
+    assert_eq!(ticket["rating"]["score"], "good", "{ticket}");
+    assert_eq!(ticket["rating"]["comment"], "Quick and clear, thanks!");
 }
