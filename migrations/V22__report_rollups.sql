@@ -5,16 +5,17 @@
 -- or removes the ticket's part.
 
 -- The part of each ticket: created on its creation day; resolved on its
--- resolution day, with whether the resolution target was met; its first
--- response target met or missed on the day of the first response.
+-- resolution day, with whether the resolution target was met (the clock
+-- stopped, when it stopped before the resolution while pending, by then);
+-- its first response target met or missed on the day of the first response.
 CREATE VIEW ticket_report_parts AS
 SELECT id, substr(created_at, 1, 10) AS day, COALESCE(assignee_id, 0) AS agent_id,
        1 AS created, 0 AS resolved, 0 AS fr_met, 0 AS fr_missed, 0 AS res_met, 0 AS res_missed
 FROM tickets
 UNION ALL
 SELECT id, substr(resolved_at, 1, 10), COALESCE(assignee_id, 0), 0, 1, 0, 0,
-       resolution_due_at IS NOT NULL AND resolved_at <= resolution_due_at,
-       resolution_due_at IS NOT NULL AND resolved_at > resolution_due_at
+       resolution_due_at IS NOT NULL AND COALESCE(sla_paused_at, resolved_at) <= resolution_due_at,
+       resolution_due_at IS NOT NULL AND COALESCE(sla_paused_at, resolved_at) > resolution_due_at
 FROM tickets WHERE resolved_at IS NOT NULL
 UNION ALL
 SELECT id, substr(first_response_at, 1, 10), COALESCE(assignee_id, 0), 0, 0,
@@ -62,11 +63,12 @@ END;
 
 -- Before a change or a deletion the ticket's old part comes off ...
 CREATE TRIGGER report_days_before_update BEFORE UPDATE OF assignee_id, created_at, resolved_at,
-    first_response_at, first_response_due_at, resolution_due_at ON tickets
+    first_response_at, first_response_due_at, resolution_due_at, sla_paused_at ON tickets
 WHEN old.assignee_id IS NOT new.assignee_id OR old.created_at IS NOT new.created_at
   OR old.resolved_at IS NOT new.resolved_at OR old.first_response_at IS NOT new.first_response_at
   OR old.first_response_due_at IS NOT new.first_response_due_at
   OR old.resolution_due_at IS NOT new.resolution_due_at
+  OR old.sla_paused_at IS NOT new.sla_paused_at
 BEGIN
     UPDATE report_days SET
         created = report_days.created - p.created, resolved = report_days.resolved - p.resolved,
@@ -101,11 +103,12 @@ CREATE TRIGGER report_days_before_delete BEFORE DELETE ON tickets BEGIN
 END;
 -- ... and after a change its new part goes on.
 CREATE TRIGGER report_days_after_update AFTER UPDATE OF assignee_id, created_at, resolved_at,
-    first_response_at, first_response_due_at, resolution_due_at ON tickets
+    first_response_at, first_response_due_at, resolution_due_at, sla_paused_at ON tickets
 WHEN old.assignee_id IS NOT new.assignee_id OR old.created_at IS NOT new.created_at
   OR old.resolved_at IS NOT new.resolved_at OR old.first_response_at IS NOT new.first_response_at
   OR old.first_response_due_at IS NOT new.first_response_due_at
   OR old.resolution_due_at IS NOT new.resolution_due_at
+  OR old.sla_paused_at IS NOT new.sla_paused_at
 BEGIN
     INSERT INTO report_days (day, agent_id, created, resolved, first_response_met,
                              first_response_missed, resolution_met, resolution_missed)

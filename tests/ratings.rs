@@ -146,6 +146,9 @@ async fn one_click_rates_a_resolved_ticket_and_a_second_rating_replaces_the_firs
     .await;
     assert_eq!(ticket["rating"]["score"], "okay");
     assert_eq!(ticket["rating"]["comment"], "Took a while");
+    // Opening the link again (the page posts the score alone) keeps the comment.
+    let reopened = json(rate(&d, &token, json!({"score": "okay"})).await).await;
+    assert_eq!(reopened["comment"], "Took a while");
     let listed = d.app.tickets(&d.agent, "status=resolved").await;
     assert_eq!(listed["items"][0]["rating"]["score"], "okay");
 

@@ -253,6 +253,36 @@ async fn csv_days_rollups_that_follow_changes_and_refused_ranges() {
         )
         .await;
     }
+    // The last day of the calendar is a day like any other.
+    let end = app
+        .call(
+            Get,
+            "/api/v1/reports?from=9999-12-30&to=9999-12-31",
+            &agent,
+            None,
+        )
+        .await
+        .status()
+        .code;
+    assert_eq!(end, 200);
+    // A resolution whose clock stopped in time (pending before its due time)
+    // counts as met, also when the ticket is resolved later.
+    sql(&app, format!(
+        "UPDATE tickets SET resolution_due_at = '2026-03-05T12:00:00.000Z', sla_paused_at = '2026-03-05T11:00:00.000Z',
+                status = 4, resolved_at = '2026-03-06T09:00:00.000Z' WHERE id = {t3};"
+    ))
+    .await;
+    let day = json(
+        app.call(
+            Get,
+            "/api/v1/reports?from=2026-03-06&to=2026-03-06",
+            &agent,
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(day["sla"]["resolution_met_pct"], 100.0, "{day}");
     // By default the last 30 days, today included.
     let recent = json(app.call(Get, "/api/v1/reports", &agent, None).await).await;
     assert_eq!(recent["by_day"].as_array().unwrap().len(), 30);

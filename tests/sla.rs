@@ -345,9 +345,10 @@ async fn agents_list_what_breached_and_what_falls_due_first() {
         common::item_ids(&app.tickets(&agent, "sla=breached").await),
         [urgent]
     );
-    // An answer meets the first-response target: opened an hour earlier, it
-    // comes late and shows as breached (the clock is recomputed from the opening).
+    // An answer meets the first-response target: opened an hour earlier (its
+    // due time with it), it comes late and shows as breached.
     backdate(&app, urgent, "created_at", 3600).await;
+    backdate(&app, urgent, "first_response_due_at", 3600).await;
     let answered = app
         .call(
             Post,
@@ -519,4 +520,98 @@ async fn warnings_and_breaches_go_out_once_each_also_across_a_restart() {
     assert_eq!(pending.status().code, 200);
     assert_eq!(sweep_at(&app, opened + 40 * 3600).await, 0);
     assert_eq!(told(&app, calm).await, (Vec::new(), 0));
+}
+
+#[rocket::async_test]
+async fn a_policy_change_applies_to_open_tickets_at_once_without_mailing_about_the_past() {
+    use rocket::http::Method::Post;
+    let app = TestApp::new().await;
+    let (_, admin, _) = app.signed_in("admin@example.com", Role::Admin).await;
+    let (_, agent, _) = app.signed_in("agent@example.com", Role::Agent).await;
+    let (_, customer, _) = app.signed_in("c@customer.example", Role::Customer).await;
+    let (admin, agent, customer) = (
+        Auth::Bearer(admin),
+        Auth::Bearer(agent),
+        Auth::Bearer(customer),
+    );
+    // Opened a day ago, with service levels off.
+    let old = open_ticket(&app, &customer, &agent, "Old question", "urgent").await;
+    backdate(&app, old, "created_at", 86_400).await;
+    let path = format!("/api/v1/tickets/{old}");
+    assert_eq!(
+        json(app.call(Get, &path, &agent, None).await).await["sla"],
+        serde_json::Value::Null
+    );
+    // Turned on: the ticket has its (long past) due times at once, and the
+    // sweep does not mail about them.
+    round_the_clock(&app, &admin).await;
+    let ticket = json(app.call(Get, &path, &agent, None).await).await;
+    assert_eq!(ticket["sla"]["first_response_breached"], true, "{ticket}");
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    assert_eq!(sweep_at(&app, now).await, 0);
+    assert_eq!(told(&app, old).await, (Vec::new(), 0));
+
+    // A decided target keeps its due time when the priority changes.
+    let answered = open_ticket(&app, &customer, &agent, "Answered one", "medium").await;
+    let reply = app
+        .call(
+            Post,
+            &format!("/api/v1/tickets/{answered}/messages"),
+            &agent,
+            Some(json!({"body": "Done"})),
+        )
+        .await
+        .status()
+        .code;
+    assert_eq!(reply, 201);
+    let before = json(
+        app.call(Get, &format!("/api/v1/tickets/{answered}"), &agent, None)
+            .await,
+    )
+    .await;
+    open_ticket_priority(&app, &agent, answered, "urgent").await;
+    let after = json(
+        app.call(Get, &format!("/api/v1/tickets/{answered}"), &agent, None)
+            .await,
+    )
+    .await;
+    assert_eq!(
+        after["sla"]["first_response_due_at"],
+        before["sla"]["first_response_due_at"]
+    );
+    assert_ne!(
+        after["sla"]["resolution_due_at"], before["sla"]["resolution_due_at"],
+        "the open target follows the new priority"
+    );
+
+    // Turned off: unfinished tickets have none, at once.
+    let off = app
+        .call(Put, "/api/v1/sla", &admin, Some(json!({"enabled": false})))
+        .await
+        .status()
+        .code;
+    assert_eq!(off, 200);
+    assert_eq!(
+        json(app.call(Get, &path, &agent, None).await).await["sla"],
+        serde_json::Value::Null
+    );
+    assert!(app.tickets(&agent, "sla=breached").await["items"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+}
+
+async fn open_ticket_priority(app: &TestApp, agent: &Auth, id: i64, priority: &str) {
+    use rocket::http::Method::Patch;
+    let code = app
+        .call(
+            Patch,
+            &format!("/api/v1/tickets/{id}"),
+            agent,
+            Some(json!({"priority": priority})),
+        )
+        .await
+        .status()
+        .code;
+    assert_eq!(code, 200);
 }

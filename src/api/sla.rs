@@ -9,6 +9,7 @@ use crate::audit::{self, ActorRef};
 use crate::error::Error;
 use crate::http::json::ApiJson;
 use crate::http::problem::Problem;
+use crate::sla::clock;
 use crate::sla::policy::{self, BusinessHours, SlaPolicy, Target, Targets};
 use crate::state::AppState;
 
@@ -34,7 +35,9 @@ async fn get_policy(state: &State<AppState>, _agent: Agent) -> Result<Json<SlaPo
 }
 
 /// Replaces the SLA policy (admins). Every field is checked; a field left
-/// out takes its default; unknown fields are refused.
+/// out takes its default; unknown fields are refused. Every unfinished
+/// ticket's due times follow at once (notices already due under the new
+/// policy count as told, so a change does not mail about the past).
 #[utoipa::path(tag = "sla", security(("bearer" = []), ("api_key" = [])), request_body = SlaPolicy, responses(
     (status = 200, body = SlaPolicy), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem),
 ))]
@@ -62,5 +65,15 @@ async fn replace(
             policy::load(tx)
         })
         .await?;
+    // Every unfinished ticket's clock follows the new policy, a thousand
+    // tickets a write so other writes go between.
+    let mut after = 0;
+    while let Some(last) = state
+        .db
+        .write(move |tx| clock::refresh_unfinished(tx, after, 1_000))
+        .await?
+    {
+        after = last;
+    }
     Ok(Json(saved))
 }

@@ -69,18 +69,15 @@ pub fn record(
         .prepare_cached(
             "INSERT INTO ratings (ticket_id, score, comment, agent_id, created_at, updated_at)
              SELECT id, ?2, ?3, assignee_id, ?4, ?4 FROM tickets WHERE id = ?1
-             ON CONFLICT (ticket_id) DO UPDATE SET score = excluded.score, comment = excluded.comment,
+             ON CONFLICT (ticket_id) DO UPDATE SET score = excluded.score,
+                 comment = COALESCE(excluded.comment, ratings.comment),
                  agent_id = excluded.agent_id, created_at = excluded.created_at, updated_at = excluded.updated_at",
         )?
         .execute(params![ticket, score.as_str(), comment, now])?;
     if written == 0 {
         return Ok(None);
     }
-    Ok(Some(Rating {
-        score,
-        comment: comment.map(str::to_string),
-        created_at: now,
-    }))
+    of_ticket(conn, ticket)
 }
 
 /// The rating of `ticket`, if it has one.

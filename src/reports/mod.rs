@@ -389,6 +389,9 @@ fn every_day(from: &str, to: &str) -> Result<Vec<String>, Error> {
     let mut out = Vec::new();
     while day <= last {
         out.push(day.to_string());
+        if day == last {
+            break;
+        }
         day = day
             .tomorrow()
             .map_err(|e| Error::Internal(format!("report date after {day}: {e}")))?;

@@ -34,6 +34,9 @@ pub struct Clock {
     pub paused_at: Option<i64>,
     pub paused_secs: i64,
     pub notified: u8,
+    /// The due times stored: a target already met or missed keeps its own.
+    pub first_response_due: Option<i64>,
+    pub resolution_due: Option<i64>,
 }
 
 /// The clock's due times and notices (unix seconds).
@@ -70,8 +73,16 @@ impl Clock {
             (false, None) => (Some(now), self.paused_secs),
             (_, paused_at) => (paused_at, self.paused_secs),
         };
-        let first_response = calendar.add(self.created, secs(target.first_response_minutes));
-        let resolution = calendar.add(self.created, secs(target.resolution_minutes) + paused_secs);
+        // A decided target keeps the due time it was decided against (a later
+        // priority or policy change does not rewrite the past).
+        let first_response = match (self.first_response, self.first_response_due) {
+            (Some(_), Some(due)) => Some(due),
+            _ => calendar.add(self.created, secs(target.first_response_minutes)),
+        };
+        let resolution = match (finished(self.status), self.resolution_due) {
+            (true, Some(due)) => Some(due),
+            _ => calendar.add(self.created, secs(target.resolution_minutes) + paused_secs),
+        };
         let first_open = self.first_response.is_none() && !finished(self.status);
         let resolution_open = paused_at.is_none();
         let mut notices = Vec::new();
@@ -121,59 +132,97 @@ pub fn load(conn: &Connection, id: TicketId) -> Result<Option<Clock>, Error> {
     let row = conn
         .prepare_cached(
             "SELECT created_at, priority, status, first_response_at, sla_paused_at,
-                    sla_paused_secs, sla_notified
+                    sla_paused_secs, sla_notified, first_response_due_at, resolution_due_at
              FROM tickets WHERE id = ?1",
         )?
         .query_row([id], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, Priority>(1)?,
-                r.get::<_, TicketStatus>(2)?,
-                r.get::<_, Option<String>>(3)?,
-                r.get::<_, Option<String>>(4)?,
-                r.get::<_, i64>(5)?,
-                r.get::<_, u8>(6)?,
-            ))
+            Ok(Clock {
+                created: to_secs(&r.get::<_, String>(0)?).unwrap_or(0),
+                priority: r.get(1)?,
+                status: r.get(2)?,
+                first_response: r.get::<_, Option<String>>(3)?.as_deref().and_then(to_secs),
+                paused_at: r.get::<_, Option<String>>(4)?.as_deref().and_then(to_secs),
+                paused_secs: r.get(5)?,
+                notified: r.get(6)?,
+                first_response_due: r.get::<_, Option<String>>(7)?.as_deref().and_then(to_secs),
+                resolution_due: r.get::<_, Option<String>>(8)?.as_deref().and_then(to_secs),
+            })
         })
         .optional()?;
-    Ok(row.and_then(
-        |(created, priority, status, first, paused, paused_secs, notified)| {
-            Some(Clock {
-                created: to_secs(&created)?,
-                priority,
-                status,
-                first_response: first.as_deref().and_then(to_secs),
-                paused_at: paused.as_deref().and_then(to_secs),
-                paused_secs,
-                notified,
-            })
-        },
-    ))
+    Ok(row)
 }
 
 /// Brings the stored clock of `id` in line with the ticket and the policy
-/// (in the caller's transaction). With the policy off, the ticket has none.
+/// (in the caller's transaction). With the policy off, an unfinished ticket
+/// has none (a finished one keeps the due times it was decided against).
 pub fn refresh(conn: &Connection, id: TicketId) -> Result<(), Error> {
     let policy = policy::load(conn)?;
-    if !policy.enabled {
+    let calendar = policy.enabled.then(|| policy.calendar()).transpose()?;
+    refresh_with(conn, id, &policy, calendar.as_ref(), false)
+}
+
+/// After a policy change: every unfinished ticket with an id above `after`,
+/// up to `limit` of them, gets its clock again; notices whose time has
+/// already come are counted as told (a new or changed policy does not mail
+/// about the past). Returns the last id done, `None` when there are no more.
+pub fn refresh_unfinished(conn: &Connection, after: i64, limit: u32) -> Result<Option<i64>, Error> {
+    let policy = policy::load(conn)?;
+    let calendar = policy.enabled.then(|| policy.calendar()).transpose()?;
+    let ids: Vec<TicketId> = conn
+        .prepare_cached(
+            "SELECT id FROM tickets WHERE id > ?1 AND status IN (1, 2, 3) ORDER BY id LIMIT ?2",
+        )?
+        .query_map(params![after, limit], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for id in &ids {
+        refresh_with(conn, *id, &policy, calendar.as_ref(), true)?;
+    }
+    Ok(ids.last().map(|id| id.0))
+}
+
+fn refresh_with(
+    conn: &Connection,
+    id: TicketId,
+    policy: &SlaPolicy,
+    calendar: Option<&Calendar>,
+    past_told: bool,
+) -> Result<(), Error> {
+    let Some(calendar) = calendar else {
         conn.prepare_cached(
             "UPDATE tickets SET first_response_due_at = NULL, resolution_due_at = NULL,
                  sla_paused_at = NULL, sla_paused_secs = 0, sla_due_at = ?2, sla_next_at = NULL
-             WHERE id = ?1 AND (first_response_due_at IS NOT NULL OR sla_due_at != ?2)",
+             WHERE id = ?1 AND status IN (1, 2, 3)
+               AND (first_response_due_at IS NOT NULL OR sla_due_at != ?2 OR sla_next_at IS NOT NULL)",
         )?
         .execute(params![id, NO_DUE])?;
         return Ok(());
-    }
-    let Some(clock) = load(conn, id)? else {
+    };
+    let Some(mut clock) = load(conn, id)? else {
         return Ok(());
     };
-    let calendar = policy.calendar()?;
-    let due = clock.due(
-        &policy,
-        &calendar,
-        time::OffsetDateTime::now_utc().unix_timestamp(),
-    );
-    store(conn, id, &due)
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    // A notice told for a target that has since moved later (priority,
+    // pause) is told again when its new time comes; after a policy change,
+    // notices whose time has passed count as told.
+    let every = Clock {
+        notified: 0,
+        ..clock.clone()
+    }
+    .due(policy, calendar, now);
+    for (bit, at) in &every.notices {
+        if *at > now {
+            clock.notified &= !bit;
+        } else if past_told {
+            clock.notified |= bit;
+        }
+    }
+    let due = clock.due(policy, calendar, now);
+    store(conn, id, &due)?;
+    conn.prepare_cached(
+        "UPDATE tickets SET sla_notified = ?2 WHERE id = ?1 AND sla_notified != ?2",
+    )?
+    .execute(params![id, clock.notified])?;
+    Ok(())
 }
 
 /// Writes the computed clock.
