@@ -8,17 +8,38 @@ use helpline::users::Role;
 use rocket::http::Method::{Get, Put};
 use serde_json::json;
 
-#[rocket::async_test]
-async fn agents_read_the_policy_and_only_admins_change_it() {
+/// A help desk with an admin, an agent and a customer, each signed in.
+struct Desk {
+    app: TestApp,
+    admin: Auth,
+    agent: Auth,
+    agent_id: helpline::users::UserId,
+    customer: Auth,
+}
+
+async fn desk() -> Desk {
     let app = TestApp::new().await;
     let (_, admin, _) = app.signed_in("admin@example.com", Role::Admin).await;
-    let (_, agent, _) = app.signed_in("agent@example.com", Role::Agent).await;
+    let (agent_id, agent, _) = app.signed_in("agent@example.com", Role::Agent).await;
     let (_, customer, _) = app.signed_in("c@customer.example", Role::Customer).await;
-    let (admin, agent, customer) = (
-        Auth::Bearer(admin),
-        Auth::Bearer(agent),
-        Auth::Bearer(customer),
-    );
+    Desk {
+        app,
+        admin: Auth::Bearer(admin),
+        agent: Auth::Bearer(agent),
+        agent_id,
+        customer: Auth::Bearer(customer),
+    }
+}
+
+#[rocket::async_test]
+async fn agents_read_the_policy_and_only_admins_change_it() {
+    let Desk {
+        app,
+        admin,
+        agent,
+        customer,
+        ..
+    } = desk().await;
 
     // Off until an admin turns it on, with office hours and default targets.
     let policy = json(app.call(Get, "/api/v1/sla", &agent, None).await).await;
@@ -183,15 +204,13 @@ async fn backdate(app: &TestApp, id: i64, column: &'static str, ago: i64) {
 #[rocket::async_test]
 async fn a_ticket_carries_its_due_times_and_the_resolution_clock_stands_while_pending() {
     use rocket::http::Method::{Patch, Post};
-    let app = TestApp::new().await;
-    let (_, admin, _) = app.signed_in("admin@example.com", Role::Admin).await;
-    let (_, agent, _) = app.signed_in("agent@example.com", Role::Agent).await;
-    let (_, customer, _) = app.signed_in("c@customer.example", Role::Customer).await;
-    let (admin, agent, customer) = (
-        Auth::Bearer(admin),
-        Auth::Bearer(agent),
-        Auth::Bearer(customer),
-    );
+    let Desk {
+        app,
+        admin,
+        agent,
+        customer,
+        ..
+    } = desk().await;
 
     // With the policy off a ticket has no service levels.
     let off = json(
@@ -303,15 +322,13 @@ async fn open_ticket(
 #[rocket::async_test]
 async fn agents_list_what_breached_and_what_falls_due_first() {
     use rocket::http::Method::{Patch, Post};
-    let app = TestApp::new().await;
-    let (_, admin, _) = app.signed_in("admin@example.com", Role::Admin).await;
-    let (_, agent, _) = app.signed_in("agent@example.com", Role::Agent).await;
-    let (_, customer, _) = app.signed_in("c@customer.example", Role::Customer).await;
-    let (admin, agent, customer) = (
-        Auth::Bearer(admin),
-        Auth::Bearer(agent),
-        Auth::Bearer(customer),
-    );
+    let Desk {
+        app,
+        admin,
+        agent,
+        customer,
+        ..
+    } = desk().await;
     round_the_clock(&app, &admin).await;
     let low = open_ticket(&app, &customer, &agent, "low one", "low").await;
     let urgent = open_ticket(&app, &customer, &agent, "urgent one", "urgent").await;
@@ -418,15 +435,13 @@ async fn sweep_at(app: &TestApp, at: i64) -> usize {
 #[rocket::async_test]
 async fn warnings_and_breaches_go_out_once_each_also_across_a_restart() {
     use rocket::http::Method::{Patch, Post};
-    let app = TestApp::new().await;
-    let (_, admin, _) = app.signed_in("admin@example.com", Role::Admin).await;
-    let (agent_id, agent, _) = app.signed_in("agent@example.com", Role::Agent).await;
-    let (_, customer, _) = app.signed_in("c@customer.example", Role::Customer).await;
-    let (admin, agent, customer) = (
-        Auth::Bearer(admin),
-        Auth::Bearer(agent),
-        Auth::Bearer(customer),
-    );
+    let Desk {
+        app,
+        admin,
+        agent,
+        agent_id,
+        customer,
+    } = desk().await;
     round_the_clock(&app, &admin).await;
     let id = open_ticket(&app, &customer, &agent, "Server down", "urgent").await;
     let assigned = app
@@ -525,15 +540,13 @@ async fn warnings_and_breaches_go_out_once_each_also_across_a_restart() {
 #[rocket::async_test]
 async fn a_policy_change_applies_to_open_tickets_at_once_without_mailing_about_the_past() {
     use rocket::http::Method::Post;
-    let app = TestApp::new().await;
-    let (_, admin, _) = app.signed_in("admin@example.com", Role::Admin).await;
-    let (_, agent, _) = app.signed_in("agent@example.com", Role::Agent).await;
-    let (_, customer, _) = app.signed_in("c@customer.example", Role::Customer).await;
-    let (admin, agent, customer) = (
-        Auth::Bearer(admin),
-        Auth::Bearer(agent),
-        Auth::Bearer(customer),
-    );
+    let Desk {
+        app,
+        admin,
+        agent,
+        customer,
+        ..
+    } = desk().await;
     // Opened a day ago, with service levels off.
     let old = open_ticket(&app, &customer, &agent, "Old question", "urgent").await;
     backdate(&app, old, "created_at", 86_400).await;
