@@ -49,8 +49,10 @@ impl<'r> FromRequest<'r> for WantsCsv {
     ("from" = Option<String>, Query, description = "first day, YYYY-MM-DD"),
     ("to" = Option<String>, Query, description = "last day, YYYY-MM-DD"),
 ), security(("bearer" = []), ("api_key" = [])), responses(
-    (status = 200, body = Report, content_type = "application/json"),
-    (status = 200, description = "the days as CSV", content_type = "text/csv"),
+    (status = 200, description = "the report; with `Accept: text/csv` its days as CSV", content(
+        (Report = "application/json"),
+        (String = "text/csv"),
+    )),
     (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem),
 ))]
 #[get("/?<from>&<to>")]
