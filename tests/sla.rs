@@ -231,20 +231,9 @@ async fn a_ticket_carries_its_due_times_and_the_resolution_clock_stands_while_pe
     assert_eq!(off["sla"], serde_json::Value::Null);
 
     round_the_clock(&app, &admin).await;
-    let created = json(
-        app.call(
-            Post,
-            "/api/v1/tickets",
-            &customer,
-            Some(json!({"subject": "The printer is on fire", "body": "Smoke everywhere"})),
-        )
-        .await,
-    )
-    .await;
-    let id = created["id"].as_i64().unwrap();
+    let id = open_ticket(&app, &customer, &agent, "The printer is on fire", "urgent").await;
     let path = format!("/api/v1/tickets/{id}");
     let set = |body: serde_json::Value| app.call(Patch, &path, &agent, Some(body));
-    assert_eq!(set(json!({"priority": "urgent"})).await.status().code, 200);
     let ticket = json(app.call(Get, &path, &agent, None).await).await;
     let opened = secs(&ticket["created_at"]);
     let sla = &ticket["sla"];

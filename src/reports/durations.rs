@@ -4,10 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 
 use super::Durations;
 use crate::error::Error;
+use crate::tickets::stats::bucket_middle_ms;
 
 /// Which bucket rollups a duration comes from: all tickets of a kind
 /// (1 first response, 2 resolution) or one agent's first responses.
@@ -145,15 +146,7 @@ pub(super) fn durations(
             })
     };
     let middle = |bucket: Option<i64>| -> Result<f64, Error> {
-        let Some(bucket) = bucket else { return Ok(0.0) };
-        Ok(conn
-            .prepare_cached(
-                "SELECT (lo_ms + COALESCE((SELECT MIN(lo_ms) FROM duration_buckets n WHERE n.bucket > b.bucket), lo_ms + 1)) / 2.0
-                 FROM duration_buckets b WHERE bucket = ?1",
-            )?
-            .query_row([bucket], |r| r.get::<_, f64>(0))
-            .optional()?
-            .unwrap_or(0.0))
+        bucket.map_or(Ok(0.0), |b| bucket_middle_ms(conn, b))
     };
     let secs = |ms: f64| (ms.round()) / 1000.0;
     // The median: the mean of the two middle values; the 90th percentile:

@@ -164,17 +164,23 @@ fn median(
     let (Some(low_bucket), Some(high_bucket)) = (low_bucket, high_bucket) else {
         return Ok(None);
     };
-    let middle = |bucket: i64| -> Result<f64, Error> {
-        Ok(conn
-            .prepare_cached(
-                "SELECT (lo_ms + COALESCE((SELECT MIN(lo_ms) FROM duration_buckets n WHERE n.bucket > b.bucket), lo_ms + 1)) / 2.0
-                 FROM duration_buckets b WHERE bucket = ?1",
-            )?
-            .query_row([bucket], |r| r.get::<_, f64>(0))
-            .optional()?
-            .unwrap_or(0.0))
-    };
-    let ms = f64::midpoint(middle(low_bucket)?, middle(high_bucket)?);
+    let ms = f64::midpoint(
+        bucket_middle_ms(conn, low_bucket)?,
+        bucket_middle_ms(conn, high_bucket)?,
+    );
     // Seconds, to the millisecond.
     Ok(Some(ms.round() / 1000.0))
+}
+
+/// The middle of duration bucket `bucket`, in milliseconds: within 2.5 % of
+/// any duration in it.
+pub fn bucket_middle_ms(conn: &Connection, bucket: i64) -> Result<f64, Error> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT (lo_ms + COALESCE((SELECT MIN(lo_ms) FROM duration_buckets n WHERE n.bucket > b.bucket), lo_ms + 1)) / 2.0
+             FROM duration_buckets b WHERE bucket = ?1",
+        )?
+        .query_row([bucket], |r| r.get::<_, f64>(0))
+        .optional()?
+        .unwrap_or(0.0))
 }
