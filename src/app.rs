@@ -116,6 +116,7 @@ impl AppBuilder {
             Arc::clone(&keys),
             mailer,
         )?);
+        let webhooks = Arc::new(crate::webhooks::Dispatcher::new(&config, db.clone())?);
         let events = Arc::new(EventHub::new(&config.realtime));
         let mailboxes = Arc::new(crate::mail::imap::Mailboxes::new(&config.mailboxes));
         Ok(App {
@@ -126,6 +127,7 @@ impl AppBuilder {
                 db,
                 keys,
                 delivery,
+                webhooks,
                 events,
                 hasher,
                 rate_limits,
@@ -204,34 +206,7 @@ impl App {
         let maintenance = AdHoc::on_liftoff("maintenance", move |rocket| {
             Box::pin(async move {
                 if let Some(state) = rocket.state::<AppState>() {
-                    tokio::spawn(crate::maintenance::run(
-                        state.db.clone(),
-                        Arc::clone(&state.rate_limits),
-                        Arc::clone(&state.portal_uses),
-                        (
-                            state.config.realtime.backlog,
-                            state.config.data_dir.join("tmp"),
-                        ),
-                        rocket.shutdown(),
-                    ));
-                    tokio::spawn(
-                        Arc::clone(&state.events).publish(state.db.clone(), rocket.shutdown()),
-                    );
-                    if background_delivery {
-                        tokio::spawn(Arc::clone(&state.delivery).run(rocket.shutdown()));
-                        if !state.mailboxes.is_empty() {
-                            let fetcher = Arc::new(crate::mail::imap::Fetcher {
-                                db: state.db.clone(),
-                                keys: Arc::clone(&state.keys),
-                                delivery: Arc::clone(&state.delivery),
-                                max_file_bytes: state.config.attachments.max_file_bytes.as_u64(),
-                                max_mail_bytes: state.config.attachments.max_inbound_mail_bytes(),
-                                mailboxes: Arc::clone(&state.mailboxes),
-                                failures: std::sync::Mutex::default(),
-                            });
-                            tokio::spawn(fetcher.run(rocket.shutdown()));
-                        }
-                    }
+                    start_workers(state, rocket, background_delivery);
                 }
             })
         });
@@ -407,4 +382,63 @@ fn create_data_dir(dir: &Path) -> Result<(), Error> {
             e,
         )
     })
+}
+
+/// Wakes the webhook worker whenever events are published (each recorded
+/// event may have written deliveries), so they go out at once.
+async fn wake_on_events(
+    webhooks: Arc<crate::webhooks::Dispatcher>,
+    mut events: tokio::sync::broadcast::Receiver<Arc<crate::events::Event>>,
+    shutdown: rocket::Shutdown,
+) {
+    use tokio::sync::broadcast::error::RecvError;
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            received = events.recv() => match received {
+                Ok(_) | Err(RecvError::Lagged(_)) => webhooks.wake(),
+                Err(RecvError::Closed) => break,
+            },
+        }
+    }
+}
+
+/// Starts the background work of a launched server: housekeeping, the event
+/// publisher, and (unless tests drive them) mail and webhook delivery and
+/// the mailbox watchers.
+fn start_workers(state: &AppState, rocket: &Rocket<rocket::Orbit>, background_delivery: bool) {
+    tokio::spawn(crate::maintenance::run(
+        state.db.clone(),
+        Arc::clone(&state.rate_limits),
+        Arc::clone(&state.portal_uses),
+        (
+            state.config.realtime.backlog,
+            state.config.data_dir.join("tmp"),
+            state.config.webhooks.keep_days,
+        ),
+        rocket.shutdown(),
+    ));
+    tokio::spawn(Arc::clone(&state.events).publish(state.db.clone(), rocket.shutdown()));
+    if background_delivery {
+        tokio::spawn(Arc::clone(&state.delivery).run(rocket.shutdown()));
+        tokio::spawn(Arc::clone(&state.webhooks).run(rocket.shutdown()));
+        tokio::spawn(wake_on_events(
+            Arc::clone(&state.webhooks),
+            state.events.subscribe(),
+            rocket.shutdown(),
+        ));
+        if !state.mailboxes.is_empty() {
+            let fetcher = Arc::new(crate::mail::imap::Fetcher {
+                db: state.db.clone(),
+                keys: Arc::clone(&state.keys),
+                delivery: Arc::clone(&state.delivery),
+                max_file_bytes: state.config.attachments.max_file_bytes.as_u64(),
+                max_mail_bytes: state.config.attachments.max_inbound_mail_bytes(),
+                mailboxes: Arc::clone(&state.mailboxes),
+                failures: std::sync::Mutex::default(),
+            });
+            tokio::spawn(fetcher.run(rocket.shutdown()));
+        }
+    }
 }

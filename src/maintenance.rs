@@ -1,7 +1,8 @@
 //! Housekeeping while the server runs, with no cron: forget idle rate-limit
 //! keys, write portal link uses, keep the event table to its backlog, merge
 //! the search index, tell service-level warnings and breaches, delete
-//! long-expired sessions, remove uploads nobody attached within a day.
+//! long-expired sessions, remove uploads nobody attached within a day, and
+//! old webhook deliveries.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -21,7 +22,7 @@ pub async fn run(
     db: Db,
     rate_limits: Arc<RateLimits>,
     portal_uses: Arc<UseCounter>,
-    (event_backlog, upload_dir): (u32, PathBuf),
+    (event_backlog, upload_dir, webhook_keep_days): (u32, PathBuf, u32),
     shutdown: impl Future<Output = ()>,
 ) {
     let mut tick = tokio::time::interval(std::time::Duration::from_mins(1));
@@ -80,7 +81,34 @@ pub async fn run(
                 Ok(n) => tracing::info!(sessions = n, "deleted expired sessions"),
                 Err(e) => tracing::warn!(error = %e, "could not delete expired sessions"),
             }
+            prune_deliveries(&db, webhook_keep_days).await;
         }
         minutes += 1;
+    }
+}
+
+/// Deletes sent and dead webhook deliveries older than `keep_days`, a
+/// thousand per write so others go between.
+async fn prune_deliveries(db: &Db, keep_days: u32) {
+    let before = crate::db::format_time(
+        time::OffsetDateTime::now_utc() - time::Duration::days(i64::from(keep_days)),
+    );
+    loop {
+        let before = before.clone();
+        match db
+            .write(move |tx| crate::webhooks::repo::prune(tx, &before, 1000))
+            .await
+        {
+            Ok(1000) => {}
+            Ok(0) => break,
+            Ok(n) => {
+                tracing::info!(deliveries = n, "deleted old webhook deliveries");
+                break;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not delete old webhook deliveries");
+                break;
+            }
+        }
     }
 }

@@ -19,6 +19,8 @@ pub struct AppState {
     pub keys: Arc<JwtKeys>,
     /// The outbox worker and the mail transport.
     pub delivery: Arc<Delivery>,
+    /// The webhook delivery worker.
+    pub webhooks: Arc<crate::webhooks::Dispatcher>,
     /// Live events, presence and connection limits.
     pub events: Arc<EventHub>,
     pub hasher: PasswordHasher,

@@ -291,7 +291,7 @@ fn circle(graph: &BTreeMap<String, BTreeSet<String>>, from: &str) -> Option<Vec<
 /// below. Named by the first part of the module path.
 const LAYERS: &[&[&str]] = &[
     &[
-        "db", "config", "error", "ids", "paging", "actor", "markdown",
+        "db", "config", "error", "ids", "paging", "actor", "markdown", "net",
     ],
     &["auth"],
     &[
@@ -311,6 +311,9 @@ const LAYERS: &[&[&str]] = &[
         "maintenance",
         "demo",
         "metrics",
+        "queue",
+        "webhooks",
+        "suggest",
     ],
     &["state"],
     &["http"],

@@ -30,6 +30,7 @@ mod ticket_bulk;
 mod ticket_messages;
 mod tickets;
 mod users;
+mod webhooks;
 
 use rocket::{Build, Request, Rocket, Route};
 use utoipa::openapi::OpenApi as OpenApiDoc;
@@ -105,6 +106,11 @@ const RESOURCES: &[Resource] = &[
         base: "/api/v1/attachments",
         routes: attachments::routes,
         doc: attachments::Doc::openapi,
+    },
+    Resource {
+        base: "/api/v1/webhooks",
+        routes: webhooks::routes,
+        doc: webhooks::Doc::openapi,
     },
     Resource {
         base: "/api/v1/saved-replies",

@@ -10,6 +10,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 mod mailboxes;
 pub use mailboxes::{AfterFiling, ImapSecurity, MailboxConfig};
 mod env_vars;
+mod integrations;
+pub use integrations::{AiConfig, WebhooksConfig};
 mod load;
 mod validate;
 
@@ -285,6 +287,8 @@ pub struct Config {
     pub ip_header: Option<String>,
     pub rate_limits: RateLimitConfig,
     pub database: DatabaseConfig,
+    pub webhooks: WebhooksConfig,
+    pub ai: AiConfig,
     pub shutdown_grace_secs: u32,
 }
 
@@ -311,6 +315,8 @@ impl Default for Config {
             ip_header: None,
             rate_limits: RateLimitConfig::default(),
             database: DatabaseConfig::default(),
+            webhooks: WebhooksConfig::default(),
+            ai: AiConfig::default(),
             shutdown_grace_secs: 5,
         }
     }

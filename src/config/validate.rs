@@ -39,6 +39,8 @@ impl Config {
             }
         }
         self.check_smtp(&mut bad);
+        self.webhooks.check(&mut bad);
+        self.ai.check(&mut bad);
         if let Some(secret) = &self.jwt_secret {
             if secret.expose().len() < 32 {
                 bad("jwt_secret", "must be at least 32 characters long".into());

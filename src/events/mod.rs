@@ -17,6 +17,7 @@ use crate::db::{now, Db};
 use crate::error::Error;
 use crate::ids::{ApiKeyId, MessageId, TicketId, UserId};
 use crate::tickets::repo as tickets;
+use crate::webhooks::repo as webhooks;
 
 pub use limits::{ConnectionLimits, ConnectionPermit};
 pub use presence::Presence;
@@ -37,6 +38,17 @@ pub mod kind {
     pub const TICKET_SLA_WARNING: &str = "ticket.sla_warning";
     /// A service-level target of the ticket was missed (agents only).
     pub const TICKET_SLA_BREACHED: &str = "ticket.sla_breached";
+
+    /// The events webhooks may take (every recorded one a client sees).
+    pub const WEBHOOK_EVENTS: &[&str] = &[
+        TICKET_CREATED,
+        TICKET_UPDATED,
+        TICKET_ASSIGNED,
+        TICKET_DELETED,
+        MESSAGE_CREATED,
+        TICKET_SLA_WARNING,
+        TICKET_SLA_BREACHED,
+    ];
 }
 
 /// One event as clients get it.
@@ -72,18 +84,23 @@ impl Event {
     }
 }
 
+/// Records an event, and in the same transaction its webhook deliveries
+/// (`internal`: an internal note, only for webhooks that take those).
 fn insert(
     conn: &Connection,
     kind: &str,
     ticket: Option<TicketId>,
-    data: &str,
-    public_data: Option<&str>,
+    (data, public_data): (&str, Option<&str>),
+    internal: bool,
 ) -> Result<(), Error> {
     conn.prepare_cached(
         "INSERT INTO events (kind, ticket_id, data, public_data, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
     .execute(params![kind, ticket, data, public_data, now()])?;
+    if kind::WEBHOOK_EVENTS.contains(&kind) {
+        webhooks::enqueue_event(conn, kind, ticket, data, internal)?;
+    }
     Ok(())
 }
 
@@ -106,7 +123,7 @@ pub fn record_ticket(conn: &Connection, kinds: &[&str], id: TicketId) -> Result<
     let data = to_json(&staff_view)?;
     let public = to_json(&public_view)?;
     for kind in kinds {
-        insert(conn, kind, Some(id), &data, Some(&public))?;
+        insert(conn, kind, Some(id), (&data, Some(&public)), false)?;
     }
     Ok(())
 }
@@ -118,7 +135,7 @@ pub fn record_for_agents(
     ticket: TicketId,
     data: &serde_json::Value,
 ) -> Result<(), Error> {
-    insert(conn, kind, Some(ticket), &data.to_string(), None)
+    insert(conn, kind, Some(ticket), (&data.to_string(), None), false)
 }
 
 /// Records `message.created`; an internal note is for agents only.
@@ -132,8 +149,8 @@ pub fn record_message(conn: &Connection, id: MessageId) -> Result<(), Error> {
         conn,
         kind::MESSAGE_CREATED,
         Some(message.ticket_id),
-        &data,
-        public.as_deref(),
+        (&data, public.as_deref()),
+        message.internal,
     )
 }
 
@@ -149,8 +166,8 @@ pub fn record_deleted(conn: &Connection, id: TicketId) -> Result<(), Error> {
         conn,
         kind::TICKET_DELETED,
         Some(id),
-        &format!("{{\"id\":{}}}", id.0),
-        None,
+        (&format!("{{\"id\":{}}}", id.0), None),
+        false,
     )
 }
 
@@ -162,8 +179,8 @@ pub fn record_session_change(conn: &Connection, user: UserId) -> Result<(), Erro
         conn,
         kind::SESSION_CHANGED,
         None,
-        &format!("{{\"user_id\":{}}}", user.0),
-        None,
+        (&format!("{{\"user_id\":{}}}", user.0), None),
+        false,
     )
 }
 

@@ -5,6 +5,7 @@
 pub mod dovecot;
 pub mod live;
 pub mod process;
+pub mod receiver;
 pub mod stage;
 pub mod webdriver;
 pub mod wire;

@@ -1,13 +1,13 @@
 //! The outbox worker: claims due notifications, has them composed (links are
 //! made then, so they never rest in the database), sends them through the
-//! `Mailer`, and records the outcome with backoff and dead letters.
+//! `Mailer`, and records the outcome (the shared worker of `queue`).
 
 mod compose;
 
-use std::sync::Arc;
-use std::time::Duration;
+pub use crate::queue::DrainReport;
 
-use rand::Rng as _;
+use std::sync::Arc;
+
 use serde_json::json;
 
 use super::outbox::{self, Claimed};
@@ -19,24 +19,10 @@ use crate::error::Error;
 use crate::ids::PortalTokenId;
 use crate::mail::templates::Templates;
 use crate::mail::{MailIdentity, Mailer, SendError};
+use crate::queue::{self, Courier, Outcome};
 use crate::{portal, settings};
 
 use compose::{Addressee, ComposeError};
-
-/// Rows taken per claim: one, so that a lease only ever covers one send.
-const BATCH: u32 = 1;
-/// Longest wait between retries, whatever the attempt count.
-const MAX_BACKOFF_SECS: u64 = 6 * 3600;
-
-/// What one `drain_once` did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct DrainReport {
-    pub sent: usize,
-    /// Failed, to be retried later.
-    pub retrying: usize,
-    /// Given up.
-    pub dead: usize,
-}
 
 pub struct Delivery {
     db: Db,
@@ -86,24 +72,13 @@ impl Delivery {
 
     /// Sends every row due now; returns what happened. Tests drive delivery with it.
     pub async fn drain_once(self: &Arc<Self>) -> Result<DrainReport, Error> {
-        let mut report = DrainReport::default();
-        loop {
-            let lease = self.config.lease_secs;
-            let claimed = self
-                .db
-                .write(move |tx| outbox::claim_due(tx, lease, BATCH))
-                .await?;
-            if claimed.is_empty() {
-                return Ok(report);
-            }
-            for row in claimed {
-                match self.deliver(row).await? {
-                    Outcome::Sent => report.sent += 1,
-                    Outcome::Retrying => report.retrying += 1,
-                    Outcome::Dead => report.dead += 1,
-                }
-            }
-        }
+        queue::drain_once(self).await
+    }
+
+    /// Delivers until `shutdown` (the shared worker of `queue`).
+    pub async fn run(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) {
+        tracing::info!(transport = %self.mailer.describe(), "mail delivery starting");
+        queue::run(self, shutdown).await;
     }
 
     async fn deliver(self: &Arc<Self>, row: Claimed) -> Result<Outcome, Error> {
@@ -163,14 +138,13 @@ impl Delivery {
         subject: Option<String>,
         portal_token: Option<PortalTokenId>,
     ) -> Result<Outcome, Error> {
-        let give_up = error.permanent || attempts >= self.config.max_attempts;
-        let retry_at = (!give_up).then(|| {
-            time::OffsetDateTime::now_utc()
-                + time::Duration::seconds(
-                    i64::try_from(backoff_secs(self.config.retry_base_secs, attempts))
-                        .unwrap_or(i64::MAX / 2),
-                )
-        });
+        let retry_at = queue::retry_at(
+            self.config.retry_base_secs,
+            attempts,
+            self.config.max_attempts,
+            error.permanent,
+        );
+        let give_up = retry_at.is_none();
         let hint = error.hint.clone();
         self.db
             .write(move |tx| {
@@ -227,64 +201,36 @@ impl Delivery {
             .map_err(SendError::permanent)?;
         self.mailer.send(&email).await
     }
+}
 
-    /// Delivers until `shutdown`: looks for due rows every second and whenever woken.
-    pub async fn run(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) {
-        match self.db.write(outbox::release_leases).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(
-                notifications = n,
-                "resuming notifications an earlier run was sending"
-            ),
-            Err(e) => tracing::warn!(error = %e, "could not release notification leases"),
-        }
-        tracing::info!(transport = %self.mailer.describe(), "mail delivery started");
-        tokio::pin!(shutdown);
-        loop {
-            if let Err(e) = self.drain_once().await {
-                tracing::warn!(error = %e, "mail delivery failed; trying again shortly");
-            }
-            tokio::select! {
-                () = &mut shutdown => break,
-                () = self.wake.notified() => {}
-                () = tokio::time::sleep(Duration::from_secs(1)) => {}
-            }
-        }
+impl Courier for Delivery {
+    type Job = Claimed;
+    const WHAT: &'static str = "mail delivery";
+
+    fn db(&self) -> &Db {
+        &self.db
     }
-}
 
-enum Outcome {
-    Sent,
-    Retrying,
-    Dead,
-}
+    fn lease_secs(&self) -> u64 {
+        self.config.lease_secs
+    }
 
-/// Exponential backoff with ±20 % jitter: base, 2×base, 4×base, ... capped.
-pub fn backoff_secs(base: u64, attempts: u32) -> u64 {
-    let exp = base.saturating_mul(1u64 << attempts.saturating_sub(1).min(20));
-    let capped = exp.clamp(1, MAX_BACKOFF_SECS);
-    let jitter = rand::thread_rng().gen_range(0.8..1.2);
-    #[allow(
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss,
-        clippy::cast_precision_loss
-    )]
-    let secs = (capped as f64 * jitter).round() as u64;
-    secs.max(1)
-}
+    fn claim(conn: &rusqlite::Connection, lease_secs: u64) -> Result<Option<Claimed>, Error> {
+        Ok(outbox::claim_due(conn, lease_secs, 1)?.pop())
+    }
 
-#[cfg(test)]
-mod tests {
-    use super::backoff_secs;
+    fn release_leases(conn: &rusqlite::Connection) -> Result<usize, Error> {
+        outbox::release_leases(conn)
+    }
 
-    #[test]
-    fn backoff_doubles_with_jitter_and_is_capped() {
-        for _ in 0..50 {
-            let first = backoff_secs(60, 1);
-            assert!((48..=72).contains(&first), "{first}");
-            let third = backoff_secs(60, 3);
-            assert!((192..=288).contains(&third), "{third}");
-            assert!(backoff_secs(60, 40) <= 6 * 3600 * 12 / 10);
-        }
+    fn deliver(
+        self: &Arc<Self>,
+        job: Claimed,
+    ) -> impl std::future::Future<Output = Result<Outcome, Error>> + Send {
+        Delivery::deliver(self, job)
+    }
+
+    async fn woken(&self) {
+        self.wake.notified().await;
     }
 }
