@@ -117,6 +117,7 @@ impl AppBuilder {
             mailer,
         )?);
         let webhooks = Arc::new(crate::webhooks::Dispatcher::new(&config, db.clone())?);
+        let suggester = Arc::new(crate::suggest::Suggester::new(&config)?);
         let events = Arc::new(EventHub::new(&config.realtime));
         let mailboxes = Arc::new(crate::mail::imap::Mailboxes::new(&config.mailboxes));
         Ok(App {
@@ -128,6 +129,7 @@ impl AppBuilder {
                 keys,
                 delivery,
                 webhooks,
+                suggester,
                 events,
                 hasher,
                 rate_limits,

@@ -46,6 +46,10 @@ pub enum Error {
     RateLimited { retry_after_secs: u64 },
     #[error("{0}")]
     Unavailable(String),
+    /// A feature the installation has not set up: 503 with its own problem
+    /// type, `urn:helpline:problem:<slug>`.
+    #[error("{detail}")]
+    NotConfigured { slug: &'static str, detail: String },
     #[error("{0}")]
     Config(String),
     #[error("database error: {0}")]
@@ -88,7 +92,9 @@ impl Error {
             Self::UnsupportedMediaType(_) => Status::UnsupportedMediaType,
             Self::RangeNotSatisfiable(_) => Status::RangeNotSatisfiable,
             Self::RateLimited { .. } => Status::TooManyRequests,
-            Self::Unavailable(_) | Self::Pool(_) => Status::ServiceUnavailable,
+            Self::Unavailable(_) | Self::Pool(_) | Self::NotConfigured { .. } => {
+                Status::ServiceUnavailable
+            }
             Self::Database(e) => match database_error_kind(e) {
                 DbErrorKind::NoRows => Status::NotFound,
                 DbErrorKind::Unique => Status::Conflict,
@@ -115,6 +121,14 @@ impl Error {
                 INTERNAL_DETAIL.into()
             }
             other => other.to_string(),
+        }
+    }
+
+    /// The problem type's last part when it is not the status's own.
+    pub fn problem_slug(&self) -> Option<&'static str> {
+        match self {
+            Self::NotConfigured { slug, .. } => Some(slug),
+            _ => None,
         }
     }
 

@@ -31,6 +31,7 @@ pub mod reports;
 pub mod settings;
 pub mod sla;
 pub mod state;
+pub mod suggest;
 pub mod tickets;
 pub mod users;
 pub mod web;

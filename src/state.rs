@@ -21,6 +21,8 @@ pub struct AppState {
     pub delivery: Arc<Delivery>,
     /// The webhook delivery worker.
     pub webhooks: Arc<crate::webhooks::Dispatcher>,
+    /// Drafted replies from the configured model, if any.
+    pub suggester: Arc<crate::suggest::Suggester>,
     /// Live events, presence and connection limits.
     pub events: Arc<EventHub>,
     pub hasher: PasswordHasher,

@@ -25,6 +25,7 @@ mod saved_replies;
 mod service;
 mod settings;
 mod sla;
+mod suggest;
 mod ticket_attention;
 mod ticket_bulk;
 mod ticket_messages;
@@ -106,6 +107,11 @@ const RESOURCES: &[Resource] = &[
         base: "/api/v1/attachments",
         routes: attachments::routes,
         doc: attachments::Doc::openapi,
+    },
+    Resource {
+        base: "/api/v1/tickets",
+        routes: suggest::routes,
+        doc: suggest::Doc::openapi,
     },
     Resource {
         base: "/api/v1/webhooks",

@@ -62,6 +62,9 @@ impl Problem {
             );
         }
         let mut problem = Self::new(status, error.public_detail(), req);
+        if let Some(slug) = error.problem_slug() {
+            problem.kind = format!("urn:helpline:problem:{slug}");
+        }
         if let Error::Validation(errors) = error {
             problem.errors = Some(errors.clone());
         }
