@@ -105,7 +105,11 @@ fn helpline(dir: &Path) -> Command {
             "HELPLINE_INBOUND_SECRET",
             "an-inbound-secret-for-the-fuzzer",
         )
-        .env("HELPLINE_LOG", "warn,helpline::app=info");
+        .env("HELPLINE_LOG", "warn,helpline::app=info")
+        // A model that is not there: drafts answer an `error` event, and the
+        // stream's shape is what the document says.
+        .env("HELPLINE_AI__BASE_URL", "http://127.0.0.1:9/v1")
+        .env("HELPLINE_AI__MODEL", "absent-model");
     // Thousands of requests from one address: rate limits would answer most.
     for limit in [
         "LOGIN_PER_IP",

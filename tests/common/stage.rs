@@ -44,11 +44,19 @@ pub struct Server {
 
 impl Server {
     pub fn start(data: &Path) -> Self {
+        Self::start_with(data, &[])
+    }
+
+    /// Starts with these `HELPLINE_*` variables set too.
+    pub fn start_with(data: &Path, env: &[(&str, String)]) -> Self {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_helpline"));
         cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data)
             .env_clear()
             .env("HELPLINE_BCRYPT_COST", "4");
+        for (name, value) in env {
+            cmd.env(name, value);
+        }
         let served = super::process::serve(cmd);
         let (child, addr) = (served.child, served.addr);
         let setup_token = served
@@ -106,9 +114,14 @@ pub struct Stage {
 
 /// The stage for a story, or `None` (skipped loudly) without Chromium.
 pub fn stage() -> Option<Stage> {
+    stage_with(&[])
+}
+
+/// The stage with a server started with these `HELPLINE_*` variables.
+pub fn stage_with(env: &[(&str, String)]) -> Option<Stage> {
     let (chromium, chromedriver) = browser_tools()?;
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&dir.path().join("data"));
+    let server = Server::start_with(&dir.path().join("data"), env);
     let driver = Driver::start(&chromedriver);
     Some(Stage {
         _dir: dir,

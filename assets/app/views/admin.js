@@ -1,10 +1,11 @@
-// Admin: users, settings, service levels, saved replies, API keys, email log,
-// mailboxes, audit log.
+// Admin: users, settings, service levels, saved replies, API keys, webhooks,
+// email log, mailboxes, audit log.
 
 import { h, mount, when, field, values, toast, showProblem, clearProblem } from "../dom.js";
 import { api } from "../api.js";
 import { go, site, setSiteName } from "../main.js";
 import { savedReplies } from "./saved-replies.js";
+import { webhooks } from "./webhooks.js";
 
 const SECTIONS = [
   ["users", "Users"],
@@ -12,6 +13,7 @@ const SECTIONS = [
   ["sla", "Service levels"],
   ["saved-replies", "Saved replies"],
   ["api-keys", "API keys"],
+  ["webhooks", "Webhooks"],
   ["email-log", "Email log"],
   ["mailboxes", "Mailboxes"],
   ["audit", "Audit log"],
@@ -25,7 +27,7 @@ export function view([section]) {
       h("nav", { class: "links", "aria-label": "Admin" }, SECTIONS.map(([key, label]) =>
         h("a", { href: `/admin/${key}`, "aria-current": key === current ? "page" : null }, label))),
       body));
-    const render = { users, settings, sla, "saved-replies": sharedReplies, "api-keys": apiKeys, "email-log": emailLog, mailboxes, audit }[current];
+    const render = { users, settings, sla, "saved-replies": sharedReplies, "api-keys": apiKeys, webhooks: (body) => webhooks(body), "email-log": emailLog, mailboxes, audit }[current];
     if (!render) { mount(body, h("h1", {}, "Admin"), h("p", {}, "Unknown section.")); return undefined; }
     // A section may answer a cleanup function (stops its timers when leaving).
     try { return await render(body); } catch (e) {

@@ -10,6 +10,7 @@ import { renderSidebar } from "./sidebar.js";
 import { savedReplies } from "./picker.js";
 import { mergeDialog } from "./merge.js";
 import { submitOnCtrlEnter } from "./keys.js";
+import { similarPanel, suggestButton } from "./suggest.js";
 
 /** Ticket `id` in `pane`. `ctx`: {agents, changed() (reload list and counts),
  * current() (still wanted?), open(id) (show another ticket)}.
@@ -32,7 +33,7 @@ export async function ticketPage(pane, id, ctx) {
   const typist = h("span", { class: "typing" });
   const presence = h("div", { class: "presence", "aria-live": "polite", id: "presence" }, viewers, " ", typist);
   const notice = h("div", {});
-  const sidebar = h("aside", { class: "sidebar", "aria-label": "Ticket details" });
+  const details = h("div", { id: "side-details" });
   const text = h("textarea", { name: "body", "aria-label": "Reply", placeholder: "Write a reply…  ( r )", id: "reply" });
   const internal = h("input", { type: "checkbox", name: "internal", id: "internal-note" });
   const status = h("div", { "aria-live": "polite" });
@@ -41,10 +42,13 @@ export async function ticketPage(pane, id, ctx) {
   // One set of files for either kind: they go with whichever is sent.
   const files = attachments({ uploadUrl: "/api/v1/uploads", headers: bearer, textarea: text, zone: composer, onchange: () => { send.disabled = files.busy(); } });
   const picker = savedReplies({ textarea: text, ticketId: id });
+  const suggest = suggestButton(id, text, status);
+  const sidebar = h("aside", { class: "sidebar", "aria-label": "Ticket details" }, details, similarPanel(id, text));
   mount(composer, text, picker.popup, files.element,
     h("div", { class: "row" },
       h("label", { class: "inline", for: "internal-note" }, internal, "Internal note (agents only)  ( n )"),
       picker.button,
+      suggest.button,
       send),
     status);
   submitOnCtrlEnter(text, composer);
@@ -146,7 +150,7 @@ export async function ticketPage(pane, id, ctx) {
   };
 
   function refresh() {
-    renderSidebar(sidebar, ticket, act);
+    renderSidebar(details, ticket, act);
     mount(notice, ticket.merged_into
       ? h("p", { class: "notice", id: "merged-notice", role: "status" }, "Merged into ",
         h("a", { href: `/tickets/${ticket.merged_into}`, onclick: (e) => act.openOther(e, ticket.merged_into) }, `#${ticket.merged_into}`),
@@ -168,6 +172,7 @@ export async function ticketPage(pane, id, ctx) {
       room.close();
       files.clear();
       picker.destroy();
+      suggest.stop();
       clearTimeout(typingTimer);
       document.removeEventListener("visibilitychange", visible);
     },
