@@ -23,6 +23,8 @@ CREATE TABLE webhook_deliveries (
     ticket_id       INTEGER,
     -- The event's data as agents see it, fixed when the event happened.
     data            TEXT NOT NULL CHECK (json_valid(data)),
+    -- An internal note: sent only while the webhook takes internal notes.
+    internal        INTEGER NOT NULL DEFAULT 0 CHECK (internal IN (0, 1)),
     status          TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'failed', 'dead')),
     attempts        INTEGER NOT NULL DEFAULT 0,
     next_attempt_at TEXT NOT NULL,
@@ -41,3 +43,4 @@ CREATE INDEX webhook_deliveries_waiting ON webhook_deliveries (webhook_id, ticke
     WHERE status IN ('pending', 'failed');
 CREATE INDEX webhook_deliveries_kept ON webhook_deliveries (created_at)
     WHERE status IN ('sent', 'dead');
+CREATE INDEX webhook_deliveries_dead ON webhook_deliveries (id) WHERE status = 'dead';

@@ -135,16 +135,33 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
         return is_public_v4(v4);
     }
     let seg = ip.segments();
-    // NAT64 (64:ff9b::/96) carries an IPv4 address in its last 32 bits.
-    if seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-        let [hi, lo] = [seg[6].to_be_bytes(), seg[7].to_be_bytes()];
-        return is_public_v4(Ipv4Addr::new(hi[0], hi[1], lo[0], lo[1]));
+    let v4_at = |hi: u16, lo: u16| {
+        let [a, b] = hi.to_be_bytes();
+        let [c, d] = lo.to_be_bytes();
+        Ipv4Addr::new(a, b, c, d)
+    };
+    // IPv4 inside IPv6: IPv4-compatible (::/96), ::ffff:0:0:0/96 and NAT64
+    // (64:ff9b::/96) in the last 32 bits; 6to4 (2002::/16) in bits 16-48.
+    if seg[..6] == [0; 6]
+        || seg[..6] == [0, 0, 0, 0, 0xffff, 0]
+        || seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0]
+    {
+        return !ip.is_unspecified() && !ip.is_loopback() && is_public_v4(v4_at(seg[6], seg[7]));
+    }
+    if seg[0] == 0x2002 {
+        return is_public_v4(v4_at(seg[1], seg[2]));
     }
     !(ip.is_unspecified()
         || ip.is_loopback()
         || ip.is_multicast()
+        // Unique local, link-local, the old site-local.
         || (seg[0] & 0xfe00) == 0xfc00
         || (seg[0] & 0xffc0) == 0xfe80
+        || (seg[0] & 0xffc0) == 0xfec0
+        // Local-use NAT64 (64:ff9b:1::/48), IETF protocol space with Teredo
+        // (2001::/23), documentation (2001:db8::/32).
+        || (seg[0] == 0x64 && seg[1] == 0xff9b)
+        || (seg[0] == 0x2001 && seg[1] < 0x0200)
         || (seg[0] == 0x2001 && seg[1] == 0x0db8))
 }
 
@@ -173,6 +190,14 @@ mod tests {
             "::ffff:127.0.0.1",
             "::ffff:10.0.0.1",
             "64:ff9b::a9fe:a9fe",
+            "::127.0.0.1",
+            "::a9fe:a9fe",
+            "::ffff:0:a00:1",
+            "64:ff9b:1::1",
+            "2002:7f00:1::1",
+            "2002:a9fe:a9fe::1",
+            "2001::1",
+            "fec0::1",
         ] {
             assert!(!is_public(ip.parse().unwrap()), "{ip} counted as public");
         }
@@ -182,6 +207,8 @@ mod tests {
             "172.32.0.1",
             "2606:4700::1111",
             "::ffff:8.8.8.8",
+            "2002:808:808::1",
+            "2a00:1450:4001::200e",
         ] {
             assert!(is_public(ip.parse().unwrap()), "{ip} counted as private");
         }

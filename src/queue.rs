@@ -63,8 +63,17 @@ pub trait Courier: Send + Sync + 'static {
 
     fn lease_secs(&self) -> u64;
 
-    /// Takes the next due row for `lease_secs`, counting the attempt.
-    fn claim(conn: &Connection, lease_secs: u64) -> Result<Option<Self::Job>, Error>;
+    /// Rows sent at once (each claimed alone, under its own lease).
+    const IN_FLIGHT: usize = 1;
+
+    /// The claim of the next due row the writer runs: it takes the row for
+    /// `lease_secs`, counting the attempt, given what is in flight now.
+    fn claim(
+        &self,
+    ) -> impl FnOnce(&Connection) -> Result<Option<Self::Job>, Error> + Send + 'static;
+
+    /// Notes a claimed row as in flight, before the next claim.
+    fn claimed(&self, _job: &Self::Job) {}
 
     /// Frees rows held by workers of an earlier run of the server.
     fn release_leases(conn: &Connection) -> Result<usize, Error>;
@@ -79,17 +88,30 @@ pub trait Courier: Send + Sync + 'static {
     fn woken(&self) -> impl Future<Output = ()> + Send;
 }
 
-/// Sends every row due now, one claim at a time, so that a lease only ever
-/// covers one send. Tests drive delivery with it.
+/// Sends every row due now, one claim at a time (a lease only ever covers
+/// one send), up to `IN_FLIGHT` sends at once. Tests drive delivery with it.
 pub async fn drain_once<C: Courier>(courier: &Arc<C>) -> Result<DrainReport, Error> {
     let mut report = DrainReport::default();
+    let mut running = tokio::task::JoinSet::new();
+    let mut more = true;
     loop {
-        let lease = courier.lease_secs();
-        let claimed = courier.db().write(move |tx| C::claim(tx, lease)).await?;
-        let Some(job) = claimed else {
+        while more && running.len() < C::IN_FLIGHT.max(1) {
+            match courier.db().write(courier.claim()).await? {
+                Some(job) => {
+                    courier.claimed(&job);
+                    let courier = Arc::clone(courier);
+                    running.spawn(async move { courier.deliver(job).await });
+                }
+                None => more = false,
+            }
+        }
+        let Some(done) = running.join_next().await else {
             return Ok(report);
         };
-        report.count(courier.deliver(job).await?);
+        let outcome = done.map_err(|e| Error::Internal(format!("a delivery task failed: {e}")))?;
+        report.count(outcome?);
+        // A finished send may let rows it held back go (same ticket, same target).
+        more = true;
     }
 }
 

@@ -92,6 +92,15 @@ impl Desk {
         assert_eq!(res.status().code, 200);
     }
 
+    async fn patch_hook(&self, hook: i64, body: Value) {
+        let path = format!("/api/v1/webhooks/{hook}");
+        let res = self
+            .app
+            .call(Method::Patch, &path, &self.admin, Some(body))
+            .await;
+        assert_eq!(res.status().code, 200);
+    }
+
     async fn drain(&self) -> helpline::queue::DrainReport {
         self.app.state().webhooks.drain_once().await.unwrap()
     }
@@ -609,4 +618,124 @@ async fn redirects_are_not_followed_and_the_guard_holds_at_send_time() {
             "{delivery}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_webhook_as_it_is_now_decides_what_queued_deliveries_may_send() {
+    let d = desk(|c| {
+        allowing_private(c);
+        c.webhooks.max_attempts = 5;
+    })
+    .await;
+    let healthy = Arc::new(Mutex::new(false));
+    let flag = Arc::clone(&healthy);
+    let receiver = Receiver::start(move |_| {
+        if *flag.lock().unwrap() {
+            Reply::Status(200)
+        } else {
+            Reply::Status(503)
+        }
+    })
+    .await;
+    let created = d
+        .hook(json!({ "url": receiver.url("/notes"), "events": ["message.created"], "include_internal": true }))
+        .await;
+    let hook = created["id"].as_i64().unwrap();
+    let ticket = d.ticket("Refund").await;
+    d.message(ticket, "Reseller with a secret margin", true)
+        .await;
+    assert_eq!(
+        d.drain().await.retrying,
+        1,
+        "the first (customer) message fails"
+    );
+    // Internal notes are no longer wanted: the queued note must not go out.
+    d.patch_hook(hook, json!({ "include_internal": false }))
+        .await;
+    *healthy.lock().unwrap() = true;
+    for _ in 0..3 {
+        d.time_passes().await;
+        d.drain().await;
+    }
+    assert!(
+        receiver
+            .received()
+            .iter()
+            .all(|r| !String::from_utf8_lossy(&r.body).contains("secret margin")),
+        "a queued internal note was sent after include_internal was turned off"
+    );
+    let log = d.deliveries(hook).await;
+    let note = log
+        .iter()
+        .find(|x| x["status"] == "dead")
+        .expect("the note is dead");
+    assert!(
+        note["last_error"].as_str().unwrap().contains("internal"),
+        "{note}"
+    );
+    let path = format!(
+        "/api/v1/webhooks/{hook}/deliveries/{}/redeliver",
+        note["id"]
+    );
+    assert_eq!(
+        d.app
+            .call(Method::Post, &path, &d.admin, None)
+            .await
+            .status()
+            .code,
+        409
+    );
+
+    // Turned off: what is queued is not sent either.
+    d.patch_hook(hook, json!({ "active": false, "include_internal": true }))
+        .await;
+    let before = receiver.received().len();
+    let other = d.ticket("Another").await;
+    assert_eq!(
+        d.deliveries(hook).await.len(),
+        log.len(),
+        "an inactive webhook takes no new events"
+    );
+    d.patch_hook(hook, json!({ "active": true })).await;
+    d.message(other, "A public answer", false).await;
+    d.patch_hook(hook, json!({ "active": false })).await;
+    d.drain().await;
+    assert_eq!(receiver.received().len(), before);
+    let latest = &d.deliveries(hook).await[0];
+    assert_eq!(latest["status"], "dead");
+    assert!(
+        latest["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("turned off"),
+        "{latest}"
+    );
+}
+
+#[tokio::test]
+async fn a_busy_webhook_does_not_hold_back_the_others() {
+    let d = desk(allowing_private).await;
+    let receiver = Receiver::start(|_| Reply::Status(200)).await;
+    let slow = d
+        .hook(json!({ "url": receiver.url("/slow"), "events": ["ticket.created"] }))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let fast = d
+        .hook(json!({ "url": receiver.url("/fast"), "events": ["ticket.created"] }))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    d.ticket("One").await;
+    // With the slow webhook at its limit of sends in flight, the claim
+    // passes over it to the other webhook's delivery.
+    let claimed = d
+        .app
+        .state()
+        .db
+        .write(move |tx| helpline::webhooks::repo::claim_due(tx, 60, &[slow]))
+        .await
+        .unwrap()
+        .expect("a delivery");
+    assert_eq!(claimed.webhook_id, fast);
 }

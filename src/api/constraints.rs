@@ -285,6 +285,14 @@ pub fn query(path: &str, name: &str) -> Option<Value> {
             let one = names(NotificationStatus::ALL, NotificationStatus::as_str).join("|");
             json!({ "type": "string", "pattern": format!(r"^[{SPACE}]*({one})[{SPACE}]*$") })
         }
+        ("/api/v1/webhooks/{id}/deliveries", "status") => {
+            let one = names(
+                crate::webhooks::DeliveryStatus::ALL,
+                crate::webhooks::DeliveryStatus::as_str,
+            )
+            .join("|");
+            json!({ "type": "string", "pattern": format!(r"^[{SPACE}]*({one})[{SPACE}]*$") })
+        }
         _ => return None,
     })
 }

@@ -71,29 +71,33 @@ impl Suggester {
         let include_internal = model.include_internal();
         let model_name = model.name().to_string();
         let by = ActorRef::from(actor);
+        // The prompt is read (search included) off the writer; the audit
+        // entry is a short write of its own.
         let turns = db
-            .write(move |tx| {
-                let helpdesk = crate::settings::load(tx)?.helpdesk_name;
+            .read(move |c| {
+                let helpdesk = crate::settings::load(c)?.helpdesk_name;
                 let asking = prompt::Asking {
                     helpdesk: &helpdesk,
                     agent: &agent,
                     include_internal,
                 };
-                let turns = prompt::build(tx, ticket, &asking)?.ok_or(Error::NotFound("ticket"))?;
-                audit::record(
-                    tx,
-                    &by,
-                    "ai.reply_suggested",
-                    Some(Target {
-                        kind: "ticket",
-                        id: ticket.0,
-                    }),
-                    Some(ticket.0),
-                    &json!({ "model": model_name, "internal_notes_sent": include_internal }),
-                )?;
-                Ok(turns)
+                prompt::build(c, ticket, &asking)?.ok_or(Error::NotFound("ticket"))
             })
             .await?;
+        db.write(move |tx| {
+            audit::record(
+                tx,
+                &by,
+                "ai.reply_suggested",
+                Some(Target {
+                    kind: "ticket",
+                    id: ticket.0,
+                }),
+                Some(ticket.0),
+                &json!({ "model": model_name, "internal_notes_sent": include_internal }),
+            )
+        })
+        .await?;
         Ok(model.draft(turns))
     }
 }

@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
 use super::ai::Turn;
 use super::similar;
@@ -39,7 +39,7 @@ pub fn build(
         .query_row([ticket], |r| {
             Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
         })
-        .ok()
+        .optional()?
     else {
         return Ok(None);
     };

@@ -4,7 +4,7 @@
 //! closed tickets, and each found ticket brings the team's last public
 //! answer on it.
 
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -16,11 +16,13 @@ use crate::tickets::model::TicketStatus;
 const CANDIDATES: usize = 40;
 /// Words searched for: the rarest of the candidates.
 const QUERY_WORDS: usize = 12;
-/// A word found in at least this many tickets says little; it is kept only
-/// when too few rarer words remain.
+/// A word found in at least this many tickets says little and is not
+/// searched for (ranking every ticket that holds it would take seconds at a
+/// million tickets).
 const COMMON: i64 = 5000;
-/// Best matches ranked before the resolved ones are picked from them.
-const RANKED: u32 = 300;
+/// Best matches ranked before the resolved ones are picked from them; when
+/// open tickets crowd those out, once more with the wider number.
+const RANKED: [u32; 2] = [300, 5000];
 /// Text of the ticket read for its words.
 const TEXT_MAX_CHARS: usize = 20_000;
 const EXCERPT_CHARS: usize = 300;
@@ -54,7 +56,7 @@ fn ticket_text(conn: &Connection, ticket: TicketId) -> Result<Option<String>, Er
     let subject: Option<String> = conn
         .prepare_cached("SELECT subject FROM tickets WHERE id = ?1")?
         .query_row([ticket], |r| r.get(0))
-        .ok();
+        .optional()?;
     let Some(mut text) = subject else {
         return Ok(None);
     };
@@ -124,45 +126,28 @@ pub fn find(
     let mut scored = Vec::new();
     for word in candidates(&text) {
         let n = frequency(conn, &word)?;
-        // Found only in this ticket: it matches nothing else.
-        if n > 1 {
+        // Found only in this ticket it matches nothing else; in thousands it
+        // says little.
+        if n > 1 && n < COMMON {
             scored.push((n, word));
         }
     }
     scored.sort();
-    let rare = scored.iter().filter(|(n, _)| *n < COMMON).count();
-    let keep = if rare >= 3 { rare } else { scored.len() }.min(QUERY_WORDS);
-    let words: Vec<&str> = scored[..keep].iter().map(|(_, w)| w.as_str()).collect();
+    let words: Vec<&str> = scored
+        .iter()
+        .take(QUERY_WORDS)
+        .map(|(_, w)| w.as_str())
+        .collect();
     if words.is_empty() {
         return Ok(Some(Vec::new()));
     }
-    let mut stmt = conn.prepare_cached(
-        "SELECT t.id, t.subject, h.score FROM (
-             SELECT rowid AS id, rank AS score FROM ticket_text
-             WHERE ticket_text MATCH ?1 ORDER BY rank LIMIT ?2) h
-         JOIN tickets t ON t.id = h.id
-         WHERE t.status IN (?5, ?6) AND t.id <> ?3 AND t.merged_into IS NULL
-         ORDER BY h.score LIMIT ?4",
-    )?;
-    let found = stmt
-        .query_map(
-            params![
-                query(&words),
-                RANKED,
-                ticket,
-                i64::try_from(limit).unwrap_or(10),
-                TicketStatus::Resolved,
-                TicketStatus::Closed
-            ],
-            |r| {
-                Ok((
-                    r.get::<_, TicketId>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, f64>(2)?,
-                ))
-            },
-        )?
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut found = Vec::new();
+    for ranked in RANKED {
+        found = ranked_resolved(conn, ticket, &query(&words), ranked, limit)?;
+        if found.len() >= limit {
+            break;
+        }
+    }
     let mut out = Vec::with_capacity(found.len());
     for (id, subject, rank) in found {
         let answer = last_answer(conn, id)?;
@@ -175,6 +160,39 @@ pub fn find(
         });
     }
     Ok(Some(out))
+}
+
+/// The resolved or closed tickets among the `ranked` best matches of
+/// `fts_query`, best first, at most `limit`.
+fn ranked_resolved(
+    conn: &Connection,
+    ticket: TicketId,
+    fts_query: &str,
+    ranked: u32,
+    limit: usize,
+) -> Result<Vec<(TicketId, String, f64)>, Error> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT t.id, t.subject, h.score FROM (
+             SELECT rowid AS id, rank AS score FROM ticket_text
+             WHERE ticket_text MATCH ?1 ORDER BY rank LIMIT ?2) h
+         JOIN tickets t ON t.id = h.id
+         WHERE t.status IN (?5, ?6) AND t.id <> ?3 AND t.merged_into IS NULL
+         ORDER BY h.score LIMIT ?4",
+    )?;
+    let rows = stmt
+        .query_map(
+            params![
+                fts_query,
+                ranked,
+                ticket,
+                i64::try_from(limit).unwrap_or(10),
+                TicketStatus::Resolved,
+                TicketStatus::Closed
+            ],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
 }
 
 /// The team's last public message on `ticket`.

@@ -226,9 +226,20 @@ pub async fn redeliver(db: &Db, actor: &Actor, id: i64, delivery: i64) -> Result
     let by = ActorRef::from(actor);
     db.write(move |tx| {
         let found = repo::delivery(tx, id, delivery)?.ok_or(Error::NotFound("delivery"))?;
-        if found.status == DeliveryStatus::Pending {
+        if found.status == DeliveryStatus::Pending || repo::in_flight(tx, delivery)? {
             return Err(Error::Conflict(
-                "the delivery is pending; it goes out at its next attempt".into(),
+                "the delivery is waiting or being sent; it goes out at its next attempt".into(),
+            ));
+        }
+        let hook = repo::target(tx, id)?.ok_or(Error::NotFound("webhook"))?;
+        if !hook.active {
+            return Err(Error::Conflict(
+                "the webhook is off; turn it on before sending again".into(),
+            ));
+        }
+        if !hook.include_internal && repo::is_internal(tx, delivery)? {
+            return Err(Error::Conflict(
+                "the delivery is an internal note and the webhook no longer takes those".into(),
             ));
         }
         repo::requeue(tx, delivery)?;

@@ -43,17 +43,30 @@ pub fn get(conn: &Connection, id: i64) -> Result<Option<Webhook>, Error> {
         .optional()?)
 }
 
-/// The signing key and format of a webhook, for sending.
-pub fn signing(conn: &Connection, id: i64) -> Result<Option<(String, String, Format)>, Error> {
+/// What sending to a webhook needs, read when each delivery goes out.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub url: String,
+    pub secret: String,
+    pub format: Format,
+    pub active: bool,
+    pub include_internal: bool,
+}
+
+pub fn target(conn: &Connection, id: i64) -> Result<Option<Target>, Error> {
     Ok(conn
-        .prepare_cached("SELECT url, secret, format FROM webhooks WHERE id = ?1")?
+        .prepare_cached(
+            "SELECT url, secret, format, active, include_internal FROM webhooks WHERE id = ?1",
+        )?
         .query_row([id], |r| {
             let format: String = r.get(2)?;
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                Format::parse(&format).unwrap_or(Format::Json),
-            ))
+            Ok(Target {
+                url: r.get(0)?,
+                secret: r.get(1)?,
+                format: Format::parse(&format).unwrap_or(Format::Json),
+                active: r.get(3)?,
+                include_internal: r.get(4)?,
+            })
         })
         .optional()?)
 }
@@ -101,7 +114,8 @@ pub fn delete(conn: &Connection, id: i64) -> Result<bool, Error> {
 
 /// Writes one delivery per active webhook that takes `event`, inside the
 /// caller's transaction. `internal`: the event is an internal note, sent only
-/// to webhooks with `include_internal`.
+/// to webhooks with `include_internal`. A delivery behind a waiting one of
+/// the same ticket is due no sooner than that one.
 pub fn enqueue_event(
     conn: &Connection,
     event: &str,
@@ -110,8 +124,13 @@ pub fn enqueue_event(
     internal: bool,
 ) -> Result<(), Error> {
     conn.prepare_cached(
-        "INSERT INTO webhook_deliveries (webhook_id, event, ticket_id, data, next_attempt_at, created_at)
-         SELECT w.id, ?1, ?2, ?3, ?4, ?4 FROM webhooks w
+        "INSERT INTO webhook_deliveries (webhook_id, event, ticket_id, data, internal, next_attempt_at, created_at)
+         SELECT w.id, ?1, ?2, ?3, ?5,
+             max(?4, COALESCE((SELECT MAX(e.next_attempt_at)
+                 FROM webhook_deliveries e INDEXED BY webhook_deliveries_waiting
+                 WHERE e.webhook_id = w.id AND e.ticket_id = ?2 AND e.status IN ('pending', 'failed')), ?4)),
+             ?4
+         FROM webhooks w
          WHERE w.active = 1 AND (?5 = 0 OR w.include_internal = 1)
            AND EXISTS (SELECT 1 FROM json_each(w.events) e WHERE e.value IN (?1, '*'))",
     )?
@@ -137,43 +156,59 @@ pub struct Claimed {
     pub event: String,
     pub ticket_id: Option<TicketId>,
     pub data: String,
+    pub internal: bool,
     pub created_at: String,
     /// Including the one now starting.
     pub attempts: u32,
 }
 
 /// The first due delivery that no earlier waiting delivery of the same
-/// ticket to the same webhook holds back, from the due index in order.
+/// ticket to the same webhook holds back, from the due index in order,
+/// skipping the webhooks in `?3` (a JSON array: as many sends in flight as
+/// one webhook may have).
 const CLAIM: &str = "UPDATE webhook_deliveries SET lease_until = ?2, attempts = attempts + 1
      WHERE id = (
          SELECT d.id FROM webhook_deliveries d INDEXED BY webhook_deliveries_due
          WHERE d.status IN ('pending', 'failed') AND d.next_attempt_at <= ?1
            AND (d.lease_until IS NULL OR d.lease_until <= ?1)
+           AND d.webhook_id NOT IN (SELECT value FROM json_each(?3))
            AND (d.ticket_id IS NULL OR NOT EXISTS (
                SELECT 1 FROM webhook_deliveries e INDEXED BY webhook_deliveries_waiting
                WHERE e.webhook_id = d.webhook_id AND e.ticket_id = d.ticket_id AND e.id < d.id
                  AND e.status IN ('pending', 'failed')))
          ORDER BY d.next_attempt_at, d.id LIMIT 1)
-     RETURNING id, webhook_id, event, ticket_id, data, created_at, attempts";
+     RETURNING id, webhook_id, event, ticket_id, data, internal, created_at, attempts";
 
-pub fn claim_due(conn: &Connection, lease_secs: u64) -> Result<Option<Claimed>, Error> {
+pub fn claim_due(
+    conn: &Connection,
+    lease_secs: u64,
+    busy: &[i64],
+) -> Result<Option<Claimed>, Error> {
     let now_t = time::OffsetDateTime::now_utc();
     let lease_until = format_time(
         now_t + time::Duration::seconds(i64::try_from(lease_secs).unwrap_or(i64::MAX / 2)),
     );
     Ok(conn
         .prepare_cached(CLAIM)?
-        .query_row(params![format_time(now_t), lease_until], |r| {
-            Ok(Claimed {
-                id: r.get(0)?,
-                webhook_id: r.get(1)?,
-                event: r.get(2)?,
-                ticket_id: r.get(3)?,
-                data: r.get(4)?,
-                created_at: r.get(5)?,
-                attempts: r.get(6)?,
-            })
-        })
+        .query_row(
+            params![
+                format_time(now_t),
+                lease_until,
+                serde_json::to_string(busy).unwrap_or_else(|_| "[]".into())
+            ],
+            |r| {
+                Ok(Claimed {
+                    id: r.get(0)?,
+                    webhook_id: r.get(1)?,
+                    event: r.get(2)?,
+                    ticket_id: r.get(3)?,
+                    data: r.get(4)?,
+                    internal: r.get(5)?,
+                    created_at: r.get(6)?,
+                    attempts: r.get(7)?,
+                })
+            },
+        )
         .optional()?)
 }
 
@@ -285,13 +320,42 @@ pub fn delivery(conn: &Connection, webhook: i64, id: i64) -> Result<Option<Deliv
         .optional()?)
 }
 
-/// Puts a delivery back in the queue, due now, with a fresh attempt budget.
+/// Whether a worker is sending the delivery right now.
+pub fn in_flight(conn: &Connection, id: i64) -> Result<bool, Error> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM webhook_deliveries WHERE id = ?1 AND lease_until > ?2)",
+        )?
+        .query_row(params![id, now()], |r| r.get(0))?)
+}
+
+/// Whether the delivery is an internal note.
+pub fn is_internal(conn: &Connection, id: i64) -> Result<bool, Error> {
+    Ok(conn
+        .prepare_cached("SELECT internal FROM webhook_deliveries WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?
+        .unwrap_or(false))
+}
+
+/// Puts a delivery back in the queue, due now, with a fresh attempt budget;
+/// the ticket's later deliveries it held back are due now too.
 pub fn requeue(conn: &Connection, id: i64) -> Result<(), Error> {
+    let now = now();
     conn.execute(
         "UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?2,
              lease_until = NULL, sent_at = NULL
          WHERE id = ?1",
-        params![id, now()],
+        params![id, now],
+    )?;
+    conn.execute(
+        "UPDATE webhook_deliveries SET next_attempt_at = ?2
+         WHERE id IN (
+             SELECT e.id FROM webhook_deliveries d, webhook_deliveries e INDEXED BY webhook_deliveries_waiting
+             WHERE d.id = ?1 AND d.ticket_id IS NOT NULL AND e.webhook_id = d.webhook_id
+               AND e.ticket_id = d.ticket_id AND e.id > d.id AND e.status IN ('pending', 'failed'))
+           AND next_attempt_at > ?2",
+        params![id, now],
     )?;
     Ok(())
 }
@@ -303,7 +367,8 @@ pub fn backlog(conn: &Connection) -> Result<(i64, i64, Option<String>), Error> {
         "SELECT
              (SELECT COUNT(*) FROM webhook_deliveries INDEXED BY webhook_deliveries_due
               WHERE status IN ('pending', 'failed')),
-             (SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'dead'),
+             (SELECT COUNT(*) FROM webhook_deliveries INDEXED BY webhook_deliveries_dead
+              WHERE status = 'dead'),
              (SELECT MIN(created_at) FROM webhook_deliveries INDEXED BY webhook_deliveries_due
               WHERE status IN ('pending', 'failed'))",
         [],

@@ -17,8 +17,14 @@ use crate::net::{self, Targets};
 use crate::queue::{self, Courier, DrainReport, Outcome};
 use crate::tickets::repo as tickets;
 
+/// Sends one webhook may have in flight at once: a target that hangs holds
+/// at most this many of the worker's sends.
+const PER_WEBHOOK: usize = 2;
+
 pub struct Dispatcher {
     db: Db,
+    /// Sends in flight per webhook.
+    busy: std::sync::Mutex<std::collections::HashMap<i64, usize>>,
     client: reqwest::Client,
     config: WebhooksConfig,
     public_url: String,
@@ -47,6 +53,7 @@ impl Dispatcher {
         .map_err(Error::Internal)?;
         Ok(Self {
             db,
+            busy: std::sync::Mutex::default(),
             client,
             config: config.webhooks.clone(),
             public_url: config.public_url(),
@@ -70,11 +77,25 @@ impl Dispatcher {
     }
 
     async fn send(self: &Arc<Self>, job: Claimed) -> Result<Outcome, Error> {
+        let webhook = job.webhook_id;
+        let outcome = self.try_send(job).await;
+        if let Ok(mut busy) = self.busy.lock() {
+            if let Some(n) = busy.get_mut(&webhook) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    busy.remove(&webhook);
+                }
+            }
+        }
+        outcome
+    }
+
+    async fn try_send(self: &Arc<Self>, job: Claimed) -> Result<Outcome, Error> {
         let (id, webhook, ticket) = (job.id, job.webhook_id, job.ticket_id);
         let looked_up = self
             .db
             .read(move |c| {
-                let hook = repo::signing(c, webhook)?;
+                let hook = repo::target(c, webhook)?;
                 let ticket = match ticket {
                     Some(t) => tickets::get_both_views(c, t)?
                         .and_then(|(staff, _)| serde_json::to_value(staff).ok()),
@@ -83,10 +104,27 @@ impl Dispatcher {
                 Ok((hook, ticket))
             })
             .await?;
-        let (Some((url, secret, format)), ticket) = looked_up else {
+        let (Some(hook), ticket) = looked_up else {
             // The webhook was deleted meanwhile (its deliveries with it).
             return Ok(Outcome::Dead);
         };
+        // The webhook as it is now decides, not as it was at the event.
+        let refusal = if !hook.active {
+            Some("the webhook was turned off; send it again once it is on")
+        } else if job.internal && !hook.include_internal {
+            Some("an internal note, and the webhook no longer takes those")
+        } else {
+            None
+        };
+        if let Some(why) = refusal {
+            let failure = Failure {
+                status: None,
+                error: why.into(),
+                permanent: true,
+            };
+            return self.record_failure(&job, failure).await;
+        }
+        let (url, secret, format) = (hook.url, hook.secret, hook.format);
         let data: Value = serde_json::from_str(&job.data).unwrap_or(Value::Null);
         let envelope = json!({
             "id": job.id,
@@ -224,8 +262,29 @@ impl Courier for Dispatcher {
         self.config.lease_secs
     }
 
-    fn claim(conn: &rusqlite::Connection, lease_secs: u64) -> Result<Option<Claimed>, Error> {
-        repo::claim_due(conn, lease_secs)
+    const IN_FLIGHT: usize = 8;
+
+    fn claim(
+        &self,
+    ) -> impl FnOnce(&rusqlite::Connection) -> Result<Option<Claimed>, Error> + Send + 'static {
+        let lease = self.config.lease_secs;
+        let busy: Vec<i64> = self
+            .busy
+            .lock()
+            .map(|b| {
+                b.iter()
+                    .filter(|(_, n)| **n >= PER_WEBHOOK)
+                    .map(|(id, _)| *id)
+                    .collect()
+            })
+            .unwrap_or_default();
+        move |conn| repo::claim_due(conn, lease, &busy)
+    }
+
+    fn claimed(&self, job: &Claimed) {
+        if let Ok(mut busy) = self.busy.lock() {
+            *busy.entry(job.webhook_id).or_default() += 1;
+        }
     }
 
     fn release_leases(conn: &rusqlite::Connection) -> Result<usize, Error> {

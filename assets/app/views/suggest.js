@@ -94,6 +94,9 @@ export function suggestButton(id, textarea, status) {
     const before = textarea.value.trimEnd();
     const lead = before ? `${before}\n\n` : "";
     let draft = "";
+    let ended = false;
+    // The box is the draft's while it streams; the agent edits it after.
+    textarea.readOnly = true;
     try {
       const res = await open(controller.signal);
       if (!res.ok) {
@@ -107,16 +110,20 @@ export function suggestButton(id, textarea, status) {
           textarea.value = lead + draft;
           textarea.scrollTop = textarea.scrollHeight;
         } else if (event === "done") {
+          ended = true;
           textarea.value = lead + data.text;
           say("Draft ready: read it, change what you like, then send.");
         } else if (event === "error") {
+          ended = true;
           say(data.detail || "The model could not draft a reply.", true);
         }
       }
+      if (!ended) say("The draft broke off before it was complete; what came stays in the box.", true);
     } catch (e) {
       if (e.name === "AbortError") say("Stopped. The draft so far stays in the box.");
       else say(`The draft broke off: ${e.message}`, true);
     } finally {
+      textarea.readOnly = false;
       textarea.dispatchEvent(new Event("input"));
       idle();
     }

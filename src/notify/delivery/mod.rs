@@ -215,8 +215,11 @@ impl Courier for Delivery {
         self.config.lease_secs
     }
 
-    fn claim(conn: &rusqlite::Connection, lease_secs: u64) -> Result<Option<Claimed>, Error> {
-        Ok(outbox::claim_due(conn, lease_secs, 1)?.pop())
+    fn claim(
+        &self,
+    ) -> impl FnOnce(&rusqlite::Connection) -> Result<Option<Claimed>, Error> + Send + 'static {
+        let lease = self.config.lease_secs;
+        move |conn| Ok(outbox::claim_due(conn, lease, 1)?.pop())
     }
 
     fn release_leases(conn: &rusqlite::Connection) -> Result<usize, Error> {
